@@ -1,0 +1,172 @@
+//! A pack's own test cases (`tests/*.yaml` in the pack): a sample and the
+//! result it must give. `tdm test` and the snapshot tests share this runner.
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{PackError, Problem};
+use crate::model::Pack;
+use crate::raw::RawCaseFile;
+use crate::result::{Advice, Classification, EvalResult, Status};
+use crate::yaml;
+
+/// What a case expects; every field given must match, absent fields are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `ok` or `error`.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// `below`, `within`, `above`, or null (cannot be interpreted).
+    #[serde(default, deserialize_with = "present")]
+    pub classification: Option<Option<Classification>>,
+    /// The advice.
+    #[serde(default)]
+    pub advice: Option<Advice>,
+    /// The next dose, or null for none.
+    #[serde(default, deserialize_with = "present")]
+    pub next_dose_mg: Option<Option<f64>>,
+    /// Interval of the next dose.
+    #[serde(default)]
+    pub next_interval_h: Option<f64>,
+    /// The id of the target used.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The exposure value (canonical unit), to 0.1 %.
+    #[serde(default)]
+    pub exposure: Option<f64>,
+    /// Text the error must contain.
+    #[serde(default)]
+    pub error_contains: Option<String>,
+    /// Text one of the warnings must contain.
+    #[serde(default)]
+    pub warning_contains: Option<String>,
+}
+
+/// `key: null` is `Some(None)`; an absent key is `None`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// One test case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The case file, relative to the pack.
+    pub file: String,
+    /// The case's name.
+    pub name: String,
+    /// The sample, as in the input contract.
+    pub sample: serde_json::Value,
+    /// What it must give.
+    pub expect: Expect,
+}
+
+/// A case's result and how it differs from what was expected.
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    /// The case.
+    pub case: Case,
+    /// The full result.
+    pub result: EvalResult,
+    /// One line per mismatch; empty when the case passed.
+    pub failures: Vec<String>,
+}
+
+/// Reads every case file under `<pack>/tests/`, in file-name order.
+pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
+    let dir = pack_dir.as_ref().join("tests");
+    let mut paths: Vec<_> = match fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => return Err(PackError::Io { path: dir, source }),
+    };
+    paths.sort();
+    let mut cases = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    for path in paths {
+        let text = fs::read_to_string(&path).map_err(|source| PackError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let file = format!("tests/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        match yaml::parse::<RawCaseFile>(&text, &file) {
+            Ok(raw) => cases.extend(raw.cases.into_iter().map(|c| Case {
+                file: file.clone(),
+                name: c.name,
+                sample: c.sample,
+                expect: c.expect,
+            })),
+            Err(p) => problems.push(*p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(cases)
+    } else {
+        Err(PackError::invalid(pack_dir.as_ref().to_path_buf(), problems))
+    }
+}
+
+/// Evaluates one case and compares.
+pub fn run_case(pack: &Pack, case: &Case) -> CaseOutcome {
+    let result = crate::evaluate_value(pack, &case.sample);
+    let failures = compare(&case.expect, &result);
+    CaseOutcome {
+        case: case.clone(),
+        result,
+        failures,
+    }
+}
+
+fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |what: &str, want: String, got: String| {
+        if want != got {
+            out.push(format!("{what}: expected {want}, got {got}"));
+        }
+    };
+    let a = r.assessment.as_ref();
+    if let Some(s) = expect.status {
+        check("status", format!("{s:?}"), format!("{:?}", r.status));
+    }
+    if let Some(c) = expect.classification {
+        check("classification", show(c.map(|c| c.as_str())), show(a.and_then(|a| a.classification).map(|c| c.as_str())));
+    }
+    if let Some(advice) = expect.advice {
+        check("advice", advice.as_str().into(), show(a.map(|a| a.advice.as_str())));
+    }
+    if let Some(n) = expect.next_dose_mg {
+        check("next_dose_mg", show(n), show(a.and_then(|a| a.next_dose_mg)));
+    }
+    if let Some(n) = expect.next_interval_h {
+        check("next_interval_h", n.to_string(), show(a.and_then(|a| a.next_interval_h)));
+    }
+    if let Some(t) = &expect.target {
+        check("target", t.clone(), show(a.map(|a| a.target.id.as_str())));
+    }
+    if let Some(x) = expect.exposure {
+        let got = a.map(|a| a.exposure.value);
+        if !got.is_some_and(|g| (g - x).abs() <= x.abs() * 1e-3) {
+            out.push(format!("exposure: expected {x} (±0.1 %), got {}", show(got)));
+        }
+    }
+    if let Some(text) = &expect.error_contains {
+        if !r.error.as_deref().is_some_and(|e| e.contains(text.as_str())) {
+            out.push(format!("error: expected it to contain `{text}`, got {}", show(r.error.as_deref())));
+        }
+    }
+    if let Some(text) = &expect.warning_contains {
+        if !r.warnings.iter().any(|w| w.contains(text.as_str())) {
+            out.push(format!("warnings: expected one containing `{text}`, got {:?}", r.warnings));
+        }
+    }
+    out
+}
+
+fn show<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "null".into(), |v| v.to_string())
+}

@@ -1,0 +1,195 @@
+//! Errors of pack loading: every problem with its file, line and column.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use thiserror::Error;
+
+/// Where a problem sits in a pack file (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// Line, 1-based; 0 when unknown.
+    pub line: u64,
+    /// Column, 1-based; 0 when unknown.
+    pub column: u64,
+}
+
+/// One thing wrong with a pack file.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The file, relative to the pack directory when it is inside it.
+    pub file: String,
+    /// Line and column of the offending node.
+    pub position: Position,
+    /// What is wrong, in lower case without a final period.
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub help: Option<String>,
+    /// The file's text, for the snippet in rendered reports.
+    pub(crate) text: Option<Arc<str>>,
+}
+
+impl Problem {
+    pub(crate) fn new(file: &str, position: Position, message: impl Into<String>) -> Self {
+        Problem {
+            file: file.to_owned(),
+            position,
+            message: message.into(),
+            help: None,
+            text: None,
+        }
+    }
+
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Byte offset of the position in the file's text, for the snippet.
+    fn offset(&self) -> Option<usize> {
+        let text = self.text.as_deref()?;
+        if self.position.line == 0 {
+            return None;
+        }
+        let line_start = text
+            .split_inclusive('\n')
+            .take(self.position.line.saturating_sub(1) as usize)
+            .map(str::len)
+            .sum::<usize>();
+        let line = text[line_start..].lines().next().unwrap_or("");
+        let column_bytes = line
+            .char_indices()
+            .nth(self.position.column.saturating_sub(1) as usize)
+            .map_or(line.len(), |(i, _)| i);
+        Some(line_start + column_bytes)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.position.line, self.position.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        // miette needs an owned NamedSource; the text itself is a cheap Arc.
+        None
+    }
+}
+
+/// A [`Problem`] rendered with its snippet: what `miette` shows a person.
+#[derive(Debug, Error)]
+#[error("{}", problem.message)]
+pub struct ProblemReport {
+    problem: Problem,
+    text: Option<NamedSource<String>>,
+}
+
+impl From<&Problem> for ProblemReport {
+    fn from(problem: &Problem) -> Self {
+        let source = problem
+            .text
+            .as_ref()
+            .map(|t| NamedSource::new(problem.file.clone(), t.to_string()));
+        ProblemReport {
+            problem: problem.clone(),
+            text: source,
+        }
+    }
+}
+
+impl Diagnostic for ProblemReport {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.help()
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.text.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let offset = self.problem.offset()?;
+        let label = format!(
+            "{}:{}:{}",
+            self.problem.file, self.problem.position.line, self.problem.position.column
+        );
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(label),
+            offset,
+            0,
+        ))))
+    }
+}
+
+/// Why a pack was refused. A pack is refused whole: nothing is evaluated
+/// against a pack with any problem.
+#[derive(Debug, Error, Diagnostic)]
+pub enum PackError {
+    /// The pack directory or one of its files could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    #[diagnostic(code(tdm::pack::io))]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The pack was read but has problems; every one is listed.
+    #[error("pack `{}` is invalid: {}", path.display(), plural(problems.len(), "problem"))]
+    #[diagnostic(
+        code(tdm::pack::invalid),
+        help("fix every problem listed; a pack is used only when all of it is valid")
+    )]
+    Invalid {
+        /// The pack directory.
+        path: PathBuf,
+        /// Every problem found, in file order.
+        problems: Vec<Problem>,
+        /// The same problems with their snippets, for rendering.
+        #[related]
+        reports: Vec<ProblemReport>,
+    },
+}
+
+impl PackError {
+    pub(crate) fn invalid(path: PathBuf, problems: Vec<Problem>) -> Self {
+        let reports = problems.iter().map(ProblemReport::from).collect();
+        PackError::Invalid {
+            path,
+            problems,
+            reports,
+        }
+    }
+
+    /// Every problem of an invalid pack (empty for an I/O error).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            PackError::Invalid { problems, .. } => problems,
+            PackError::Io { .. } => &[],
+        }
+    }
+}
+
+/// `1 problem`, `3 problems`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,296 @@
+//! Evaluation: a pure function of (pack, sample) -> result, no I/O.
+//!
+//! The pipeline of design.md: find the drug, convert units, combine
+//! analytes, correct to trough, check steady state, choose the target,
+//! classify, decide.
+
+mod decide;
+mod target;
+mod text;
+mod timing;
+
+pub use timing::log_linear_factor;
+
+use crate::model::{Drug, Lower, Measure, Pack, fmt_num};
+use crate::result::*;
+use crate::sample::{FIELDS, Sample};
+use crate::units::{Quantity, Unit};
+
+/// Evaluates one sample against `pack`. Never panics; a sample that cannot
+/// be evaluated gives an error result that names the field and the problem.
+pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
+    let mut result = match assess(pack, sample) {
+        Ok(r) => r,
+        Err(message) => {
+            let drug = pack.drug(&sample.drug).map(|d| d.name.clone()).unwrap_or_else(|| sample.drug.clone());
+            EvalResult::error(pack, sample.id.clone(), Some(drug), message)
+        }
+    };
+    result.patient = sample.patient.clone();
+    let mut unknown = unknown_field_warnings(sample);
+    unknown.append(&mut result.warnings);
+    result.warnings = unknown;
+    result
+}
+
+fn unknown_field_warnings(sample: &Sample) -> Vec<String> {
+    sample
+        .extra
+        .iter()
+        .map(|(key, _)| {
+            let hint = crate::suggest(key, FIELDS.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            format!("field `{key}` is not part of the input contract and was ignored{hint}")
+        })
+        .collect()
+}
+
+fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
+    let drug = pack.drug(&sample.drug).ok_or_else(|| {
+        let hint = crate::suggest(&sample.drug, pack.drug_names())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        format!("field `drug`: `{}` is not a drug of pack {}{hint}", sample.drug, pack.name)
+    })?;
+    let quantity = sample.measure.unwrap_or(Quantity::Concentration);
+    let measure = match quantity {
+        Quantity::Concentration => Measure::Cmin,
+        Quantity::Auc => Measure::Auc,
+    };
+    let unit = Unit::parse(&sample.unit).map_err(|e| format!("field `unit`: {e}"))?;
+    if unit.quantity != quantity {
+        return Err(format!(
+            "field `unit`: `{}` is a unit of {}, but `measure` is {}",
+            unit.symbol,
+            if unit.quantity == Quantity::Auc { "AUC" } else { "concentration" },
+            if quantity == Quantity::Auc { "`auc`" } else { "`concentration` (the default)" }
+        ));
+    }
+    let choice = target::choose(drug, sample, measure)?;
+    let target = choice.target;
+    let mut warnings = choice.warnings;
+
+    // Analytes: the parent, then each metabolite given, all in the canonical unit.
+    let mut measured: Vec<Option<(f64, f64)>> = vec![None; drug.analytes.len()];
+    let to_canonical = |value: f64, index: usize| {
+        unit.to_canonical(value, drug.analytes[index].molar_mass)
+            .map_err(|e| format!("field `unit` for {}: {e}", drug.analytes[index].name))
+    };
+    if unit.molar {
+        for (i, a) in drug.analytes.iter().enumerate() {
+            let used = i == 0 || sample.metabolites.iter().any(|(n, _)| drug.analyte(n) == Some(i));
+            if let (true, Some(why)) = (used, &a.unconfirmed) {
+                warnings.push(format!("{} converted with a molar mass that is not confirmed: {why}", a.name));
+            }
+        }
+    }
+    measured[0] = Some((sample.value, to_canonical(sample.value, 0)?));
+    for (name, value) in &sample.metabolites {
+        let index = match drug.analyte(name) {
+            Some(0) => return Err(format!("field `metabolites`: `{name}` is the parent drug; give it as `value`")),
+            Some(i) => i,
+            None => {
+                let known: Vec<&str> = drug.analytes[1..].iter().map(|a| a.name.as_str()).collect();
+                return Err(format!(
+                    "field `metabolites`: `{name}` is not a metabolite of {} in this pack (known: {})",
+                    drug.name,
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                ));
+            }
+        };
+        if measured[index].is_some() {
+            return Err(format!("field `metabolites`: `{name}` is given twice"));
+        }
+        measured[index] = Some((*value, to_canonical(*value, index)?));
+    }
+    let missing: Vec<&str> = target
+        .sum_of
+        .iter()
+        .filter(|&&i| measured[i].is_none())
+        .map(|&i| drug.analytes[i].name.as_str())
+        .collect();
+    let parent_only = !missing.is_empty();
+    if parent_only {
+        warnings.push(format!(
+            "the target is the total of {}, but {} was not measured: judged on the parent alone, which understates the total",
+            names(drug, &target.sum_of),
+            missing.join(", ")
+        ));
+    }
+    for (i, m) in measured.iter().enumerate().skip(1) {
+        if m.is_some() && !target.sum_of.contains(&i) {
+            warnings.push(format!(
+                "{} was reported but the target counts {} only: it is not added",
+                drug.analytes[i].name,
+                names(drug, &target.sum_of)
+            ));
+        }
+    }
+
+    let counted: Vec<usize> = target.sum_of.iter().copied().filter(|&i| measured[i].is_some()).collect();
+    let timing = timing::check(drug, &pack.policy, sample, &counted, measure == Measure::Auc);
+    warnings.extend(timing.warnings.iter().cloned());
+    if let (Some(_), Some(why)) = (&timing.factors, &drug.pk_unconfirmed) {
+        warnings.push(format!("pharmacokinetic facts of {}: {why}", drug.name));
+    }
+    let raw_total: f64 = counted.iter().filter_map(|&i| measured[i].map(|m| m.1)).sum();
+    let mut analytes = Vec::new();
+    let mut total = 0.0;
+    for &i in &counted {
+        let (given, canonical) = measured[i].unwrap_or_default();
+        let factor = timing.factors.as_ref().map(|f| f[i]);
+        let at_trough = factor.map(|f| canonical * f);
+        total += at_trough.unwrap_or(canonical);
+        analytes.push(AnalyteValue {
+            name: drug.analytes[i].name.clone(),
+            measured: given,
+            measured_unit: unit.symbol.to_owned(),
+            value: tidy(canonical),
+            at_trough: at_trough.map(tidy),
+            half_life_h: factor.and(timing.half_lives[i]),
+        });
+    }
+    let corrected_from = timing.factors.as_ref().map(|_| Correction {
+        value: tidy(raw_total),
+        hours_since_dose: sample.hours_since_dose.unwrap_or_default(),
+        interval_h: timing.interval_h,
+        half_life_h: drug.half_life_h.unwrap_or_default(),
+        method: "log-linear".into(),
+    });
+
+    // Classify against the bounds.
+    let lower = match target.lower {
+        Some(Lower::Fixed(v)) => Some(v),
+        Some(Lower::PerMgDose(k)) => Some(
+            k * sample
+                .dose_mg
+                .ok_or("field `dose_mg` is required: this target is dose-normalised (per mg of dose)")?,
+        ),
+        None => None,
+    };
+    let classification = if timing.invalid.is_some() {
+        None
+    } else if lower.is_some_and(|l| total < l) {
+        Some(Classification::Below)
+    } else if target.upper.is_some_and(|u| total > u) {
+        Some(Classification::Above)
+    } else {
+        Some(Classification::Within)
+    };
+    if timing.invalid.is_none() {
+        for s in &drug.signals {
+            if total > s.above {
+                let refs = if s.references.is_empty() { String::new() } else { format!(" (ref {})", s.references.join(", ")) };
+                warnings.push(format!(
+                    "{} {} {} is above {} {}: {}{refs}",
+                    measure.label(),
+                    text::fmt_sig(total),
+                    quantity.canonical(),
+                    text::fmt_sig(s.above),
+                    quantity.canonical(),
+                    s.effect
+                ));
+            }
+        }
+    }
+    if let Some(note) = &target.note {
+        warnings.push(format!("target note: {note}"));
+    }
+
+    let decision = decide::decide(&decide::Situation {
+        drug,
+        policy: &pack.policy,
+        target,
+        classification,
+        invalid: timing.invalid.as_deref(),
+        parent_only,
+        toxicity_grade: sample.toxicity_grade,
+        dose_mg: sample.dose_mg,
+        interval_h: timing.interval_h,
+    });
+    warnings.extend(decision.warnings);
+    if let (Some(_), Some(why)) = (&decision.next, &drug.dosing.unconfirmed) {
+        warnings.push(format!("dose levels of {}: {why}", drug.name));
+    }
+
+    let assessment = Assessment {
+        indication: sample.indication.clone(),
+        regimen: sample.regimen.clone(),
+        exposure: Exposure {
+            value: tidy(total),
+            unit: quantity.canonical().to_owned(),
+            measure,
+            analytes,
+            parent_only,
+            corrected_from,
+        },
+        sampling: Sampling {
+            hours_since_dose: sample.hours_since_dose,
+            interval_h: timing.interval_h,
+            interval_from: timing.interval_from.into(),
+            trough: timing.trough.into(),
+            days_on_dose: sample.days_on_dose,
+            steady_state_days: timing.steady_state_days.map(tidy),
+            steady_state_from: timing.steady_state_from.into(),
+            steady_state: timing.steady_state.into(),
+        },
+        target: TargetUsed {
+            id: target.id.clone(),
+            lower: lower.map(tidy),
+            upper: target.upper,
+            unit: quantity.canonical().to_owned(),
+            measure,
+            basis: target.basis,
+            evidence: target.evidence,
+            usage: if target.primary { "primary" } else { "alternative" }.into(),
+            indication: scope(&target.indications, sample.indication.as_deref()),
+            regimen: scope(&target.regimens, sample.regimen.as_deref()),
+            sum_of: target.sum_of.iter().map(|&i| drug.analytes[i].name.clone()).collect(),
+            outcome: target.outcome.clone(),
+            population_mean: target.population_mean,
+            references: target.references.clone(),
+            note: target.note.clone(),
+        },
+        classification,
+        advice: decision.advice,
+        next_dose_mg: decision.next.as_ref().map(|l| l.mg),
+        next_interval_h: decision.next.as_ref().map(|l| l.interval_h),
+        interventions: decision.interventions,
+    };
+    let mut reason = decision.reason;
+    if let Some(next) = &decision.next {
+        if next.interval_h != timing.interval_h {
+            reason.push_str(&format!(" ({} mg/day)", fmt_num(next.daily_mg())));
+        }
+    }
+    if !assessment.interventions.is_empty() && decision.advice == Advice::IncreaseDose {
+        reason.push_str(&format!(", after: {}", assessment.interventions.join("; ")));
+    }
+    let rationale = text::rationale(&assessment, target, sample.dose_mg, &reason);
+    Ok(EvalResult {
+        id: sample.id.clone(),
+        patient: None,
+        drug: Some(drug.name.clone()),
+        status: Status::Ok,
+        error: None,
+        line: None,
+        assessment: Some(assessment),
+        warnings,
+        rationale: Some(rationale),
+        pack: PackStamp::of(pack),
+    })
+}
+
+/// The target's indication (or regimen) as it applies to this sample.
+fn scope(list: &[String], given: Option<&str>) -> Option<String> {
+    match (list, given) {
+        ([], g) => g.map(str::to_owned),
+        (l, Some(g)) => l.iter().find(|x| x.eq_ignore_ascii_case(g)).cloned(),
+        (l, None) => Some(l.join("/")),
+    }
+}
+
+fn names(drug: &Drug, indices: &[usize]) -> String {
+    indices.iter().map(|&i| drug.analytes[i].name.as_str()).collect::<Vec<_>>().join(" + ")
+}

@@ -1,0 +1,138 @@
+//! Choosing the target that applies to a sample (design.md, "Which number
+//! is the target"): the tables' row unless the sample's indication or
+//! regimen selects another, never an alternative without saying so.
+
+use crate::model::{Drug, Measure, Target};
+use crate::sample::Sample;
+
+/// The chosen target and the warnings its choice needs.
+pub(crate) struct Choice<'a> {
+    pub target: &'a Target,
+    pub warnings: Vec<String>,
+}
+
+fn matches(list: &[String], given: Option<&str>) -> bool {
+    match given {
+        None => true,
+        Some(g) => list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(g)),
+    }
+}
+
+fn specific(list: &[String], given: Option<&str>) -> bool {
+    given.is_some_and(|g| list.iter().any(|x| x.eq_ignore_ascii_case(g)))
+}
+
+/// Picks the target for `sample` among the drug's targets of `measure`.
+pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> Result<Choice<'a>, String> {
+    let indication = sample.indication.as_deref();
+    let regimen = sample.regimen.as_deref();
+    let of_measure: Vec<&Target> = drug.targets.iter().filter(|t| t.measure == measure).collect();
+    if of_measure.is_empty() {
+        let others: Vec<String> = drug.targets.iter().map(|t| t.measure.label().to_owned()).collect();
+        return Err(format!(
+            "field `measure`: {} has no {} target (its targets use {}); send the measure the pack has",
+            drug.name,
+            measure.label(),
+            others.join(", ")
+        ));
+    }
+    let by_indication: Vec<&Target> =
+        of_measure.iter().copied().filter(|t| matches(&t.indications, indication)).collect();
+    if by_indication.is_empty() {
+        return Err(format!(
+            "field `indication`: {} has no {} target for `{}`; known: {}",
+            drug.name,
+            measure.label(),
+            indication.unwrap_or_default(),
+            known(&of_measure, |t| &t.indications)
+        ));
+    }
+    let pool: Vec<&Target> = by_indication.iter().copied().filter(|t| matches(&t.regimens, regimen)).collect();
+    if pool.is_empty() {
+        return Err(format!(
+            "field `regimen`: {} has no {} target for regimen `{}`; known: {}",
+            drug.name,
+            measure.label(),
+            regimen.unwrap_or_default(),
+            known(&by_indication, |t| &t.regimens)
+        ));
+    }
+    let is_specific = |t: &&Target| specific(&t.indications, indication) || specific(&t.regimens, regimen);
+    // Preference: what the sample names explicitly, the tables before the
+    // text; an alternative the sample does not name comes last.
+    let groups: [Vec<&Target>; 4] = [
+        pool.iter().copied().filter(|t| t.primary && is_specific(t)).collect(),
+        pool.iter().copied().filter(|t| !t.primary && is_specific(t)).collect(),
+        pool.iter().copied().filter(|t| t.primary && !is_specific(t)).collect(),
+        pool.iter().copied().filter(|t| !t.primary && !is_specific(t)).collect(),
+    ];
+    let Some((rank, group)) = groups.iter().enumerate().find(|(_, g)| !g.is_empty()) else {
+        return Err(format!("{} has no applicable target", drug.name));
+    };
+    let mut warnings = Vec::new();
+    let target = if group.len() == 1 {
+        group[0]
+    } else if let Some(default) = group.iter().find(|t| t.default) {
+        warnings.push(format!(
+            "several targets apply ({}); used the default `{}`: give `indication` or `regimen` to choose",
+            group.iter().map(|t| describe(t)).collect::<Vec<_>>().join("; "),
+            default.id
+        ));
+        default
+    } else {
+        return Err(choices_error(drug, group, indication.is_none(), regimen.is_none()));
+    };
+    match rank {
+        1 => warnings.push(format!(
+            "judged against `{}`, a value from the review's text specific to this {} rather than the tables' row{}",
+            target.id,
+            if specific(&target.indications, indication) { "indication" } else { "regimen" },
+            primary_hint(drug, measure)
+        )),
+        3 => warnings.push(format!(
+            "judged against the alternative target `{}` ({}): the tables' primary target uses another measure{}",
+            target.id,
+            describe(target),
+            primary_hint(drug, measure)
+        )),
+        _ => {}
+    }
+    Ok(Choice { target, warnings })
+}
+
+fn primary_hint(drug: &Drug, measure: Measure) -> String {
+    drug.targets
+        .iter()
+        .find(|t| t.primary && (t.measure != measure || t.indications.is_empty()))
+        .map(|t| format!(" (tables: {})", describe(t)))
+        .unwrap_or_default()
+}
+
+fn choices_error(drug: &Drug, group: &[&Target], no_indication: bool, no_regimen: bool) -> String {
+    let field = if group.iter().any(|t| !t.regimens.is_empty()) && no_regimen {
+        "regimen"
+    } else if no_indication {
+        "indication"
+    } else {
+        "regimen"
+    };
+    format!(
+        "field `{field}`: {} has several targets and none is the default; give `{field}` to choose: {}",
+        drug.name,
+        group.iter().map(|t| describe(t)).collect::<Vec<_>>().join("; ")
+    )
+}
+
+fn known(targets: &[&Target], list: impl Fn(&Target) -> &Vec<String>) -> String {
+    let mut names: Vec<&str> = targets.iter().flat_map(|t| list(t).iter().map(String::as_str)).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+/// `CML: Cmin >= 1000 ng/mL`.
+pub(crate) fn describe(t: &Target) -> String {
+    let scope: Vec<&str> = t.indications.iter().chain(&t.regimens).map(String::as_str).collect();
+    let scope = if scope.is_empty() { String::new() } else { format!("{}: ", scope.join("/")) };
+    format!("{scope}{} {}", t.measure.label(), super::text::bounds(t, None))
+}

@@ -1,0 +1,196 @@
+//! Is the sample a steady-state trough, and if it was drawn earlier, may it
+//! be extrapolated to one? (Wang et al. 2009; van Eerden et al. 2021.)
+
+use crate::model::{Drug, Policy, TroughCorrection, fmt_num};
+use crate::sample::Sample;
+
+/// The outcome of the timing checks.
+pub(crate) struct Timing {
+    pub interval_h: f64,
+    pub interval_from: &'static str,
+    /// Multiply each analyte by its factor to get its trough value; `None`: no correction.
+    pub factors: Option<Vec<f64>>,
+    /// The half-lives used, per analyte (parent first).
+    pub half_lives: Vec<Option<f64>>,
+    pub trough: &'static str,
+    pub steady_state_days: Option<f64>,
+    pub steady_state_from: &'static str,
+    pub steady_state: &'static str,
+    /// Why the sample cannot be interpreted (-> repeat_sample).
+    pub invalid: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `Cmin = C(t) * 2^(-(tau - t) / t_half)`.
+pub fn log_linear_factor(hours_since_dose: f64, interval_h: f64, half_life_h: f64) -> f64 {
+    (-(interval_h - hours_since_dose) / half_life_h).exp2()
+}
+
+/// Checks timing for a Cmin sample whose value sums the analytes `sum_of`.
+pub(crate) fn check(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], is_auc: bool) -> Timing {
+    let (interval_h, interval_from) = match sample.interval_h {
+        Some(i) => (i, "sample"),
+        None => (drug.dosing.interval_h, "pack"),
+    };
+    let half_lives: Vec<Option<f64>> = drug.analytes.iter().map(|a| a.half_life_h).collect();
+    let mut t = Timing {
+        interval_h,
+        interval_from,
+        factors: None,
+        half_lives,
+        trough: "not_applicable",
+        steady_state_days: None,
+        steady_state_from: "unknown",
+        steady_state: "unknown",
+        invalid: None,
+        warnings: Vec::new(),
+    };
+    steady_state(drug, policy, sample, &mut t);
+    if !is_auc {
+        trough(drug, policy, sample, sum_of, &mut t);
+    }
+    t
+}
+
+fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
+    if let Some(days) = drug.steady_state_days {
+        t.steady_state_days = Some(days);
+        t.steady_state_from = "pack";
+    } else if let Some(h) = drug.half_life_h {
+        t.steady_state_days = Some(policy.steady_state_half_lives * h / 24.0);
+        t.steady_state_from = "half_lives";
+    }
+    match (sample.days_on_dose, t.steady_state_days) {
+        (None, _) => {
+            t.steady_state = "assumed";
+            t.warnings.push("days_on_dose not given: the sample is taken to be at steady state".into());
+        }
+        (Some(_), None) => {
+            t.steady_state = "unknown";
+            t.warnings.push(format!(
+                "time to steady state of {} is not known (no confirmed value or half-life): steady state cannot be checked",
+                drug.name
+            ));
+        }
+        (Some(days), Some(needed)) if days < needed => {
+            t.steady_state = "no";
+            let how = if t.steady_state_from == "pack" {
+                "per the pack".to_owned()
+            } else {
+                format!(
+                    "estimated as {} half-lives of {} h; no confirmed value",
+                    fmt_num(policy.steady_state_half_lives),
+                    fmt_num(drug.half_life_h.unwrap_or_default())
+                )
+            };
+            t.invalid = Some(format!(
+                "not at steady state: {} days on the current dose, steady state after about {} days ({how}); repeat the sample on or after day {}",
+                fmt_num(days),
+                fmt_num(needed),
+                needed.ceil()
+            ));
+        }
+        (Some(_), Some(_)) => {
+            t.steady_state = "yes";
+            if t.steady_state_from == "half_lives" {
+                t.warnings.push(format!(
+                    "time to steady state of {} is not confirmed: estimated as {} half-lives ({} days)",
+                    drug.name,
+                    fmt_num(policy.steady_state_half_lives),
+                    fmt_num(t.steady_state_days.unwrap_or_default())
+                ));
+            }
+        }
+    }
+}
+
+fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &mut Timing) {
+    let tau = t.interval_h;
+    let Some(hours) = sample.hours_since_dose else {
+        t.trough = "assumed_trough";
+        t.warnings.push("hours_since_dose not given: the sample is taken to be a trough".into());
+        return;
+    };
+    let near_trough = (hours - tau).abs() <= policy.trough_tolerance_h;
+    match &drug.correction {
+        TroughCorrection::LogLinear { valid_from_h } if hours >= *valid_from_h && hours <= tau => {
+            let mut factors = vec![1.0; drug.analytes.len()];
+            for &i in sum_of {
+                match t.half_lives[i] {
+                    Some(h) => factors[i] = log_linear_factor(hours, tau, h),
+                    None => {
+                        t.trough = "not_interpretable";
+                        t.invalid.get_or_insert(format!(
+                            "drawn {} h after the dose, not at trough ({} h), and no half-life of {} is given to extrapolate it; repeat the sample at trough",
+                            fmt_num(hours),
+                            fmt_num(tau),
+                            drug.analytes[i].name
+                        ));
+                        return;
+                    }
+                }
+            }
+            t.trough = if hours == tau { "measured_at_trough" } else { "corrected" };
+            if hours < tau {
+                t.factors = Some(factors);
+            }
+        }
+        _ if near_trough => {
+            t.trough = "measured_at_trough";
+            if hours != tau {
+                t.warnings.push(format!(
+                    "drawn {} h after the dose, within {} h of the trough time ({} h): taken as a trough without correction",
+                    fmt_num(hours),
+                    fmt_num(policy.trough_tolerance_h),
+                    fmt_num(tau)
+                ));
+            }
+        }
+        TroughCorrection::LogLinear { valid_from_h } => {
+            t.trough = "not_interpretable";
+            let why = if hours < *valid_from_h {
+                format!(
+                    "before {} h after the dose, the earliest time log-linear extrapolation is valid for {}",
+                    fmt_num(*valid_from_h),
+                    drug.name
+                )
+            } else {
+                format!("later than the dosing interval ({} h): a dose may have been missed or delayed", fmt_num(tau))
+            };
+            t.invalid.get_or_insert(format!(
+                "drawn {} h after the dose, {why}; repeat the sample at trough (just before the next dose)",
+                fmt_num(hours)
+            ));
+        }
+        TroughCorrection::None { reason } => {
+            t.trough = "not_interpretable";
+            t.invalid.get_or_insert(format!(
+                "drawn {} h after the dose, not at trough ({} h), and {} has no validated trough correction ({reason}); repeat the sample just before the next dose",
+                fmt_num(hours),
+                fmt_num(tau),
+                drug.name
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_linear_factor;
+
+    #[test]
+    fn factor_is_one_at_trough_and_below_one_before() {
+        assert_eq!(log_linear_factor(24.0, 24.0, 18.0), 1.0);
+        let f = log_linear_factor(10.0, 24.0, 18.0);
+        assert!(f < 1.0 && f > 0.0);
+        // One half-life before the trough halves the value.
+        assert!((log_linear_factor(6.0, 24.0, 18.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn wang_2009_example_magnitude() {
+        // imatinib, ke 0.041/h (t½ ≈ 16.9 h): 3 h before trough the value falls ~12 %.
+        let f = log_linear_factor(21.0, 24.0, std::f64::consts::LN_2 / 0.041);
+        assert!((f - (-0.041f64 * 3.0).exp()).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,338 @@
+//! Streaming batch input: a JSON array (or one object), NDJSON, or CSV.
+//! Records are handed to a callback one at a time, in order, so memory does
+//! not grow with the number of records. A record that cannot be read
+//! becomes an error record with its line; only a JSON array whose syntax
+//! breaks stops the stream (nothing after the break can be delimited).
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, BufRead, Read};
+use std::rc::Rc;
+
+use serde::Deserialize as _;
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::sample::{Cells, Sample, SampleError};
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// A JSON array of sample objects, or a single object.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// A header row of contract field names, then one sample per row.
+    Csv,
+}
+
+impl InputFormat {
+    /// The format a file name implies (`.json`, `.ndjson`/`.jsonl`, `.csv`).
+    pub fn from_path(path: &str) -> Option<InputFormat> {
+        let lower = path.to_lowercase();
+        if lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
+            Some(InputFormat::Ndjson)
+        } else if lower.ends_with(".json") {
+            Some(InputFormat::Json)
+        } else if lower.ends_with(".csv") {
+            Some(InputFormat::Csv)
+        } else {
+            None
+        }
+    }
+}
+
+/// One input record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// 1-based position in the input.
+    pub index: usize,
+    /// Line of the record (for a JSON array: the line where it ends).
+    pub line: u64,
+    /// The sample, or why it could not be read.
+    pub sample: Result<Sample, SampleError>,
+}
+
+/// The input as a whole could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum InputError {
+    /// Reading failed.
+    #[error("cannot read the input: {0}")]
+    #[diagnostic(code(tdm::input::io))]
+    Io(#[from] io::Error),
+    /// The JSON document is broken at this position; records after it are unknown.
+    #[error("the JSON input is malformed at line {line}, column {column}: {message}")]
+    #[diagnostic(code(tdm::input::json), help("records before this point were evaluated; fix the file and run it again"))]
+    Json {
+        /// Line of the break.
+        line: usize,
+        /// Column of the break.
+        column: usize,
+        /// serde_json's reason.
+        message: String,
+    },
+    /// The CSV has no usable header row.
+    #[error("the CSV input has no header row: {0}")]
+    #[diagnostic(code(tdm::input::csv), help("the first row names the fields: drug,value,unit,..."))]
+    CsvHeader(String),
+    /// The callback asked to stop (for example, output failed).
+    #[error("stopped: {0}")]
+    Stopped(io::Error),
+}
+
+/// Reads every record of `input` and hands each to `each`, in order.
+pub fn read_records<R: BufRead>(
+    input: R,
+    format: InputFormat,
+    mut each: impl FnMut(Record) -> io::Result<()>,
+) -> Result<(), InputError> {
+    match format {
+        InputFormat::Ndjson => ndjson(input, &mut each),
+        InputFormat::Csv => csv_records(input, &mut each),
+        InputFormat::Json => json(input, &mut each),
+    }
+}
+
+fn record_from_value(index: usize, line: u64, value: Value) -> Record {
+    let sample = match value {
+        Value::Object(map) => Sample::from_map(&map, Cells::Typed),
+        other => Err(SampleError {
+            id: None,
+            patient: None,
+            drug: None,
+            message: format!("a sample must be a JSON object, got {}", kind(&other)),
+        }),
+    };
+    Record { index, line, sample }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn unreadable(index: usize, line: u64, message: String) -> Record {
+    Record {
+        index,
+        line,
+        sample: Err(SampleError {
+            id: None,
+            patient: None,
+            drug: None,
+            message,
+        }),
+    }
+}
+
+fn ndjson<R: BufRead>(mut input: R, each: &mut dyn FnMut(Record) -> io::Result<()>) -> Result<(), InputError> {
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let mut index = 0;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        line += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim_start_matches('\u{feff}').trim();
+        if text.is_empty() {
+            continue;
+        }
+        index += 1;
+        let record = match serde_json::from_str::<Value>(text) {
+            Ok(v) => record_from_value(index, line, v),
+            Err(e) => unreadable(index, line, format!("line {line} is not valid JSON: {e}")),
+        };
+        each(record).map_err(InputError::Stopped)?;
+    }
+}
+
+fn csv_records<R: BufRead>(input: R, each: &mut dyn FnMut(Record) -> io::Result<()>) -> Result<(), InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(input);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| InputError::CsvHeader(e.to_string()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    if headers.iter().all(String::is_empty) {
+        return Err(InputError::CsvHeader("the first row is empty".into()));
+    }
+    let mut row = csv::StringRecord::new();
+    let mut index = 0;
+    loop {
+        let line_before = reader.position().line() + 1;
+        let read = reader.read_record(&mut row);
+        let line = row.position().map_or(line_before, |p| p.line());
+        let record = match read {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                index += 1;
+                let map: Map<String, Value> = headers
+                    .iter()
+                    .cloned()
+                    .zip(row.iter().map(|c| Value::String(c.to_owned())))
+                    .collect();
+                Record {
+                    index,
+                    line,
+                    sample: Sample::from_map(&map, Cells::Text),
+                }
+            }
+            Err(e) if e.is_io_error() => return Err(InputError::Io(io::Error::other(e.to_string()))),
+            Err(e) => {
+                index += 1;
+                let line = e.position().map_or(line, |p| p.line());
+                unreadable(index, line, format!("CSV line {line} cannot be read: {}", csv_reason(&e)))
+            }
+        };
+        each(record).map_err(InputError::Stopped)?;
+    }
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("it has {len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Counts lines of what the JSON parser has consumed, so each array element
+/// can be given a line.
+struct LineCounter<R> {
+    inner: R,
+    line: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let newlines = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.line.set(self.line.get() + newlines);
+        Ok(n)
+    }
+}
+
+fn json<R: BufRead>(input: R, each: &mut dyn FnMut(Record) -> io::Result<()>) -> Result<(), InputError> {
+    let line = Rc::new(Cell::new(1));
+    let counter = LineCounter {
+        inner: SkipBom::new(input),
+        line: line.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(counter);
+    let mut stopped = None;
+    let outcome = {
+        let seed = Elements {
+            each,
+            stopped: &mut stopped,
+            index: 0,
+            line,
+        };
+        seed.deserialize(&mut de).and_then(|()| de.end())
+    };
+    if let Some(e) = stopped {
+        return Err(InputError::Stopped(e));
+    }
+    outcome.map_err(|e| {
+        if e.is_io() {
+            InputError::Io(io::Error::other(e.to_string()))
+        } else {
+            InputError::Json {
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            }
+        }
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Hands each element of a top-level array (or a lone object) to the callback.
+struct Elements<'a> {
+    each: &'a mut dyn FnMut(Record) -> io::Result<()>,
+    stopped: &'a mut Option<io::Error>,
+    index: usize,
+    line: Rc<Cell<u64>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Elements<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Elements<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of sample objects, or one sample object")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            self.index += 1;
+            let record = record_from_value(self.index, self.line.get(), value);
+            if let Err(e) = (self.each)(record) {
+                *self.stopped = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let record = record_from_value(1, self.line.get(), value);
+        if let Err(e) = (self.each)(record) {
+            *self.stopped = Some(e);
+            return Err(serde::de::Error::custom("stopped"));
+        }
+        Ok(())
+    }
+}
+
+/// Drops a UTF-8 byte-order mark at the start of the input.
+struct SkipBom<R> {
+    inner: R,
+    checked: bool,
+}
+
+impl<R: BufRead> SkipBom<R> {
+    fn new(inner: R) -> Self {
+        SkipBom { inner, checked: false }
+    }
+}
+
+impl<R: BufRead> Read for SkipBom<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.checked {
+            self.checked = true;
+            let head = self.inner.fill_buf()?;
+            if head.starts_with(&[0xef, 0xbb, 0xbf]) {
+                self.inner.consume(3);
+            }
+        }
+        self.inner.read(buf)
+    }
+}

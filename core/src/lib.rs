@@ -1,0 +1,82 @@
+//! `tdm-core`: therapeutic drug monitoring of oral kinase inhibitors as
+//! rules-as-data.
+//!
+//! A [`Pack`] of YAML rules is loaded and validated once ([`load_pack`]);
+//! samples are then evaluated against it with [`evaluate`], a pure function
+//! with no I/O. Batches stream through [`read_records`]. Every result carries
+//! the pack's name, version and digest and the intermediate values that
+//! reproduce it.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cases;
+mod digest;
+mod error;
+mod eval;
+mod input;
+mod load;
+mod model;
+mod raw;
+mod result;
+mod sample;
+mod units;
+mod yaml;
+
+pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
+pub use error::{PackError, Position, Problem};
+pub use eval::{evaluate, log_linear_factor};
+pub use input::{InputError, InputFormat, Record, read_records};
+pub use load::load_pack;
+pub use model::{Basis, Drug, Evidence, Measure, Pack, Target, fmt_num};
+pub use result::{
+    Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
+    Sampling, Status, TargetUsed,
+};
+pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError};
+pub use units::{Quantity, Unit, UnitError};
+
+/// Evaluates one batch record: a sample, or the error that replaced it.
+pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {
+    let mut result = match record.sample {
+        Ok(sample) => evaluate(pack, &sample),
+        Err(e) => {
+            let mut r = EvalResult::error(pack, e.id, e.drug, e.message);
+            r.patient = e.patient;
+            r
+        }
+    };
+    if record.line > 0 {
+        result.line = Some(record.line);
+    }
+    result
+}
+
+/// Evaluates a sample given as a JSON value (an object of contract fields).
+pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
+    let sample = match value {
+        serde_json::Value::Object(map) => Sample::from_map(map, Cells::Typed),
+        _ => Err(SampleError {
+            id: None,
+            patient: None,
+            drug: None,
+            message: "a sample must be an object of input fields".into(),
+        }),
+    };
+    evaluate_record(
+        pack,
+        Record {
+            index: 1,
+            line: 0,
+            sample,
+        },
+    )
+}
+
+/// The closest candidate to `given`, when one is close enough to suggest.
+pub(crate) fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let given = given.to_lowercase();
+    candidates
+        .map(|c| (c, strsim::jaro_winkler(&given, &c.to_lowercase())))
+        .filter(|(_, score)| *score >= 0.8)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(c, _)| c)
+}

@@ -1,0 +1,544 @@
+//! Reading a pack directory: parse every file, check every value, and build
+//! the validated [`Pack`]. All problems are collected, then the pack is
+//! refused whole if there is any.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{PackError, Position, Problem};
+use crate::model::*;
+use crate::raw::*;
+use crate::units::Unit;
+use crate::yaml::{self, Spanned};
+
+/// Loads and validates the pack in `dir` (a directory holding `pack.yaml`
+/// and `drugs/*.yaml`).
+pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
+    let dir = dir.as_ref();
+    let manifest_path = dir.join("pack.yaml");
+    let manifest_text = read(&manifest_path)?;
+    let mut drug_files = Vec::new();
+    let drugs_dir = dir.join("drugs");
+    let entries = fs::read_dir(&drugs_dir).map_err(|source| PackError::Io {
+        path: drugs_dir.clone(),
+        source,
+    })?;
+    for entry in entries {
+        let path = entry
+            .map_err(|source| PackError::Io {
+                path: drugs_dir.clone(),
+                source,
+            })?
+            .path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            drug_files.push(path);
+        }
+    }
+    drug_files.sort();
+    let mut files = vec![("pack.yaml".to_owned(), manifest_text)];
+    for path in drug_files {
+        let name = format!("drugs/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        files.push((name, read(&path)?));
+    }
+    load_from_texts(dir.to_path_buf(), &files)
+}
+
+fn read(path: &Path) -> Result<String, PackError> {
+    fs::read_to_string(path).map_err(|source| PackError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Builds a pack from `(relative file name, text)` pairs; the first is the manifest.
+pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Result<Pack, PackError> {
+    let mut problems = Vec::new();
+    let mut values = Vec::new();
+    let mut manifest = None;
+    let mut raw_drugs = Vec::new();
+    for (i, (name, text)) in files.iter().enumerate() {
+        match yaml::parse_value(text, name) {
+            Ok(v) => values.push((name.as_str(), v)),
+            Err(p) => {
+                problems.push(*p);
+                continue;
+            }
+        }
+        if i == 0 {
+            match yaml::parse::<RawManifest>(text, name) {
+                Ok(m) => manifest = Some(m),
+                Err(p) => problems.push(*p),
+            }
+        } else {
+            match yaml::parse::<RawDrug>(text, name) {
+                Ok(d) => raw_drugs.push((name.as_str(), text.as_str(), d)),
+                Err(p) => problems.push(*p),
+            }
+        }
+    }
+    let Some(manifest) = manifest else {
+        return Err(PackError::invalid(dir, problems));
+    };
+    let manifest_text = files.first().map(|f| f.1.as_str()).unwrap_or_default();
+    let mut checker = Checker {
+        problems: &mut problems,
+        file: "pack.yaml",
+        text: Arc::from(manifest_text),
+        sources: manifest.sources.keys().cloned().collect(),
+    };
+    let policy = checker.policy(&manifest);
+    checker.version(&manifest.version);
+    let mut drugs: Vec<Drug> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut seen_in: HashMap<String, String> = HashMap::new();
+    for (file, text, raw) in &raw_drugs {
+        checker.file = file;
+        checker.text = Arc::from(*text);
+        let Some(drug) = checker.drug(raw) else { continue };
+        for name in std::iter::once(&drug.name).chain(&drug.aliases) {
+            let key = name.to_lowercase();
+            if let Some(other) = seen_in.get(&key) {
+                checker.report(
+                    yaml::position(&raw.drug),
+                    format!("drug name or alias `{name}` is already used in `{other}`"),
+                    Some("each drug and alias may appear in one drug file only"),
+                );
+            } else {
+                seen_in.insert(key.clone(), (*file).to_owned());
+                index.insert(key, drugs.len());
+            }
+        }
+        drugs.push(drug);
+    }
+    if raw_drugs.is_empty() && problems.is_empty() {
+        problems.push(
+            Problem::new("drugs/", Position::default(), "the pack has no drug files")
+                .with_help("add one YAML file per drug under `drugs/`"),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(PackError::invalid(dir, problems));
+    }
+    let digest = crate::digest::digest(values.iter().map(|(n, v)| (*n, v)));
+    Ok(Pack {
+        name: manifest.name.value.clone(),
+        version: manifest.version.value.clone(),
+        title: manifest.title.clone(),
+        description: manifest.description.clone(),
+        effective: manifest.effective.clone(),
+        digest,
+        policy,
+        drugs,
+        sources: manifest
+            .sources
+            .iter()
+            .map(|(k, v)| (k.clone(), v.citation.clone()))
+            .collect(),
+        index,
+    })
+}
+
+/// Checks raw values of one file at a time and records every problem.
+struct Checker<'a> {
+    problems: &'a mut Vec<Problem>,
+    file: &'a str,
+    text: Arc<str>,
+    sources: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, at: Position, message: impl Into<String>, help: Option<&str>) {
+        let mut p = Problem::new(self.file, at, message);
+        p.help = help.map(str::to_owned);
+        p.text = Some(self.text.clone());
+        self.problems.push(p);
+    }
+
+    /// A `source:` must start with a source id declared in `pack.yaml`.
+    fn source(&mut self, source: &Spanned<String>) {
+        let id = source
+            .value
+            .split([' ', ':', ','])
+            .next()
+            .unwrap_or_default();
+        if !self.sources.iter().any(|s| s == id) {
+            let known = self.sources.join(", ");
+            self.report(
+                yaml::position(source),
+                format!("source `{}` does not start with a known source id", source.value),
+                Some(&format!("start it with one of the ids under `sources:` in pack.yaml: {known}")),
+            );
+        }
+    }
+
+    fn positive(&mut self, value: &Spanned<f64>, what: &str) -> f64 {
+        if !(value.value.is_finite() && value.value > 0.0) {
+            self.report(
+                yaml::position(value),
+                format!("{what} must be a positive number, got {}", value.value),
+                None,
+            );
+        }
+        value.value
+    }
+
+    fn version(&mut self, version: &Spanned<String>) {
+        let core = version.value.split(['-', '+']).next().unwrap_or_default();
+        let parts: Vec<_> = core.split('.').collect();
+        let ok = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !ok {
+            self.report(
+                yaml::position(version),
+                format!("version `{}` is not a semantic version", version.value),
+                Some("write MAJOR.MINOR.PATCH, e.g. `1.0.0`, quoted if YAML would read it as a number"),
+            );
+        }
+    }
+
+    fn policy(&mut self, m: &RawManifest) -> Policy {
+        let p = &m.policy;
+        self.source(&p.toxicity_grade.source);
+        self.source(&p.act_on_population_mean.source);
+        self.source(&p.steady_state_half_lives.source);
+        self.source(&p.trough_tolerance_h.source);
+        let grade = &p.toxicity_grade.value;
+        if !(1..=5).contains(&grade.value) {
+            self.report(yaml::position(grade), "toxicity_grade must be a CTCAE grade from 1 to 5", None);
+        }
+        let half_lives = self.positive(&p.steady_state_half_lives.value, "steady_state_half_lives");
+        let tolerance = &p.trough_tolerance_h.value;
+        if !(tolerance.value.is_finite() && tolerance.value >= 0.0) {
+            self.report(yaml::position(tolerance), "trough_tolerance_h must be zero or more", None);
+        }
+        Policy {
+            toxicity_grade: grade.value,
+            act_on_population_mean: p.act_on_population_mean.value,
+            steady_state_half_lives: half_lives,
+            trough_tolerance_h: tolerance.value,
+            interventions_before_increase: self.interventions(&p.interventions_before_increase),
+            unconfirmed: [
+                ("toxicity_grade", &p.toxicity_grade.unconfirmed),
+                ("act_on_population_mean", &p.act_on_population_mean.unconfirmed),
+                ("steady_state_half_lives", &p.steady_state_half_lives.unconfirmed),
+                ("trough_tolerance_h", &p.trough_tolerance_h.unconfirmed),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+            .collect(),
+        }
+    }
+
+    fn interventions(&mut self, raw: &[RawIntervention]) -> Vec<Intervention> {
+        raw.iter()
+            .map(|i| {
+                self.source(&i.source);
+                Intervention {
+                    action: i.action.clone(),
+                    beyond_label: i.beyond_label,
+                }
+            })
+            .collect()
+    }
+
+    fn drug(&mut self, raw: &RawDrug) -> Option<Drug> {
+        let before = self.problems.len();
+        let name = raw.drug.value.trim().to_owned();
+        if name.is_empty() || name != name.to_lowercase() {
+            self.report(
+                yaml::position(&raw.drug),
+                format!("drug name `{}` must be a lower-case INN", raw.drug.value),
+                None,
+            );
+        }
+        self.source(&raw.pk.source);
+        let half_life_h = raw.pk.half_life_h.as_ref().map(|h| self.positive(h, "half_life_h"));
+        let analytes = self.analytes(raw, half_life_h);
+        let steady_state_days = raw
+            .pk
+            .steady_state_days
+            .as_ref()
+            .map(|d| self.positive(d, "steady_state_days"));
+        let correction = self.correction(raw, half_life_h);
+        let targets = self.targets(raw, &analytes);
+        let signals = raw
+            .toxicity_signals
+            .iter()
+            .map(|s| {
+                self.source(&s.source);
+                let above = self.positive(&s.above, "above");
+                Signal {
+                    above: self.canonical(above, &s.unit, crate::units::Quantity::Concentration),
+                    effect: s.effect.clone(),
+                    references: s.references.clone(),
+                }
+            })
+            .collect();
+        let dosing = self.dosing(&raw.dosing)?;
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Drug {
+            name,
+            aliases: raw.aliases.clone(),
+            group: raw.group.clone(),
+            notes: raw.notes.clone(),
+            pk_unconfirmed: raw.pk.unconfirmed.clone(),
+            analytes,
+            half_life_h,
+            steady_state_days,
+            correction,
+            targets,
+            signals,
+            dosing,
+        })
+    }
+
+    fn analytes(&mut self, raw: &RawDrug, parent_half_life: Option<f64>) -> Vec<Analyte> {
+        let mut out = Vec::new();
+        for (i, a) in raw.analytes.iter().enumerate() {
+            self.source(&a.source);
+            let is_parent = a.role == Role::Parent;
+            if is_parent != (i == 0) {
+                self.report(
+                    yaml::position(&a.name),
+                    "the parent drug must be the first analyte, and only the first",
+                    Some("list the parent (role: parent) first, then its metabolites"),
+                );
+            }
+            if is_parent && a.name.value.to_lowercase() != raw.drug.value.to_lowercase() {
+                self.report(
+                    yaml::position(&a.name),
+                    format!("the parent analyte `{}` must be named like the drug `{}`", a.name.value, raw.drug.value),
+                    None,
+                );
+            }
+            let molar_mass = a.molar_mass.as_ref().map(|m| self.positive(m, "molar_mass"));
+            let own = a.half_life_h.as_ref().map(|h| self.positive(h, "half_life_h"));
+            if is_parent && own.is_some() {
+                if let Some(h) = &a.half_life_h {
+                    self.report(
+                        yaml::position(h),
+                        "the parent's half-life belongs under `pk: half_life_h`",
+                        None,
+                    );
+                }
+            }
+            out.push(Analyte {
+                name: a.name.value.clone(),
+                aliases: a.aliases.clone(),
+                molar_mass,
+                half_life_h: if is_parent { parent_half_life } else { own },
+                unconfirmed: a.unconfirmed.clone(),
+            });
+        }
+        if out.is_empty() {
+            self.report(yaml::position(&raw.drug), "a drug needs at least its parent analyte", None);
+        }
+        out
+    }
+
+    fn correction(&mut self, raw: &RawDrug, half_life: Option<f64>) -> TroughCorrection {
+        let c = &raw.trough_correction;
+        self.source(&c.source);
+        match (c.method, &c.valid_from_h) {
+            (CorrectionMethod::LogLinear, Some(from)) => {
+                if !(from.value.is_finite() && from.value >= 0.0) {
+                    self.report(yaml::position(from), "valid_from_h must be zero or more", None);
+                }
+                if half_life.is_none() {
+                    self.report(
+                        yaml::position(&c.source),
+                        "log-linear trough correction needs pk.half_life_h",
+                        Some("give the half-life with its source, or set `method: none`"),
+                    );
+                }
+                TroughCorrection::LogLinear { valid_from_h: from.value }
+            }
+            (CorrectionMethod::LogLinear, None) => {
+                self.report(
+                    yaml::position(&c.source),
+                    "log-linear trough correction needs valid_from_h",
+                    Some("give the earliest valid sampling time with its source, or set `method: none` with a reason"),
+                );
+                TroughCorrection::None { reason: String::new() }
+            }
+            (CorrectionMethod::None, _) => TroughCorrection::None {
+                reason: c.reason.clone().unwrap_or_else(|| "no validated correction for this drug".into()),
+            },
+        }
+    }
+
+    /// A value in `unit` converted to the canonical unit of `quantity`.
+    fn canonical(&mut self, value: f64, unit: &Spanned<String>, quantity: crate::units::Quantity) -> f64 {
+        match Unit::parse(&unit.value) {
+            Ok(u) if u.molar => {
+                self.report(
+                    yaml::position(unit),
+                    format!("unit `{}` is molar; write pack values in a mass unit", unit.value),
+                    Some("use ng/mL (or mg/L) for concentrations and ng*h/mL for AUC"),
+                );
+                value
+            }
+            Ok(u) if u.quantity != quantity => {
+                self.report(
+                    yaml::position(unit),
+                    format!("unit `{}` does not measure a {:?}", unit.value, quantity).to_lowercase(),
+                    Some("Cmin takes a concentration unit (ng/mL); AUC takes ng*h/mL"),
+                );
+                value
+            }
+            Ok(u) => u.to_canonical(value, None).unwrap_or(value),
+            Err(e) => {
+                self.report(yaml::position(unit), e.to_string(), None);
+                value
+            }
+        }
+    }
+
+    fn targets(&mut self, raw: &RawDrug, analytes: &[Analyte]) -> Vec<Target> {
+        let mut out: Vec<Target> = Vec::new();
+        for t in &raw.targets {
+            self.source(&t.source);
+            if out.iter().any(|o| o.id == t.id.value) {
+                self.report(yaml::position(&t.id), format!("target id `{}` is used twice", t.id.value), None);
+            }
+            let quantity = t.measure.quantity();
+            let convert = |c: &mut Self, v: &Spanned<f64>, what| {
+                let v = c.positive(v, what);
+                c.canonical(v, &t.unit, quantity)
+            };
+            let lower = match (&t.lower, &t.lower_per_mg_dose) {
+                (Some(l), None) => Some(Lower::Fixed(convert(self, l, "lower"))),
+                (None, Some(p)) => Some(Lower::PerMgDose(convert(self, p, "lower_per_mg_dose"))),
+                (None, None) => None,
+                (Some(l), Some(_)) => {
+                    self.report(yaml::position(l), "give `lower` or `lower_per_mg_dose`, not both", None);
+                    None
+                }
+            };
+            let upper = t.upper.as_ref().map(|u| convert(self, u, "upper"));
+            let population_mean = t.population_mean.as_ref().map(|m| convert(self, m, "population_mean"));
+            if lower.is_none() && upper.is_none() {
+                self.report(yaml::position(&t.id), "a target needs `lower`, `upper` or both", None);
+            }
+            if let (Some(Lower::Fixed(l)), Some(u), Some(span)) = (lower, upper, &t.upper) {
+                if l >= u {
+                    self.report(yaml::position(span), format!("upper ({u}) must be above lower ({l})"), None);
+                }
+            }
+            let mut sum_of = Vec::new();
+            for name in &t.sum_of {
+                match analytes.iter().position(|a| {
+                    a.name.eq_ignore_ascii_case(&name.value)
+                        || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(&name.value))
+                }) {
+                    Some(i) => sum_of.push(i),
+                    None => self.report(
+                        yaml::position(name),
+                        format!("`{}` is not an analyte of `{}`", name.value, raw.drug.value),
+                        Some("list it under `analytes:` first"),
+                    ),
+                }
+            }
+            if sum_of.is_empty() {
+                sum_of.push(0);
+            }
+            out.push(Target {
+                id: t.id.value.clone(),
+                primary: t.usage == TargetUse::Primary,
+                default: t.default,
+                indications: t.indications.clone(),
+                regimens: t.regimens.clone(),
+                measure: t.measure,
+                lower,
+                upper,
+                sum_of,
+                basis: t.basis,
+                evidence: t.evidence,
+                outcome: t.outcome.clone(),
+                population_mean,
+                references: t.references.clone(),
+                note: t.note.clone(),
+            });
+        }
+        if !out.iter().any(|t| t.primary) {
+            self.report(
+                yaml::position(&raw.drug),
+                "a drug needs at least one primary target (the tables' recommendation)",
+                None,
+            );
+        }
+        if out.iter().filter(|t| t.default).count() > 1 {
+            self.report(yaml::position(&raw.drug), "at most one target may be the default", None);
+        }
+        out
+    }
+
+    fn dosing(&mut self, raw: &RawDosing) -> Option<Dosing> {
+        self.source(&raw.source);
+        let interval_h = self.positive(&raw.interval_h, "interval_h");
+        let standard_mg = self.positive(&raw.standard_mg, "standard_mg");
+        let mut levels: Vec<DoseLevel> = Vec::new();
+        for l in &raw.levels {
+            let mg = self.positive(&l.mg, "mg");
+            match &l.source {
+                Some(s) => self.source(s),
+                None if !l.label => self.report(
+                    yaml::position(&l.mg),
+                    "a dose level beyond the label needs its own `source`",
+                    Some("cite the TDM practice or study that uses this level"),
+                ),
+                None => {}
+            }
+            let level = DoseLevel {
+                mg,
+                interval_h: l.interval_h.unwrap_or(interval_h),
+                label: l.label,
+                note: l.note.clone(),
+                unconfirmed: l.unconfirmed.clone(),
+            };
+            if let Some(prev) = levels.last() {
+                if level.daily_mg() <= prev.daily_mg() {
+                    self.report(
+                        yaml::position(&l.mg),
+                        format!(
+                            "dose levels must rise strictly: {} follows {}",
+                            level.describe(),
+                            prev.describe()
+                        ),
+                        Some("order `levels` from the lowest reduction to the maximum"),
+                    );
+                }
+            }
+            levels.push(level);
+        }
+        let standard = levels
+            .iter()
+            .position(|l| l.mg == standard_mg && l.interval_h == interval_h);
+        if standard.is_none() {
+            self.report(
+                yaml::position(&raw.standard_mg),
+                format!("the standard dose {standard_mg} mg is not among the dose levels"),
+                Some("add it to `levels`"),
+            );
+        }
+        let interventions = self.interventions(&raw.interventions);
+        Some(Dosing {
+            interval_h,
+            standard: standard?,
+            levels,
+            interventions,
+            strengths_mg: raw.strengths_mg.clone(),
+            unconfirmed: raw.unconfirmed.clone(),
+        })
+    }
+}
+
+/// Test-only access to building a pack from in-memory files.
+#[cfg(test)]
+pub(crate) fn from_files(files: &[(&str, &str)]) -> Result<Pack, PackError> {
+    let owned: Vec<(String, String)> = files.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect();
+    load_from_texts(PathBuf::from("test-pack"), &owned)
+}

@@ -1,0 +1,315 @@
+//! The validated pack: what evaluation reads. Built only by [`crate::load`],
+//! immutable afterwards, and free of anything unchecked.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::Quantity;
+
+/// A loaded, validated rule pack.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    /// The pack's name (`ki-oncology`).
+    pub name: String,
+    /// Semantic version of the pack content.
+    pub version: String,
+    /// Human title.
+    pub title: String,
+    /// What the pack is for.
+    pub description: Option<String>,
+    /// Date from which the pack's content applies.
+    pub effective: Option<String>,
+    /// `sha256:<hex>` over the canonical content of the pack.
+    pub digest: String,
+    /// Pack-wide decision policy.
+    pub policy: Policy,
+    /// Drugs, sorted by name.
+    pub drugs: Vec<Drug>,
+    /// Citations by source id.
+    pub sources: Vec<(String, String)>,
+    /// Lower-case name or alias -> index in `drugs`.
+    pub(crate) index: HashMap<String, usize>,
+}
+
+impl Pack {
+    /// Finds a drug by name or alias, ignoring case.
+    pub fn drug(&self, name: &str) -> Option<&Drug> {
+        self.index.get(&name.to_lowercase()).map(|&i| &self.drugs[i])
+    }
+
+    /// Every name and alias the pack knows, for suggestions.
+    pub fn drug_names(&self) -> impl Iterator<Item = &str> {
+        self.drugs
+            .iter()
+            .flat_map(|d| std::iter::once(d.name.as_str()).chain(d.aliases.iter().map(String::as_str)))
+    }
+}
+
+/// Pack-wide decisions (Figure 1 of the seed, plus practice).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// CTCAE grade at or above which toxicity changes the decision.
+    pub toxicity_grade: u8,
+    /// Act on population-mean targets of exploratory drugs.
+    pub act_on_population_mean: bool,
+    /// Half-lives to steady state when a drug's time to steady state is unknown.
+    pub steady_state_half_lives: f64,
+    /// Hours around the end of the interval in which a sample counts as a trough.
+    pub trough_tolerance_h: f64,
+    /// Non-dose steps before any increase, in order.
+    pub interventions_before_increase: Vec<Intervention>,
+    /// Policy values that rest on unconfirmed facts, with why.
+    pub unconfirmed: Vec<String>,
+}
+
+/// A non-dose step (check adherence, take with food, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intervention {
+    /// What to do, as a pharmacist would write it.
+    pub action: String,
+    /// The step departs from the label; a result says so.
+    pub beyond_label: bool,
+}
+
+/// One drug's rule.
+#[derive(Debug, Clone)]
+pub struct Drug {
+    /// International non-proprietary name, lower case.
+    pub name: String,
+    /// Other names (brands, codes), matched case-insensitively.
+    pub aliases: Vec<String>,
+    /// The kinase family as the seed groups it.
+    pub group: String,
+    /// Notes for readers of the rule.
+    pub notes: Vec<String>,
+    /// What in the PK block is not confirmed.
+    pub pk_unconfirmed: Option<String>,
+    /// Parent first, then metabolites.
+    pub analytes: Vec<Analyte>,
+    /// Elimination half-life of the parent, hours.
+    pub half_life_h: Option<f64>,
+    /// Days to steady state, when a source gives it.
+    pub steady_state_days: Option<f64>,
+    /// Trough correction rule.
+    pub correction: TroughCorrection,
+    /// Every target, primary and alternative.
+    pub targets: Vec<Target>,
+    /// Exposure levels linked to toxicity, reported as warnings.
+    pub signals: Vec<Signal>,
+    /// Dose levels and steps.
+    pub dosing: Dosing,
+}
+
+impl Drug {
+    /// Finds an analyte by name or alias, ignoring case.
+    pub fn analyte(&self, name: &str) -> Option<usize> {
+        let name = name.to_lowercase();
+        self.analytes.iter().position(|a| {
+            a.name.to_lowercase() == name || a.aliases.iter().any(|x| x.to_lowercase() == name)
+        })
+    }
+}
+
+/// The parent drug or a metabolite.
+#[derive(Debug, Clone)]
+pub struct Analyte {
+    /// Name as the pack spells it.
+    pub name: String,
+    /// Other names (`SU12662`).
+    pub aliases: Vec<String>,
+    /// Molar mass of the free base, g/mol.
+    pub molar_mass: Option<f64>,
+    /// Elimination half-life, hours (the parent's is `pk.half_life_h`).
+    pub half_life_h: Option<f64>,
+    /// What about this analyte is not confirmed (e.g. a derived formula).
+    pub unconfirmed: Option<String>,
+}
+
+/// How a sample not drawn at trough may be corrected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TroughCorrection {
+    /// Log-linear extrapolation (Wang et al. 2009) from this many hours after the dose.
+    LogLinear {
+        /// Earliest valid sampling time, hours after the dose.
+        valid_from_h: f64,
+    },
+    /// No validated correction: only trough samples are interpreted.
+    None {
+        /// Why, for the result.
+        reason: String,
+    },
+}
+
+/// Measure of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Trough concentration.
+    Cmin,
+    /// Area under the curve over a dosing interval.
+    Auc,
+}
+
+impl Measure {
+    /// The quantity a value of this measure has.
+    pub fn quantity(self) -> Quantity {
+        match self {
+            Measure::Cmin => Quantity::Concentration,
+            Measure::Auc => Quantity::Auc,
+        }
+    }
+
+    /// `Cmin` or `AUC`, for sentences.
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::Cmin => "Cmin",
+            Measure::Auc => "AUC",
+        }
+    }
+}
+
+/// Where a target number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// An exposure–response threshold.
+    Threshold,
+    /// The population mean exposure at the approved dose, used as a proxy.
+    PopulationMean,
+}
+
+/// The seed's weighting of the evidence for TDM of a drug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// No target yet; too early to act.
+    Exploratory,
+    /// A target from an exposure–response analysis.
+    Promising,
+    /// A prospective feasibility study exists.
+    Viable,
+    /// TDM is standard care.
+    StandardOfCare,
+    /// Shown not to help.
+    Negative,
+}
+
+/// A lower bound, fixed or proportional to the dose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lower {
+    /// A fixed value in the canonical unit.
+    Fixed(f64),
+    /// Canonical units per mg of the current dose (a dose-normalised proxy).
+    PerMgDose(f64),
+}
+
+/// One target of a drug.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Identifier, unique within the drug.
+    pub id: String,
+    /// The tables' recommendation (primary) or a value from the text (alternative).
+    pub primary: bool,
+    /// The target used when a sample does not say which applies.
+    pub default: bool,
+    /// Indications it applies to; empty means any.
+    pub indications: Vec<String>,
+    /// Regimens it applies to; empty means any.
+    pub regimens: Vec<String>,
+    /// Cmin or AUC.
+    pub measure: Measure,
+    /// Lower bound, canonical unit.
+    pub lower: Option<Lower>,
+    /// Upper bound, canonical unit.
+    pub upper: Option<f64>,
+    /// Indices of the analytes summed; the parent alone when it is `[0]`.
+    pub sum_of: Vec<usize>,
+    /// Threshold or population mean.
+    pub basis: Basis,
+    /// Evidence level.
+    pub evidence: Evidence,
+    /// The outcome the target is tied to.
+    pub outcome: Option<String>,
+    /// Mean or median exposure at the approved dose, canonical unit.
+    pub population_mean: Option<f64>,
+    /// Reference numbers of the seed review.
+    pub references: Vec<String>,
+    /// Caveats a reader must see (disagreements, derivations).
+    pub note: Option<String>,
+}
+
+/// An exposure linked to toxicity.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    /// Canonical-unit value above which the signal applies.
+    pub above: f64,
+    /// The effect, for the warning.
+    pub effect: String,
+    /// Reference numbers.
+    pub references: Vec<String>,
+}
+
+/// Dose levels and steps of a drug.
+#[derive(Debug, Clone)]
+pub struct Dosing {
+    /// Usual dosing interval, hours.
+    pub interval_h: f64,
+    /// Index of the standard dose in `levels`.
+    pub standard: usize,
+    /// Ascending by daily dose; the last is the maximum.
+    pub levels: Vec<DoseLevel>,
+    /// Drug-specific steps before an increase.
+    pub interventions: Vec<Intervention>,
+    /// Available strengths, mg.
+    pub strengths_mg: Vec<f64>,
+    /// What about the dose ladder is not confirmed.
+    pub unconfirmed: Option<String>,
+}
+
+/// One step of the dose ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoseLevel {
+    /// Dose per administration, mg.
+    pub mg: f64,
+    /// Dosing interval, hours.
+    pub interval_h: f64,
+    /// Provided by the label (false: TDM practice beyond the label).
+    pub label: bool,
+    /// Caveat to show with the level.
+    pub note: Option<String>,
+    /// The level rests on an unconfirmed fact; shown as a warning.
+    pub unconfirmed: Option<String>,
+}
+
+impl DoseLevel {
+    /// mg per day.
+    pub fn daily_mg(&self) -> f64 {
+        self.mg * 24.0 / self.interval_h
+    }
+
+    /// `400 mg once daily`, `5 mg twice daily`.
+    pub fn describe(&self) -> String {
+        format!("{} mg {}", fmt_num(self.mg), frequency(self.interval_h))
+    }
+}
+
+/// `once daily`, `twice daily`, `every 8 h`.
+pub fn frequency(interval_h: f64) -> String {
+    if interval_h == 24.0 {
+        "once daily".into()
+    } else if interval_h == 12.0 {
+        "twice daily".into()
+    } else if interval_h == 48.0 {
+        "every other day".into()
+    } else {
+        format!("every {} h", fmt_num(interval_h))
+    }
+}
+
+/// A number as a pharmacist writes it: no trailing zeros, at most 3 decimals.
+pub fn fmt_num(value: f64) -> String {
+    let s = format!("{value:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}

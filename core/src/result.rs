@@ -1,0 +1,283 @@
+//! The result contract (design.md): one per input record, ok or error,
+//! stamped with the pack that produced it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Basis, Evidence, Measure, Pack};
+
+/// One evaluation result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalResult {
+    /// The record's `id`, echoed.
+    pub id: Option<String>,
+    /// The record's `patient`, echoed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    /// The drug as the pack names it (or as given, when unknown).
+    pub drug: Option<String>,
+    /// `ok` or `error`.
+    pub status: Status,
+    /// For an error: a sentence naming the field and the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Input line of the record, for batch input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The assessment of an ok result.
+    #[serde(flatten)]
+    pub assessment: Option<Assessment>,
+    /// Everything the reader must know that did not stop the evaluation.
+    pub warnings: Vec<String>,
+    /// One readable sentence: why this advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// The pack that produced the result.
+    pub pack: PackStamp,
+}
+
+/// `ok` or `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Evaluated.
+    Ok,
+    /// Not evaluated; see `error`.
+    Error,
+}
+
+/// The clinical content of an ok result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// The indication as given.
+    pub indication: Option<String>,
+    /// The regimen as given.
+    pub regimen: Option<String>,
+    /// The exposure judged, with how it was obtained.
+    pub exposure: Exposure,
+    /// Timing and steady state.
+    pub sampling: Sampling,
+    /// The target judged against.
+    pub target: TargetUsed,
+    /// `below`, `within`, `above`; null when the sample cannot be interpreted.
+    pub classification: Option<Classification>,
+    /// What to do.
+    pub advice: Advice,
+    /// Dose per administration the advice leads to, mg.
+    pub next_dose_mg: Option<f64>,
+    /// Dosing interval of `next_dose_mg`, hours.
+    pub next_interval_h: Option<f64>,
+    /// Non-dose steps, in order.
+    pub interventions: Vec<String>,
+}
+
+/// The exposure value and every intermediate value behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exposure {
+    /// In the canonical unit.
+    pub value: f64,
+    /// `ng/mL` or `ng*h/mL`.
+    pub unit: String,
+    /// `cmin` or `auc`.
+    pub measure: Measure,
+    /// What `value` is the sum of, each converted.
+    pub analytes: Vec<AnalyteValue>,
+    /// True when the target is a total but only the parent was measured.
+    pub parent_only: bool,
+    /// Present when the value was extrapolated to the trough.
+    pub corrected_from: Option<Correction>,
+}
+
+/// One analyte's contribution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalyteValue {
+    /// Name as the pack spells it.
+    pub name: String,
+    /// As measured, in the input unit.
+    pub measured: f64,
+    /// The input unit.
+    pub measured_unit: String,
+    /// Converted to the canonical unit (before any trough correction).
+    pub value: f64,
+    /// After trough correction, when corrected.
+    pub at_trough: Option<f64>,
+    /// Half-life used for the correction, hours.
+    pub half_life_h: Option<f64>,
+}
+
+/// How a non-trough sample was extrapolated (Wang et al. 2009).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correction {
+    /// The summed value before correction, canonical unit.
+    pub value: f64,
+    /// Time of sampling after the dose.
+    pub hours_since_dose: f64,
+    /// Dosing interval (the trough time).
+    pub interval_h: f64,
+    /// The parent's half-life used.
+    pub half_life_h: f64,
+    /// Always `log-linear` for now.
+    pub method: String,
+}
+
+/// Timing facts of the sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sampling {
+    /// As given.
+    pub hours_since_dose: Option<f64>,
+    /// The interval used, hours.
+    pub interval_h: f64,
+    /// Where the interval came from: `sample` or `pack`.
+    pub interval_from: String,
+    /// `measured_at_trough`, `corrected`, `assumed_trough`, `not_interpretable`, `not_applicable` (AUC).
+    pub trough: String,
+    /// As given.
+    pub days_on_dose: Option<f64>,
+    /// Days to steady state used for the check.
+    pub steady_state_days: Option<f64>,
+    /// `pack` (a sourced value), `half_lives` (estimated), or `unknown`.
+    pub steady_state_from: String,
+    /// `yes`, `no`, `assumed` (no days given), `unknown` (cannot be checked).
+    pub steady_state: String,
+}
+
+/// The target as used, in the canonical unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetUsed {
+    /// The target's id within the drug rule.
+    pub id: String,
+    /// Lower bound (resolved for dose-normalised targets).
+    pub lower: Option<f64>,
+    /// Upper bound.
+    pub upper: Option<f64>,
+    /// Canonical unit.
+    pub unit: String,
+    /// `cmin` or `auc`.
+    pub measure: Measure,
+    /// `threshold` or `population_mean`.
+    pub basis: Basis,
+    /// Evidence level.
+    pub evidence: Evidence,
+    /// `primary` (the tables) or `alternative` (the text).
+    #[serde(rename = "use")]
+    pub usage: String,
+    /// The indications it applies to, or the sample's own when it applies to any.
+    pub indication: Option<String>,
+    /// The regimen it applies to.
+    pub regimen: Option<String>,
+    /// Analytes summed.
+    pub sum_of: Vec<String>,
+    /// Outcome tied to the target.
+    pub outcome: Option<String>,
+    /// Population mean exposure, canonical unit.
+    pub population_mean: Option<f64>,
+    /// Seed reference numbers.
+    pub references: Vec<String>,
+    /// Caveats.
+    pub note: Option<String>,
+}
+
+/// Exposure relative to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// value < lower
+    Below,
+    /// lower <= value <= upper
+    Within,
+    /// value > upper
+    Above,
+}
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Advice {
+    /// Raise the dose one level.
+    IncreaseDose,
+    /// Keep the dose.
+    Continue,
+    /// Lower the dose one level.
+    ReduceDose,
+    /// Dose changes cannot help (toxic despite low exposure, or at the end of the ladder).
+    ConsiderAlternative,
+    /// The sample cannot be interpreted; draw another.
+    RepeatSample,
+    /// Reference value only; do not act on it.
+    InterpretOnly,
+}
+
+impl Advice {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Advice::IncreaseDose => "increase_dose",
+            Advice::Continue => "continue",
+            Advice::ReduceDose => "reduce_dose",
+            Advice::ConsiderAlternative => "consider_alternative",
+            Advice::RepeatSample => "repeat_sample",
+            Advice::InterpretOnly => "interpret_only",
+        }
+    }
+}
+
+impl Classification {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Below => "below",
+            Classification::Within => "within",
+            Classification::Above => "above",
+        }
+    }
+}
+
+/// Which pack produced a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackStamp {
+    /// Pack name.
+    pub name: String,
+    /// Pack version.
+    pub version: String,
+    /// `sha256:<hex>` of the pack content.
+    pub digest: String,
+}
+
+impl PackStamp {
+    /// The stamp of `pack`.
+    pub fn of(pack: &Pack) -> Self {
+        PackStamp {
+            name: pack.name.clone(),
+            version: pack.version.clone(),
+            digest: pack.digest.clone(),
+        }
+    }
+}
+
+impl EvalResult {
+    /// An error result.
+    pub fn error(pack: &Pack, id: Option<String>, drug: Option<String>, message: impl Into<String>) -> Self {
+        EvalResult {
+            id,
+            patient: None,
+            drug,
+            status: Status::Error,
+            error: Some(message.into()),
+            line: None,
+            assessment: None,
+            warnings: Vec::new(),
+            rationale: None,
+            pack: PackStamp::of(pack),
+        }
+    }
+}
+
+/// Rounds to 6 significant digits so that floating-point noise
+/// (816.6409291...) does not reach the output; decisions use full precision.
+pub(crate) fn tidy(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let digits = 6 - value.abs().log10().ceil() as i32;
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}

@@ -1,0 +1,354 @@
+//! The sample input contract (design.md) and its checks. A sample arrives
+//! as a JSON object (JSON, NDJSON, HTTP) or a CSV row; both become a map of
+//! field -> value first, so every format gets the same checks and messages.
+
+use serde_json::{Map, Value};
+
+use crate::units::Quantity;
+
+/// Every field of the input contract.
+pub const FIELDS: &[&str] = &[
+    "id",
+    "patient",
+    "drug",
+    "indication",
+    "regimen",
+    "measure",
+    "value",
+    "unit",
+    "metabolites",
+    "dose_mg",
+    "interval_h",
+    "hours_since_dose",
+    "days_on_dose",
+    "toxicity_grade",
+];
+
+/// CSV columns named `metabolite:<name>` carry metabolite values.
+pub const METABOLITE_COLUMN_PREFIX: &str = "metabolite:";
+
+/// One checked sample.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sample {
+    /// Echoed in the result.
+    pub id: Option<String>,
+    /// Echoed in the result.
+    pub patient: Option<String>,
+    /// INN or alias, any case.
+    pub drug: String,
+    /// Selects the target (`CML`, `GIST`).
+    pub indication: Option<String>,
+    /// Selects the target (`intermittent`, `continuous`).
+    pub regimen: Option<String>,
+    /// Concentration (default) or AUC.
+    pub measure: Option<Quantity>,
+    /// The parent drug's measured value.
+    pub value: f64,
+    /// Unit of `value` and of every metabolite value.
+    pub unit: String,
+    /// Metabolite name or alias -> value, in input order.
+    pub metabolites: Vec<(String, f64)>,
+    /// Current dose per administration, mg.
+    pub dose_mg: Option<f64>,
+    /// Dosing interval, hours.
+    pub interval_h: Option<f64>,
+    /// Hours from the last dose to sampling.
+    pub hours_since_dose: Option<f64>,
+    /// Days on the current dose.
+    pub days_on_dose: Option<f64>,
+    /// Worst current CTCAE grade, 0–5.
+    pub toxicity_grade: Option<u8>,
+    /// Fields outside the contract, kept for warnings and for rule hooks.
+    pub extra: Vec<(String, Value)>,
+}
+
+/// A record that could not be read as a sample: the sentence names the field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleError {
+    /// The record's `id`, when it could be read.
+    pub id: Option<String>,
+    /// The record's `patient`, when it could be read.
+    pub patient: Option<String>,
+    /// The record's `drug`, when it could be read.
+    pub drug: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// How numbers arrive: JSON has typed numbers; CSV cells are text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// JSON: a number must be a JSON number (a string `"850"` is refused).
+    Typed,
+    /// CSV: every cell is text; numbers are parsed, empty cells are absent.
+    Text,
+}
+
+impl Sample {
+    /// Reads a sample from a JSON object or a CSV row.
+    pub fn from_map(map: &Map<String, Value>, cells: Cells) -> Result<Sample, SampleError> {
+        let reader = Reader { map, cells };
+        let id = reader.text("id").ok().flatten();
+        let patient = reader.text("patient").ok().flatten();
+        let drug = reader.text("drug").ok().flatten();
+        let fail = |message: String| SampleError {
+            id: id.clone(),
+            patient: patient.clone(),
+            drug: drug.clone(),
+            message,
+        };
+        reader.read().map_err(fail)
+    }
+}
+
+struct Reader<'a> {
+    map: &'a Map<String, Value>,
+    cells: Cells,
+}
+
+impl Reader<'_> {
+    fn read(&self) -> Result<Sample, String> {
+        let drug = self.text("drug")?.ok_or("field `drug` is required")?;
+        let unit = self.text("unit")?.ok_or("field `unit` is required (units are never guessed)")?;
+        let value = self.number("value")?.ok_or("field `value` is required")?;
+        if value < 0.0 {
+            return Err(format!("field `value` must not be negative, got {value}"));
+        }
+        let measure = match self.text("measure")?.as_deref() {
+            None => None,
+            Some(m) if m.eq_ignore_ascii_case("concentration") => Some(Quantity::Concentration),
+            Some(m) if m.eq_ignore_ascii_case("auc") => Some(Quantity::Auc),
+            Some(m) => {
+                return Err(format!("field `measure` must be `concentration` or `auc`, got `{m}`"));
+            }
+        };
+        let toxicity_grade = match self.number("toxicity_grade")? {
+            None => None,
+            Some(g) if g.fract() == 0.0 && (0.0..=5.0).contains(&g) => Some(g as u8),
+            Some(g) => {
+                return Err(format!(
+                    "field `toxicity_grade` must be a whole CTCAE grade from 0 to 5, got {g}"
+                ));
+            }
+        };
+        let mut sample = Sample {
+            id: self.text("id")?,
+            patient: self.text("patient")?,
+            drug,
+            indication: self.text("indication")?,
+            regimen: self.text("regimen")?,
+            measure,
+            value,
+            unit,
+            metabolites: self.metabolites()?,
+            dose_mg: self.positive("dose_mg")?,
+            interval_h: self.positive("interval_h")?,
+            hours_since_dose: self.not_negative("hours_since_dose")?,
+            days_on_dose: self.not_negative("days_on_dose")?,
+            toxicity_grade,
+            extra: Vec::new(),
+        };
+        for (key, value) in self.map {
+            let known = FIELDS.contains(&key.as_str())
+                || (self.cells == Cells::Text && key.starts_with(METABOLITE_COLUMN_PREFIX));
+            if !known && !(self.cells == Cells::Text && is_empty_cell(value)) {
+                sample.extra.push((key.clone(), value.clone()));
+            }
+        }
+        Ok(sample)
+    }
+
+    fn get(&self, field: &str) -> Option<&Value> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => None,
+            Some(v) if self.cells == Cells::Text && is_empty_cell(v) => None,
+            Some(v) => Some(v),
+        }
+    }
+
+    fn text(&self, field: &str) -> Result<Option<String>, String> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Err(format!("field `{field}` is empty")),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            // Identifiers are often numeric in lab exports; they are kept verbatim.
+            Some(Value::Number(n)) if field == "id" || field == "patient" => Ok(Some(n.to_string())),
+            Some(other) => Err(format!("field `{field}` must be text, got {}", describe(other))),
+        }
+    }
+
+    fn number(&self, field: &str) -> Result<Option<f64>, String> {
+        let value = match self.get(field) {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) if self.cells == Cells::Text => parse_number(s),
+            Some(other) => {
+                return Err(format!("field `{field}` must be a number, got {}", describe(other)));
+            }
+        };
+        match value {
+            Some(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(format!(
+                "field `{field}` must be a finite number written with a decimal point, got {}",
+                self.get(field).map(describe).unwrap_or_default()
+            )),
+        }
+    }
+
+    fn positive(&self, field: &str) -> Result<Option<f64>, String> {
+        match self.number(field)? {
+            Some(v) if v <= 0.0 => Err(format!("field `{field}` must be above zero, got {v}")),
+            v => Ok(v),
+        }
+    }
+
+    fn not_negative(&self, field: &str) -> Result<Option<f64>, String> {
+        match self.number(field)? {
+            Some(v) if v < 0.0 => Err(format!("field `{field}` must not be negative, got {v}")),
+            v => Ok(v),
+        }
+    }
+
+    fn metabolites(&self) -> Result<Vec<(String, f64)>, String> {
+        let mut out = Vec::new();
+        match self.get("metabolites") {
+            None => {}
+            Some(Value::Object(map)) => {
+                for (name, value) in map {
+                    let v = match value {
+                        Value::Number(n) => n.as_f64().filter(|v| v.is_finite()),
+                        _ => None,
+                    }
+                    .ok_or_else(|| {
+                        format!("metabolite `{name}` must be a number, got {}", describe(value))
+                    })?;
+                    out.push((name.clone(), check_metabolite(name, v)?));
+                }
+            }
+            Some(other) => {
+                return Err(format!(
+                    "field `metabolites` must be an object of name -> value, got {}",
+                    describe(other)
+                ));
+            }
+        }
+        if self.cells == Cells::Text {
+            for (key, value) in self.map {
+                let Some(name) = key.strip_prefix(METABOLITE_COLUMN_PREFIX) else { continue };
+                if is_empty_cell(value) {
+                    continue;
+                }
+                let v = value
+                    .as_str()
+                    .and_then(parse_number)
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("column `{key}` must be a number, got {}", describe(value)))?;
+                out.push((name.trim().to_owned(), check_metabolite(name, v)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn check_metabolite(name: &str, value: f64) -> Result<f64, String> {
+    if value < 0.0 {
+        Err(format!("metabolite `{name}` must not be negative, got {value}"))
+    } else {
+        Ok(value)
+    }
+}
+
+fn is_empty_cell(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| s.trim().is_empty())
+}
+
+/// A decimal number as a CSV cell holds it. Thousands separators and
+/// decimal commas (`1.234,5`) are refused: reading them would be a guess.
+fn parse_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let plain = t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    if !plain || t.is_empty() {
+        return None;
+    }
+    t.parse().ok()
+}
+
+fn describe(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(value: Value, cells: Cells) -> Result<Sample, SampleError> {
+        Sample::from_map(value.as_object().unwrap_or(&Map::new()), cells)
+    }
+
+    #[test]
+    fn reads_every_contract_field() {
+        let s = parse(
+            json!({"id": "S1", "patient": "P1", "drug": "sunitinib", "regimen": "intermittent",
+                   "value": 40.5, "unit": "ng/mL", "metabolites": {"SU12662": 15},
+                   "dose_mg": 50, "hours_since_dose": 24, "days_on_dose": 15, "toxicity_grade": 1}),
+            Cells::Typed,
+        )
+        .unwrap();
+        assert_eq!(s.drug, "sunitinib");
+        assert_eq!(s.metabolites, vec![("SU12662".to_owned(), 15.0)]);
+        assert_eq!(s.toxicity_grade, Some(1));
+        assert!(s.extra.is_empty());
+    }
+
+    #[test]
+    fn csv_cells_are_parsed_and_empty_cells_are_absent() {
+        let s = parse(
+            json!({"drug": "imatinib", "value": "850", "unit": "ng/mL", "dose_mg": "",
+                   "metabolite:N-desmethyl imatinib": "120"}),
+            Cells::Text,
+        )
+        .unwrap();
+        assert_eq!(s.value, 850.0);
+        assert_eq!(s.dose_mg, None);
+        assert_eq!(s.metabolites.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_keep_the_id() {
+        let e = parse(json!({"id": "S9", "drug": "imatinib", "value": "850", "unit": "ng/mL"}), Cells::Typed)
+            .unwrap_err();
+        assert_eq!(e.id.as_deref(), Some("S9"));
+        assert!(e.message.contains("`value`") && e.message.contains("number"), "{}", e.message);
+        let e = parse(json!({"drug": "imatinib", "value": 850}), Cells::Typed).unwrap_err();
+        assert!(e.message.contains("`unit`"), "{}", e.message);
+        let e = parse(json!({"drug": "imatinib", "value": 1, "unit": "ng/mL", "toxicity_grade": 7}), Cells::Typed)
+            .unwrap_err();
+        assert!(e.message.contains("toxicity_grade"), "{}", e.message);
+    }
+
+    #[test]
+    fn decimal_commas_are_refused_not_guessed() {
+        let e = parse(json!({"drug": "imatinib", "value": "1.234,5", "unit": "ng/mL"}), Cells::Text).unwrap_err();
+        assert!(e.message.contains("`value`"), "{}", e.message);
+        assert!(parse(json!({"drug": "x", "value": "NaN", "unit": "ng/mL"}), Cells::Text).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_for_warnings() {
+        let s = parse(json!({"drug": "imatinib", "value": 1, "unit": "ng/mL", "dose_mgg": 400}), Cells::Typed)
+            .unwrap();
+        assert_eq!(s.extra.len(), 1);
+    }
+}
