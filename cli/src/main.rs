@@ -1,1 +1,153 @@
-fn main(){}
+//! `tdm`: evaluate therapeutic drug monitoring samples of oral kinase
+//! inhibitors against a versioned rule pack.
+
+mod eval_cmd;
+mod exit;
+mod output;
+mod test_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::Exit;
+
+/// Therapeutic drug monitoring of oral kinase inhibitors, rules as data.
+#[derive(Parser)]
+#[command(name = "tdm", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 all ok; 1 some records erred or test cases failed; \
+2 usage error; 3 pack refused; 4 input unreadable; 5 output could not be written.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate one sample (from flags) or a batch (JSON array, NDJSON, CSV).
+    Eval(EvalArgs),
+    /// Run the test cases of one or more packs (tests/*.yaml in each pack).
+    Test(TestArgs),
+}
+
+/// Arguments of `tdm eval`.
+#[derive(Args)]
+pub(crate) struct EvalArgs {
+    /// The rule pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Input format when reading standard input or a file without a known extension.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+    /// Do not print the summary line on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Batch input file (`-` for standard input). Omit it to give one sample with the flags below.
+    #[arg(value_name = "FILE", conflicts_with = "drug")]
+    pub file: Option<String>,
+    #[command(flatten)]
+    pub sample: SampleFlags,
+}
+
+/// One sample given as flags; the names follow the input contract.
+#[derive(Args, Default)]
+pub(crate) struct SampleFlags {
+    /// Drug INN or alias.
+    #[arg(long, help_heading = "One sample")]
+    pub drug: Option<String>,
+    /// The parent drug's measured value.
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub value: Option<f64>,
+    /// Unit of the value and of every metabolite (e.g. ng/mL, mg/L, nmol/L).
+    #[arg(long, help_heading = "One sample")]
+    pub unit: Option<String>,
+    /// Sample id, echoed in the result.
+    #[arg(long, help_heading = "One sample")]
+    pub id: Option<String>,
+    /// Patient id, echoed in the result.
+    #[arg(long, help_heading = "One sample")]
+    pub patient: Option<String>,
+    /// Indication (e.g. CML, GIST); selects the target.
+    #[arg(long, help_heading = "One sample")]
+    pub indication: Option<String>,
+    /// Regimen (e.g. intermittent, continuous); selects the target.
+    #[arg(long, help_heading = "One sample")]
+    pub regimen: Option<String>,
+    /// `concentration` (default) or `auc`.
+    #[arg(long, help_heading = "One sample")]
+    pub measure: Option<String>,
+    /// A metabolite value in the same unit, as NAME=VALUE (repeatable).
+    #[arg(long = "metabolite", value_name = "NAME=VALUE", help_heading = "One sample")]
+    pub metabolites: Vec<String>,
+    /// Current dose per administration, mg.
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub dose_mg: Option<f64>,
+    /// Dosing interval, hours (default from the pack).
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub interval_h: Option<f64>,
+    /// Hours from the last dose to sampling.
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub hours_since_dose: Option<f64>,
+    /// Days on the current dose.
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub days_on_dose: Option<f64>,
+    /// Worst current CTCAE toxicity grade, 0–5.
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub toxicity_grade: Option<f64>,
+}
+
+/// Arguments of `tdm test`.
+#[derive(Args)]
+pub(crate) struct TestArgs {
+    /// Pack directories.
+    #[arg(value_name = "PACK", required = true)]
+    pub packs: Vec<PathBuf>,
+    /// Print every case, not only failures.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Output formats of `tdm eval`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// A readable table with the rationale under each row.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// One CSV row per result, flattened.
+    Csv,
+}
+
+/// Input formats of `tdm eval`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum InputFormatArg {
+    /// A JSON array of samples, or one sample object.
+    Json,
+    /// One JSON sample per line.
+    Ndjson,
+    /// CSV with contract field names as headers.
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let exit = match cli.command {
+        Command::Eval(args) => eval_cmd::run(&args),
+        Command::Test(args) => test_cmd::run(&args),
+    };
+    ExitCode::from(exit as u8)
+}
+
+/// Loads a pack, printing every problem when it is refused.
+pub(crate) fn load_pack(dir: &std::path::Path) -> Result<tdm_core::Pack, Exit> {
+    tdm_core::load_pack(dir).map_err(|e| {
+        eprintln!("{:?}", miette::Report::new(e));
+        Exit::PackRefused
+    })
+}

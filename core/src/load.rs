@@ -160,7 +160,7 @@ impl Checker<'_> {
     fn source(&mut self, source: &Spanned<String>) {
         let id = source
             .value
-            .split([' ', ':', ','])
+            .split([' ', ':', ',', ';'])
             .next()
             .unwrap_or_default();
         if !self.sources.iter().any(|s| s == id) {
@@ -500,7 +500,12 @@ impl Checker<'_> {
                 unconfirmed: l.unconfirmed.clone(),
             };
             if let Some(prev) = levels.last() {
-                if level.daily_mg() <= prev.daily_mg() {
+                // Equal daily doses may follow each other only when the later
+                // one splits the intake (e.g. 800 mg once daily -> 400 mg
+                // twice daily), which raises the trough.
+                let rises = level.daily_mg() > prev.daily_mg()
+                    || (level.daily_mg() == prev.daily_mg() && level.interval_h < prev.interval_h);
+                if !rises {
                     self.report(
                         yaml::position(&l.mg),
                         format!(
@@ -508,7 +513,7 @@ impl Checker<'_> {
                             level.describe(),
                             prev.describe()
                         ),
-                        Some("order `levels` from the lowest reduction to the maximum"),
+                        Some("order `levels` from the lowest reduction to the maximum by daily dose"),
                     );
                 }
             }

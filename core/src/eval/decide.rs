@@ -169,7 +169,12 @@ fn step_up(s: &Situation) -> Decision {
     };
     match next {
         Some(level) => {
-            d.reason = format!("increase the dose from {} to {}", current(s), level.describe());
+            let same_daily = s.dose_mg.is_some_and(|mg| mg * 24.0 / s.interval_h == level.daily_mg());
+            d.reason = if same_daily {
+                format!("split the intake: from {} to {}", current(s), level.describe())
+            } else {
+                format!("increase the dose from {} to {}", current(s), level.describe())
+            };
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level.clone());
         }

@@ -131,7 +131,8 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let counted: Vec<usize> = target.sum_of.iter().copied().filter(|&i| measured[i].is_some()).collect();
     let timing = timing::check(drug, &pack.policy, sample, &counted, measure == Measure::Auc);
     warnings.extend(timing.warnings.iter().cloned());
-    if let (Some(_), Some(why)) = (&timing.factors, &drug.pk_unconfirmed) {
+    let uses_pk = timing.factors.is_some() || matches!(timing.steady_state, "yes" | "no");
+    if let (true, Some(why)) = (uses_pk, &drug.pk_unconfirmed) {
         warnings.push(format!("pharmacokinetic facts of {}: {why}", drug.name));
     }
     let raw_total: f64 = counted.iter().filter_map(|&i| measured[i].map(|m| m.1)).sum();
@@ -194,9 +195,6 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             }
         }
     }
-    if let Some(note) = &target.note {
-        warnings.push(format!("target note: {note}"));
-    }
 
     let decision = decide::decide(&decide::Situation {
         drug,
@@ -210,7 +208,11 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         interval_h: timing.interval_h,
     });
     warnings.extend(decision.warnings);
-    if let (Some(_), Some(why)) = (&decision.next, &drug.dosing.unconfirmed) {
+    let uses_ladder = matches!(
+        decision.advice,
+        Advice::IncreaseDose | Advice::ReduceDose | Advice::ConsiderAlternative
+    );
+    if let (true, Some(why)) = (uses_ladder, &drug.dosing.unconfirmed) {
         warnings.push(format!("dose levels of {}: {why}", drug.name));
     }
 

@@ -51,7 +51,13 @@ pub(crate) fn rationale(a: &Assessment, target: &Target, dose_mg: Option<f64>, r
             fmt_num(c.half_life_h)
         ));
     }
-    let scope = a.target.indication.as_deref().map(|i| format!("{i} ")).unwrap_or_default();
+    let scope = a
+        .target
+        .indication
+        .as_deref()
+        .or(a.target.regimen.as_deref())
+        .map(|i| format!("{i} "))
+        .unwrap_or_default();
     let kind = match target.basis {
         Basis::Threshold => "target",
         Basis::PopulationMean => "population mean",

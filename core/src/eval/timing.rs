@@ -86,7 +86,7 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
             t.invalid = Some(format!(
                 "not at steady state: {} days on the current dose, steady state after about {} days ({how}); repeat the sample on or after day {}",
                 fmt_num(days),
-                fmt_num(needed),
+                super::text::fmt_sig(needed),
                 needed.ceil()
             ));
         }
@@ -97,7 +97,7 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
                     "time to steady state of {} is not confirmed: estimated as {} half-lives ({} days)",
                     drug.name,
                     fmt_num(policy.steady_state_half_lives),
-                    fmt_num(t.steady_state_days.unwrap_or_default())
+                    super::text::fmt_sig(t.steady_state_days.unwrap_or_default())
                 ));
             }
         }

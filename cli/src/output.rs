@@ -1,0 +1,286 @@
+//! Result writers: a table for people; JSON, NDJSON and CSV for machines.
+//! Each writes a result as soon as it arrives (streaming, constant memory).
+
+use std::io::{self, Write};
+
+use tdm_core::{EvalResult, fmt_num};
+
+use crate::OutputFormat;
+
+/// Writes results one at a time.
+pub(crate) trait Writer {
+    /// Before the first result (headers, an opening bracket).
+    fn begin(&mut self) -> io::Result<()>;
+    /// One result.
+    fn write(&mut self, result: &EvalResult) -> io::Result<()>;
+    /// After the last result; flushes.
+    fn finish(&mut self, summary: &str) -> io::Result<()>;
+}
+
+pub(crate) fn writer_for<'a, W: Write + 'a>(format: OutputFormat, out: W) -> Box<dyn Writer + 'a> {
+    match format {
+        OutputFormat::Table => Box::new(Table { out, begun: false }),
+        OutputFormat::Json => Box::new(Json { out, count: 0, begun: false }),
+        OutputFormat::Ndjson => Box::new(Ndjson { out }),
+        OutputFormat::Csv => Box::new(Csv {
+            out: csv::Writer::from_writer(out),
+            begun: false,
+        }),
+    }
+}
+
+struct Ndjson<W> {
+    out: W,
+}
+
+impl<W: Write> Writer for Ndjson<W> {
+    fn begin(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write(&mut self, result: &EvalResult) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, result)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(&mut self, _: &str) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+struct Json<W> {
+    out: W,
+    count: u64,
+    begun: bool,
+}
+
+impl<W: Write> Writer for Json<W> {
+    fn begin(&mut self) -> io::Result<()> {
+        if !self.begun {
+            self.begun = true;
+            self.out.write_all(b"[")?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, result: &EvalResult) -> io::Result<()> {
+        self.begin()?;
+        self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+        self.count += 1;
+        serde_json::to_writer_pretty(&mut self.out, result)?;
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &str) -> io::Result<()> {
+        self.begin()?;
+        self.out.write_all(b"\n]\n")?;
+        self.out.flush()
+    }
+}
+
+/// The flattened CSV columns.
+pub(crate) const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "patient",
+    "drug",
+    "status",
+    "error",
+    "line",
+    "indication",
+    "regimen",
+    "measure",
+    "exposure",
+    "exposure_unit",
+    "measured_total",
+    "hours_since_dose",
+    "half_life_h",
+    "parent_only",
+    "target_id",
+    "target_lower",
+    "target_upper",
+    "target_basis",
+    "target_evidence",
+    "target_references",
+    "classification",
+    "advice",
+    "next_dose_mg",
+    "next_interval_h",
+    "interventions",
+    "warnings",
+    "rationale",
+    "pack_name",
+    "pack_version",
+    "pack_digest",
+];
+
+struct Csv<W: Write> {
+    out: csv::Writer<W>,
+    begun: bool,
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn json_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl<W: Write> Writer for Csv<W> {
+    fn begin(&mut self) -> io::Result<()> {
+        if !self.begun {
+            self.begun = true;
+            self.out.write_record(CSV_COLUMNS)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, r: &EvalResult) -> io::Result<()> {
+        self.begin()?;
+        let a = r.assessment.as_ref();
+        let e = a.map(|a| &a.exposure);
+        let t = a.map(|a| &a.target);
+        let row: Vec<String> = vec![
+            opt(r.id.as_deref()),
+            opt(r.patient.as_deref()),
+            opt(r.drug.as_deref()),
+            json_name(&r.status),
+            opt(r.error.as_deref()),
+            opt(r.line),
+            opt(a.and_then(|a| a.indication.as_deref())),
+            opt(a.and_then(|a| a.regimen.as_deref())),
+            e.map(|e| json_name(&e.measure)).unwrap_or_default(),
+            opt(e.map(|e| e.value)),
+            opt(e.map(|e| e.unit.as_str())),
+            opt(e.and_then(|e| e.corrected_from.as_ref()).map(|c| c.value)),
+            opt(a.and_then(|a| a.sampling.hours_since_dose)),
+            opt(e.and_then(|e| e.corrected_from.as_ref()).map(|c| c.half_life_h)),
+            opt(e.map(|e| e.parent_only)),
+            opt(t.map(|t| t.id.as_str())),
+            opt(t.and_then(|t| t.lower)),
+            opt(t.and_then(|t| t.upper)),
+            t.map(|t| json_name(&t.basis)).unwrap_or_default(),
+            t.map(|t| json_name(&t.evidence)).unwrap_or_default(),
+            t.map(|t| t.references.join(" ")).unwrap_or_default(),
+            opt(a.and_then(|a| a.classification).map(|c| c.as_str())),
+            opt(a.map(|a| a.advice.as_str())),
+            opt(a.and_then(|a| a.next_dose_mg)),
+            opt(a.and_then(|a| a.next_interval_h)),
+            a.map(|a| a.interventions.join("; ")).unwrap_or_default(),
+            r.warnings.join("; "),
+            opt(r.rationale.as_deref()),
+            r.pack.name.clone(),
+            r.pack.version.clone(),
+            r.pack.digest.clone(),
+        ];
+        self.out.write_record(&row)?;
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &str) -> io::Result<()> {
+        self.begin()?;
+        self.out.flush()
+    }
+}
+
+struct Table<W> {
+    out: W,
+    begun: bool,
+}
+
+const WIDTHS: [usize; 6] = [10, 12, 24, 22, 8, 20];
+
+fn cell(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count > width {
+        let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    } else {
+        format!("{text}{}", " ".repeat(width - count))
+    }
+}
+
+impl<W: Write> Writer for Table<W> {
+    fn begin(&mut self) -> io::Result<()> {
+        if !self.begun {
+            self.begun = true;
+            let header = ["ID", "DRUG", "EXPOSURE", "TARGET", "CLASS", "ADVICE"];
+            let mut line = String::new();
+            for (h, w) in header.iter().zip(WIDTHS) {
+                line.push_str(&cell(h, w));
+                line.push(' ');
+            }
+            line.push_str("NEXT DOSE");
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, r: &EvalResult) -> io::Result<()> {
+        self.begin()?;
+        let id = r.id.clone().or_else(|| r.line.map(|l| format!("line {l}"))).unwrap_or_else(|| "-".into());
+        let drug = r.drug.clone().unwrap_or_else(|| "-".into());
+        let cells: Vec<String> = match &r.assessment {
+            Some(a) => {
+                let corrected = if a.exposure.corrected_from.is_some() { "*" } else { "" };
+                let mut target = String::new();
+                match (a.target.lower, a.target.upper) {
+                    (Some(l), Some(u)) => target.push_str(&format!("{}–{}", fmt_num(l), fmt_num(u))),
+                    (Some(l), None) => target.push_str(&format!(">= {}", fmt_num(l))),
+                    (None, Some(u)) => target.push_str(&format!("<= {}", fmt_num(u))),
+                    (None, None) => {}
+                }
+                target.push_str(&format!(" {}", a.target.unit));
+                let next = match (a.next_dose_mg, a.next_interval_h) {
+                    (Some(mg), Some(h)) => format!("{} mg q{}h", fmt_num(mg), fmt_num(h)),
+                    _ => "-".into(),
+                };
+                vec![
+                    id,
+                    drug,
+                    format!("{} {}{corrected}", fmt_num(a.exposure.value), a.exposure.unit),
+                    target,
+                    a.classification.map_or("-", |c| c.as_str()).to_owned(),
+                    a.advice.as_str().to_owned(),
+                    next,
+                ]
+            }
+            None => vec![id, drug, "error".into()],
+        };
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            match WIDTHS.get(i) {
+                Some(&w) if i + 1 < cells.len() => {
+                    line.push_str(&cell(c, w));
+                    line.push(' ');
+                }
+                _ => line.push_str(c),
+            }
+        }
+        writeln!(self.out, "{}", line.trim_end())?;
+        if let Some(e) = &r.error {
+            writeln!(self.out, "    error: {e}")?;
+        }
+        if let Some(text) = &r.rationale {
+            writeln!(self.out, "    {text}")?;
+        }
+        if let Some(a) = &r.assessment {
+            if !a.interventions.is_empty() {
+                writeln!(self.out, "    interventions: {}", a.interventions.join("; "))?;
+            }
+        }
+        for w in &r.warnings {
+            writeln!(self.out, "    ! {w}")?;
+        }
+        writeln!(self.out)
+    }
+
+    fn finish(&mut self, summary: &str) -> io::Result<()> {
+        writeln!(self.out, "{summary}")?;
+        self.out.flush()
+    }
+}
