@@ -43,6 +43,9 @@ pub struct Expect {
     /// Text one of the warnings must contain.
     #[serde(default)]
     pub warning_contains: Option<String>,
+    /// Text the rationale must contain.
+    #[serde(default)]
+    pub rationale_contains: Option<String>,
 }
 
 /// `key: null` is `Some(None)`; an absent key is `None`.
@@ -157,6 +160,11 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
     if let Some(text) = &expect.error_contains {
         if !r.error.as_deref().is_some_and(|e| e.contains(text.as_str())) {
             out.push(format!("error: expected it to contain `{text}`, got {}", show(r.error.as_deref())));
+        }
+    }
+    if let Some(text) = &expect.rationale_contains {
+        if !r.rationale.as_deref().is_some_and(|e| e.contains(text.as_str())) {
+            out.push(format!("rationale: expected it to contain `{text}`, got {}", show(r.rationale.as_deref())));
         }
     }
     if let Some(text) = &expect.warning_contains {
