@@ -28,7 +28,8 @@ pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> R
     let regimen = sample.regimen.as_deref();
     let of_measure: Vec<&Target> = drug.targets.iter().filter(|t| t.measure == measure).collect();
     if of_measure.is_empty() {
-        let others: Vec<String> = drug.targets.iter().map(|t| t.measure.label().to_owned()).collect();
+        let mut others: Vec<&str> = drug.targets.iter().map(|t| t.measure.label()).collect();
+        others.dedup();
         return Err(format!(
             "field `measure`: {} has no {} target (its targets use {}); send the measure the pack has",
             drug.name,

@@ -80,8 +80,9 @@ pub(crate) fn rationale(a: &Assessment, target: &Target, dose_mg: Option<f64>, r
         Some(Classification::Above) => "is above",
         None => "cannot be judged against",
     };
-    format!(
-        "{what} {position} the {scope}{kind} of {} ({evidence}{refs}): {reason}.",
-        bounds(target, dose_mg)
-    )
+    let value = match target.basis {
+        Basis::PopulationMean => bounds(target, dose_mg).trim_start_matches(">= ").to_owned(),
+        Basis::Threshold => bounds(target, dose_mg),
+    };
+    format!("{what} {position} the {scope}{kind} of {value} ({evidence}{refs}): {reason}.")
 }

@@ -150,7 +150,7 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             t.trough = "not_interpretable";
             let why = if hours < *valid_from_h {
                 format!(
-                    "before {} h after the dose, the earliest time log-linear extrapolation is valid for {}",
+                    "earlier than {} h, from when log-linear extrapolation is valid for {} (absorption phase)",
                     fmt_num(*valid_from_h),
                     drug.name
                 )
