@@ -17,12 +17,18 @@ fn packs() -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut dirs = vec![rules_dir()];
     while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.join("pack.yaml").is_file() {
                 found.push(path);
-            } else if path.is_dir() && path.file_name().is_some_and(|n| n != "tests" && n != "drugs") {
+            } else if path.is_dir()
+                && path
+                    .file_name()
+                    .is_some_and(|n| n != "tests" && n != "drugs")
+            {
                 dirs.push(path);
             }
         }
@@ -46,7 +52,12 @@ fn every_pack_loads_and_passes_its_cases() {
                 failures.push(format!("{} :: {} :: {f}", case.file, case.name));
             }
         }
-        assert!(failures.is_empty(), "{}:\n{}", dir.display(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{}:\n{}",
+            dir.display(),
+            failures.join("\n")
+        );
     }
 }
 
@@ -55,7 +66,11 @@ fn every_case_file_has_a_reviewed_snapshot() {
     for dir in packs() {
         let pack = load_pack(&dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
         let cases = load_cases(&dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
-        let pack_name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let pack_name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let mut files: Vec<&str> = cases.iter().map(|c| c.file.as_str()).collect();
         files.dedup();
         for file in files {

@@ -16,7 +16,10 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
         Err(e) => return e,
     };
     let stdout = io::stdout();
-    let mut writer = writer_for(args.format, BufWriter::with_capacity(1 << 16, stdout.lock()));
+    let mut writer = writer_for(
+        args.format,
+        BufWriter::with_capacity(1 << 16, stdout.lock()),
+    );
     let mut tally = Tally::default();
     let outcome = match (&args.file, &args.sample.drug) {
         (None, None) => {
@@ -81,7 +84,11 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
     if !args.quiet && args.format != crate::OutputFormat::Table {
         eprintln!("{}", tally.summary());
     }
-    if tally.errors > 0 { Exit::Failures } else { Exit::Ok }
+    if tally.errors > 0 {
+        Exit::Failures
+    } else {
+        Exit::Ok
+    }
 }
 
 enum Failure {
@@ -163,9 +170,9 @@ fn sample_from_flags(flags: &SampleFlags) -> Result<Record, String> {
     if !flags.metabolites.is_empty() {
         let mut metabolites = Map::new();
         for item in &flags.metabolites {
-            let (name, value) = item
-                .split_once('=')
-                .ok_or_else(|| format!("--metabolite `{item}` must be NAME=VALUE, e.g. SU12662=25"))?;
+            let (name, value) = item.split_once('=').ok_or_else(|| {
+                format!("--metabolite `{item}` must be NAME=VALUE, e.g. SU12662=25")
+            })?;
             let value: f64 = value
                 .trim()
                 .parse()

@@ -16,8 +16,10 @@ use crate::exit::Exit;
 /// Therapeutic drug monitoring of oral kinase inhibitors, rules as data.
 #[derive(Parser)]
 #[command(name = "tdm", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 all ok; 1 some records erred or test cases failed; \
-2 usage error; 3 pack refused; 4 input unreadable; 5 output could not be written.")]
+#[command(
+    after_help = "Exit codes: 0 all ok; 1 some records erred or test cases failed; \
+2 usage error; 3 pack refused; 4 input unreadable; 5 output could not be written."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate one sample (from flags) or a batch (JSON array, NDJSON, CSV).
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// Run the test cases of one or more packs (tests/*.yaml in each pack).
     Test(TestArgs),
 }
@@ -81,7 +83,11 @@ pub(crate) struct SampleFlags {
     #[arg(long, help_heading = "One sample")]
     pub measure: Option<String>,
     /// A metabolite value in the same unit, as NAME=VALUE (repeatable).
-    #[arg(long = "metabolite", value_name = "NAME=VALUE", help_heading = "One sample")]
+    #[arg(
+        long = "metabolite",
+        value_name = "NAME=VALUE",
+        help_heading = "One sample"
+    )]
     pub metabolites: Vec<String>,
     /// Current dose per administration, mg.
     #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use tdm_core::{EvalResult, fmt_num};
+use tdm_core::{EvalResult, fmt_num, round_sig};
 
 use crate::OutputFormat;
 
@@ -20,7 +20,11 @@ pub(crate) trait Writer {
 pub(crate) fn writer_for<'a, W: Write + 'a>(format: OutputFormat, out: W) -> Box<dyn Writer + 'a> {
     match format {
         OutputFormat::Table => Box::new(Table { out, begun: false }),
-        OutputFormat::Json => Box::new(Json { out, count: 0, begun: false }),
+        OutputFormat::Json => Box::new(Json {
+            out,
+            count: 0,
+            begun: false,
+        }),
         OutputFormat::Ndjson => Box::new(Ndjson { out }),
         OutputFormat::Csv => Box::new(Csv {
             out: csv::Writer::from_writer(out),
@@ -65,7 +69,8 @@ impl<W: Write> Writer for Json<W> {
 
     fn write(&mut self, result: &EvalResult) -> io::Result<()> {
         self.begin()?;
-        self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+        self.out
+            .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
         self.count += 1;
         serde_json::to_writer_pretty(&mut self.out, result)?;
         Ok(())
@@ -157,7 +162,9 @@ impl<W: Write> Writer for Csv<W> {
             opt(e.map(|e| e.unit.as_str())),
             opt(e.and_then(|e| e.corrected_from.as_ref()).map(|c| c.value)),
             opt(a.and_then(|a| a.sampling.hours_since_dose)),
-            opt(e.and_then(|e| e.corrected_from.as_ref()).map(|c| c.half_life_h)),
+            opt(e
+                .and_then(|e| e.corrected_from.as_ref())
+                .map(|c| c.half_life_h)),
             opt(e.map(|e| e.parent_only)),
             opt(t.map(|t| t.id.as_str())),
             opt(t.and_then(|t| t.lower)),
@@ -222,14 +229,23 @@ impl<W: Write> Writer for Table<W> {
 
     fn write(&mut self, r: &EvalResult) -> io::Result<()> {
         self.begin()?;
-        let id = r.id.clone().or_else(|| r.line.map(|l| format!("line {l}"))).unwrap_or_else(|| "-".into());
+        let id =
+            r.id.clone()
+                .or_else(|| r.line.map(|l| format!("line {l}")))
+                .unwrap_or_else(|| "-".into());
         let drug = r.drug.clone().unwrap_or_else(|| "-".into());
         let cells: Vec<String> = match &r.assessment {
             Some(a) => {
-                let corrected = if a.exposure.corrected_from.is_some() { "*" } else { "" };
+                let corrected = if a.exposure.corrected_from.is_some() {
+                    "*"
+                } else {
+                    ""
+                };
                 let mut target = String::new();
                 match (a.target.lower, a.target.upper) {
-                    (Some(l), Some(u)) => target.push_str(&format!("{}–{}", fmt_num(l), fmt_num(u))),
+                    (Some(l), Some(u)) => {
+                        target.push_str(&format!("{}–{}", fmt_num(l), fmt_num(u)))
+                    }
                     (Some(l), None) => target.push_str(&format!(">= {}", fmt_num(l))),
                     (None, Some(u)) => target.push_str(&format!("<= {}", fmt_num(u))),
                     (None, None) => {}
@@ -242,7 +258,11 @@ impl<W: Write> Writer for Table<W> {
                 vec![
                     id,
                     drug,
-                    format!("{} {}{corrected}", fmt_num(a.exposure.value), a.exposure.unit),
+                    format!(
+                        "{} {}{corrected}",
+                        fmt_num(round_sig(a.exposure.value, 4)),
+                        a.exposure.unit
+                    ),
                     target,
                     a.classification.map_or("-", |c| c.as_str()).to_owned(),
                     a.advice.as_str().to_owned(),
@@ -268,10 +288,14 @@ impl<W: Write> Writer for Table<W> {
         if let Some(text) = &r.rationale {
             writeln!(self.out, "    {text}")?;
         }
-        if let Some(a) = &r.assessment {
-            if !a.interventions.is_empty() {
-                writeln!(self.out, "    interventions: {}", a.interventions.join("; "))?;
-            }
+        if let Some(a) = &r.assessment
+            && !a.interventions.is_empty()
+        {
+            writeln!(
+                self.out,
+                "    interventions: {}",
+                a.interventions.join("; ")
+            )?;
         }
         for w in &r.warnings {
             writeln!(self.out, "    ! {w}")?;

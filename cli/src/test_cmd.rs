@@ -19,7 +19,13 @@ pub(crate) fn run(args: &TestArgs) -> Exit {
                 return Exit::PackRefused;
             }
         };
-        println!("pack {} {} ({}): {} cases", pack.name, pack.version, pack.digest, cases.len());
+        println!(
+            "pack {} {} ({}): {} cases",
+            pack.name,
+            pack.version,
+            pack.digest,
+            cases.len()
+        );
         if cases.is_empty() {
             println!("  no test cases: add tests/*.yaml to {}", dir.display());
         }

@@ -96,7 +96,10 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
             path: path.clone(),
             source,
         })?;
-        let file = format!("tests/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        let file = format!(
+            "tests/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
         match yaml::parse::<RawCaseFile>(&text, &file) {
             Ok(raw) => cases.extend(raw.cases.into_iter().map(|c| Case {
                 file: file.clone(),
@@ -110,7 +113,10 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
     if problems.is_empty() {
         Ok(cases)
     } else {
-        Err(PackError::invalid(pack_dir.as_ref().to_path_buf(), problems))
+        Err(PackError::invalid(
+            pack_dir.as_ref().to_path_buf(),
+            problems,
+        ))
     }
 }
 
@@ -137,16 +143,32 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
         check("status", format!("{s:?}"), format!("{:?}", r.status));
     }
     if let Some(c) = expect.classification {
-        check("classification", show(c.map(|c| c.as_str())), show(a.and_then(|a| a.classification).map(|c| c.as_str())));
+        check(
+            "classification",
+            show(c.map(|c| c.as_str())),
+            show(a.and_then(|a| a.classification).map(|c| c.as_str())),
+        );
     }
     if let Some(advice) = expect.advice {
-        check("advice", advice.as_str().into(), show(a.map(|a| a.advice.as_str())));
+        check(
+            "advice",
+            advice.as_str().into(),
+            show(a.map(|a| a.advice.as_str())),
+        );
     }
     if let Some(n) = expect.next_dose_mg {
-        check("next_dose_mg", show(n), show(a.and_then(|a| a.next_dose_mg)));
+        check(
+            "next_dose_mg",
+            show(n),
+            show(a.and_then(|a| a.next_dose_mg)),
+        );
     }
     if let Some(n) = expect.next_interval_h {
-        check("next_interval_h", n.to_string(), show(a.and_then(|a| a.next_interval_h)));
+        check(
+            "next_interval_h",
+            n.to_string(),
+            show(a.and_then(|a| a.next_interval_h)),
+        );
     }
     if let Some(t) = &expect.target {
         check("target", t.clone(), show(a.map(|a| a.target.id.as_str())));
@@ -154,23 +176,41 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
     if let Some(x) = expect.exposure {
         let got = a.map(|a| a.exposure.value);
         if !got.is_some_and(|g| (g - x).abs() <= x.abs() * 1e-3) {
-            out.push(format!("exposure: expected {x} (±0.1 %), got {}", show(got)));
+            out.push(format!(
+                "exposure: expected {x} (±0.1 %), got {}",
+                show(got)
+            ));
         }
     }
-    if let Some(text) = &expect.error_contains {
-        if !r.error.as_deref().is_some_and(|e| e.contains(text.as_str())) {
-            out.push(format!("error: expected it to contain `{text}`, got {}", show(r.error.as_deref())));
-        }
+    if let Some(text) = &expect.error_contains
+        && !r
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains(text.as_str()))
+    {
+        out.push(format!(
+            "error: expected it to contain `{text}`, got {}",
+            show(r.error.as_deref())
+        ));
     }
-    if let Some(text) = &expect.rationale_contains {
-        if !r.rationale.as_deref().is_some_and(|e| e.contains(text.as_str())) {
-            out.push(format!("rationale: expected it to contain `{text}`, got {}", show(r.rationale.as_deref())));
-        }
+    if let Some(text) = &expect.rationale_contains
+        && !r
+            .rationale
+            .as_deref()
+            .is_some_and(|e| e.contains(text.as_str()))
+    {
+        out.push(format!(
+            "rationale: expected it to contain `{text}`, got {}",
+            show(r.rationale.as_deref())
+        ));
     }
-    if let Some(text) = &expect.warning_contains {
-        if !r.warnings.iter().any(|w| w.contains(text.as_str())) {
-            out.push(format!("warnings: expected one containing `{text}`, got {:?}", r.warnings));
-        }
+    if let Some(text) = &expect.warning_contains
+        && !r.warnings.iter().any(|w| w.contains(text.as_str()))
+    {
+        out.push(format!(
+            "warnings: expected one containing `{text}`, got {:?}",
+            r.warnings
+        ));
     }
     out
 }

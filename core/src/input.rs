@@ -62,7 +62,10 @@ pub enum InputError {
     Io(#[from] io::Error),
     /// The JSON document is broken at this position; records after it are unknown.
     #[error("the JSON input is malformed at line {line}, column {column}: {message}")]
-    #[diagnostic(code(tdm::input::json), help("records before this point were evaluated; fix the file and run it again"))]
+    #[diagnostic(
+        code(tdm::input::json),
+        help("records before this point were evaluated; fix the file and run it again")
+    )]
     Json {
         /// Line of the break.
         line: usize,
@@ -73,7 +76,10 @@ pub enum InputError {
     },
     /// The CSV has no usable header row.
     #[error("the CSV input has no header row: {0}")]
-    #[diagnostic(code(tdm::input::csv), help("the first row names the fields: drug,value,unit,..."))]
+    #[diagnostic(
+        code(tdm::input::csv),
+        help("the first row names the fields: drug,value,unit,...")
+    )]
     CsvHeader(String),
     /// The callback asked to stop (for example, output failed).
     #[error("stopped: {0}")]
@@ -103,7 +109,11 @@ fn record_from_value(index: usize, line: u64, value: Value) -> Record {
             message: format!("a sample must be a JSON object, got {}", kind(&other)),
         }),
     };
-    Record { index, line, sample }
+    Record {
+        index,
+        line,
+        sample,
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -130,7 +140,10 @@ fn unreadable(index: usize, line: u64, message: String) -> Record {
     }
 }
 
-fn ndjson<R: BufRead>(mut input: R, each: &mut dyn FnMut(Record) -> io::Result<()>) -> Result<(), InputError> {
+fn ndjson<R: BufRead>(
+    mut input: R,
+    each: &mut dyn FnMut(Record) -> io::Result<()>,
+) -> Result<(), InputError> {
     let mut buf = Vec::new();
     let mut line = 0u64;
     let mut index = 0;
@@ -154,7 +167,10 @@ fn ndjson<R: BufRead>(mut input: R, each: &mut dyn FnMut(Record) -> io::Result<(
     }
 }
 
-fn csv_records<R: BufRead>(input: R, each: &mut dyn FnMut(Record) -> io::Result<()>) -> Result<(), InputError> {
+fn csv_records<R: BufRead>(
+    input: R,
+    each: &mut dyn FnMut(Record) -> io::Result<()>,
+) -> Result<(), InputError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
@@ -189,11 +205,17 @@ fn csv_records<R: BufRead>(input: R, each: &mut dyn FnMut(Record) -> io::Result<
                     sample: Sample::from_map(&map, Cells::Text),
                 }
             }
-            Err(e) if e.is_io_error() => return Err(InputError::Io(io::Error::other(e.to_string()))),
+            Err(e) if e.is_io_error() => {
+                return Err(InputError::Io(io::Error::other(e.to_string())));
+            }
             Err(e) => {
                 index += 1;
                 let line = e.position().map_or(line, |p| p.line());
-                unreadable(index, line, format!("CSV line {line} cannot be read: {}", csv_reason(&e)))
+                unreadable(
+                    index,
+                    line,
+                    format!("CSV line {line} cannot be read: {}", csv_reason(&e)),
+                )
             }
         };
         each(record).map_err(InputError::Stopped)?;
@@ -202,7 +224,9 @@ fn csv_records<R: BufRead>(input: R, each: &mut dyn FnMut(Record) -> io::Result<
 
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("it has {len} fields where the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".into(),
@@ -226,7 +250,10 @@ impl<R: Read> Read for LineCounter<R> {
     }
 }
 
-fn json<R: BufRead>(input: R, each: &mut dyn FnMut(Record) -> io::Result<()>) -> Result<(), InputError> {
+fn json<R: BufRead>(
+    input: R,
+    each: &mut dyn FnMut(Record) -> io::Result<()>,
+) -> Result<(), InputError> {
     let line = Rc::new(Cell::new(1));
     let counter = LineCounter {
         inner: SkipBom::new(input),
@@ -320,7 +347,10 @@ struct SkipBom<R> {
 
 impl<R: BufRead> SkipBom<R> {
     fn new(inner: R) -> Self {
-        SkipBom { inner, checked: false }
+        SkipBom {
+            inner,
+            checked: false,
+        }
     }
 }
 

@@ -23,7 +23,7 @@ mod yaml;
 
 pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
 pub use error::{PackError, Position, Problem};
-pub use eval::{evaluate, log_linear_factor};
+pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, Record, read_records};
 pub use load::load_pack;
 pub use model::{Basis, Drug, Evidence, Measure, Pack, Target, fmt_num};
@@ -72,7 +72,10 @@ pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
 }
 
 /// The closest candidate to `given`, when one is close enough to suggest.
-pub(crate) fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    given: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let given = given.to_lowercase();
     candidates
         .map(|c| (c, strsim::jaro_winkler(&given, &c.to_lowercase())))
@@ -80,3 +83,6 @@ pub(crate) fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(c, _)| c)
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,7 +39,10 @@ pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
     drug_files.sort();
     let mut files = vec![("pack.yaml".to_owned(), manifest_text)];
     for path in drug_files {
-        let name = format!("drugs/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        let name = format!(
+            "drugs/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
         files.push((name, read(&path)?));
     }
     load_from_texts(dir.to_path_buf(), &files)
@@ -96,7 +99,9 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
     for (file, text, raw) in &raw_drugs {
         checker.file = file;
         checker.text = Arc::from(*text);
-        let Some(drug) = checker.drug(raw) else { continue };
+        let Some(drug) = checker.drug(raw) else {
+            continue;
+        };
         for name in std::iter::once(&drug.name).chain(&drug.aliases) {
             let key = name.to_lowercase();
             if let Some(other) = seen_in.get(&key) {
@@ -167,8 +172,13 @@ impl Checker<'_> {
             let known = self.sources.join(", ");
             self.report(
                 yaml::position(source),
-                format!("source `{}` does not start with a known source id", source.value),
-                Some(&format!("start it with one of the ids under `sources:` in pack.yaml: {known}")),
+                format!(
+                    "source `{}` does not start with a known source id",
+                    source.value
+                ),
+                Some(&format!(
+                    "start it with one of the ids under `sources:` in pack.yaml: {known}"
+                )),
             );
         }
     }
@@ -187,7 +197,10 @@ impl Checker<'_> {
     fn version(&mut self, version: &Spanned<String>) {
         let core = version.value.split(['-', '+']).next().unwrap_or_default();
         let parts: Vec<_> = core.split('.').collect();
-        let ok = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let ok = parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         if !ok {
             self.report(
                 yaml::position(version),
@@ -205,12 +218,20 @@ impl Checker<'_> {
         self.source(&p.trough_tolerance_h.source);
         let grade = &p.toxicity_grade.value;
         if !(1..=5).contains(&grade.value) {
-            self.report(yaml::position(grade), "toxicity_grade must be a CTCAE grade from 1 to 5", None);
+            self.report(
+                yaml::position(grade),
+                "toxicity_grade must be a CTCAE grade from 1 to 5",
+                None,
+            );
         }
         let half_lives = self.positive(&p.steady_state_half_lives.value, "steady_state_half_lives");
         let tolerance = &p.trough_tolerance_h.value;
         if !(tolerance.value.is_finite() && tolerance.value >= 0.0) {
-            self.report(yaml::position(tolerance), "trough_tolerance_h must be zero or more", None);
+            self.report(
+                yaml::position(tolerance),
+                "trough_tolerance_h must be zero or more",
+                None,
+            );
         }
         Policy {
             toxicity_grade: grade.value,
@@ -220,8 +241,14 @@ impl Checker<'_> {
             interventions_before_increase: self.interventions(&p.interventions_before_increase),
             unconfirmed: [
                 ("toxicity_grade", &p.toxicity_grade.unconfirmed),
-                ("act_on_population_mean", &p.act_on_population_mean.unconfirmed),
-                ("steady_state_half_lives", &p.steady_state_half_lives.unconfirmed),
+                (
+                    "act_on_population_mean",
+                    &p.act_on_population_mean.unconfirmed,
+                ),
+                (
+                    "steady_state_half_lives",
+                    &p.steady_state_half_lives.unconfirmed,
+                ),
                 ("trough_tolerance_h", &p.trough_tolerance_h.unconfirmed),
             ]
             .into_iter()
@@ -253,7 +280,11 @@ impl Checker<'_> {
             );
         }
         self.source(&raw.pk.source);
-        let half_life_h = raw.pk.half_life_h.as_ref().map(|h| self.positive(h, "half_life_h"));
+        let half_life_h = raw
+            .pk
+            .half_life_h
+            .as_ref()
+            .map(|h| self.positive(h, "half_life_h"));
         let analytes = self.analytes(raw, half_life_h);
         let steady_state_days = raw
             .pk
@@ -310,20 +341,27 @@ impl Checker<'_> {
             if is_parent && a.name.value.to_lowercase() != raw.drug.value.to_lowercase() {
                 self.report(
                     yaml::position(&a.name),
-                    format!("the parent analyte `{}` must be named like the drug `{}`", a.name.value, raw.drug.value),
+                    format!(
+                        "the parent analyte `{}` must be named like the drug `{}`",
+                        a.name.value, raw.drug.value
+                    ),
                     None,
                 );
             }
-            let molar_mass = a.molar_mass.as_ref().map(|m| self.positive(m, "molar_mass"));
-            let own = a.half_life_h.as_ref().map(|h| self.positive(h, "half_life_h"));
-            if is_parent && own.is_some() {
-                if let Some(h) = &a.half_life_h {
-                    self.report(
-                        yaml::position(h),
-                        "the parent's half-life belongs under `pk: half_life_h`",
-                        None,
-                    );
-                }
+            let molar_mass = a
+                .molar_mass
+                .as_ref()
+                .map(|m| self.positive(m, "molar_mass"));
+            let own = a
+                .half_life_h
+                .as_ref()
+                .map(|h| self.positive(h, "half_life_h"));
+            if is_parent && let Some(h) = &a.half_life_h {
+                self.report(
+                    yaml::position(h),
+                    "the parent's half-life belongs under `pk: half_life_h`",
+                    None,
+                );
             }
             out.push(Analyte {
                 name: a.name.value.clone(),
@@ -334,7 +372,11 @@ impl Checker<'_> {
             });
         }
         if out.is_empty() {
-            self.report(yaml::position(&raw.drug), "a drug needs at least its parent analyte", None);
+            self.report(
+                yaml::position(&raw.drug),
+                "a drug needs at least its parent analyte",
+                None,
+            );
         }
         out
     }
@@ -345,7 +387,11 @@ impl Checker<'_> {
         match (c.method, &c.valid_from_h) {
             (CorrectionMethod::LogLinear, Some(from)) => {
                 if !(from.value.is_finite() && from.value >= 0.0) {
-                    self.report(yaml::position(from), "valid_from_h must be zero or more", None);
+                    self.report(
+                        yaml::position(from),
+                        "valid_from_h must be zero or more",
+                        None,
+                    );
                 }
                 if half_life.is_none() {
                     self.report(
@@ -354,7 +400,9 @@ impl Checker<'_> {
                         Some("give the half-life with its source, or set `method: none`"),
                     );
                 }
-                TroughCorrection::LogLinear { valid_from_h: from.value }
+                TroughCorrection::LogLinear {
+                    valid_from_h: from.value,
+                }
             }
             (CorrectionMethod::LogLinear, None) => {
                 self.report(
@@ -362,21 +410,34 @@ impl Checker<'_> {
                     "log-linear trough correction needs valid_from_h",
                     Some("give the earliest valid sampling time with its source, or set `method: none` with a reason"),
                 );
-                TroughCorrection::None { reason: String::new() }
+                TroughCorrection::None {
+                    reason: String::new(),
+                }
             }
             (CorrectionMethod::None, _) => TroughCorrection::None {
-                reason: c.reason.clone().unwrap_or_else(|| "no validated correction for this drug".into()),
+                reason: c
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "no validated correction for this drug".into()),
             },
         }
     }
 
     /// A value in `unit` converted to the canonical unit of `quantity`.
-    fn canonical(&mut self, value: f64, unit: &Spanned<String>, quantity: crate::units::Quantity) -> f64 {
+    fn canonical(
+        &mut self,
+        value: f64,
+        unit: &Spanned<String>,
+        quantity: crate::units::Quantity,
+    ) -> f64 {
         match Unit::parse(&unit.value) {
             Ok(u) if u.molar => {
                 self.report(
                     yaml::position(unit),
-                    format!("unit `{}` is molar; write pack values in a mass unit", unit.value),
+                    format!(
+                        "unit `{}` is molar; write pack values in a mass unit",
+                        unit.value
+                    ),
                     Some("use ng/mL (or mg/L) for concentrations and ng*h/mL for AUC"),
                 );
                 value
@@ -384,7 +445,8 @@ impl Checker<'_> {
             Ok(u) if u.quantity != quantity => {
                 self.report(
                     yaml::position(unit),
-                    format!("unit `{}` does not measure a {:?}", unit.value, quantity).to_lowercase(),
+                    format!("unit `{}` does not measure a {:?}", unit.value, quantity)
+                        .to_lowercase(),
                     Some("Cmin takes a concentration unit (ng/mL); AUC takes ng*h/mL"),
                 );
                 value
@@ -402,7 +464,11 @@ impl Checker<'_> {
         for t in &raw.targets {
             self.source(&t.source);
             if out.iter().any(|o| o.id == t.id.value) {
-                self.report(yaml::position(&t.id), format!("target id `{}` is used twice", t.id.value), None);
+                self.report(
+                    yaml::position(&t.id),
+                    format!("target id `{}` is used twice", t.id.value),
+                    None,
+                );
             }
             let quantity = t.measure.quantity();
             let convert = |c: &mut Self, v: &Spanned<f64>, what| {
@@ -414,25 +480,42 @@ impl Checker<'_> {
                 (None, Some(p)) => Some(Lower::PerMgDose(convert(self, p, "lower_per_mg_dose"))),
                 (None, None) => None,
                 (Some(l), Some(_)) => {
-                    self.report(yaml::position(l), "give `lower` or `lower_per_mg_dose`, not both", None);
+                    self.report(
+                        yaml::position(l),
+                        "give `lower` or `lower_per_mg_dose`, not both",
+                        None,
+                    );
                     None
                 }
             };
             let upper = t.upper.as_ref().map(|u| convert(self, u, "upper"));
-            let population_mean = t.population_mean.as_ref().map(|m| convert(self, m, "population_mean"));
+            let population_mean = t
+                .population_mean
+                .as_ref()
+                .map(|m| convert(self, m, "population_mean"));
             if lower.is_none() && upper.is_none() {
-                self.report(yaml::position(&t.id), "a target needs `lower`, `upper` or both", None);
+                self.report(
+                    yaml::position(&t.id),
+                    "a target needs `lower`, `upper` or both",
+                    None,
+                );
             }
-            if let (Some(Lower::Fixed(l)), Some(u), Some(span)) = (lower, upper, &t.upper) {
-                if l >= u {
-                    self.report(yaml::position(span), format!("upper ({u}) must be above lower ({l})"), None);
-                }
+            if let (Some(Lower::Fixed(l)), Some(u), Some(span)) = (lower, upper, &t.upper)
+                && l >= u
+            {
+                self.report(
+                    yaml::position(span),
+                    format!("upper ({u}) must be above lower ({l})"),
+                    None,
+                );
             }
             let mut sum_of = Vec::new();
             for name in &t.sum_of {
                 match analytes.iter().position(|a| {
                     a.name.eq_ignore_ascii_case(&name.value)
-                        || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(&name.value))
+                        || a.aliases
+                            .iter()
+                            .any(|x| x.eq_ignore_ascii_case(&name.value))
                 }) {
                     Some(i) => sum_of.push(i),
                     None => self.report(
@@ -471,7 +554,11 @@ impl Checker<'_> {
             );
         }
         if out.iter().filter(|t| t.default).count() > 1 {
-            self.report(yaml::position(&raw.drug), "at most one target may be the default", None);
+            self.report(
+                yaml::position(&raw.drug),
+                "at most one target may be the default",
+                None,
+            );
         }
         out
     }
@@ -513,7 +600,9 @@ impl Checker<'_> {
                             level.describe(),
                             prev.describe()
                         ),
-                        Some("order `levels` from the lowest reduction to the maximum by daily dose"),
+                        Some(
+                            "order `levels` from the lowest reduction to the maximum by daily dose",
+                        ),
                     );
                 }
             }
@@ -544,6 +633,9 @@ impl Checker<'_> {
 /// Test-only access to building a pack from in-memory files.
 #[cfg(test)]
 pub(crate) fn from_files(files: &[(&str, &str)]) -> Result<Pack, PackError> {
-    let owned: Vec<(String, String)> = files.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect();
+    let owned: Vec<(String, String)> = files
+        .iter()
+        .map(|(a, b)| ((*a).into(), (*b).into()))
+        .collect();
     load_from_texts(PathBuf::from("test-pack"), &owned)
 }

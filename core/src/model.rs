@@ -35,14 +35,16 @@ pub struct Pack {
 impl Pack {
     /// Finds a drug by name or alias, ignoring case.
     pub fn drug(&self, name: &str) -> Option<&Drug> {
-        self.index.get(&name.to_lowercase()).map(|&i| &self.drugs[i])
+        self.index
+            .get(&name.to_lowercase())
+            .map(|&i| &self.drugs[i])
     }
 
     /// Every name and alias the pack knows, for suggestions.
     pub fn drug_names(&self) -> impl Iterator<Item = &str> {
-        self.drugs
-            .iter()
-            .flat_map(|d| std::iter::once(d.name.as_str()).chain(d.aliases.iter().map(String::as_str)))
+        self.drugs.iter().flat_map(|d| {
+            std::iter::once(d.name.as_str()).chain(d.aliases.iter().map(String::as_str))
+        })
     }
 }
 

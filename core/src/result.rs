@@ -255,7 +255,12 @@ impl PackStamp {
 
 impl EvalResult {
     /// An error result.
-    pub fn error(pack: &Pack, id: Option<String>, drug: Option<String>, message: impl Into<String>) -> Self {
+    pub fn error(
+        pack: &Pack,
+        id: Option<String>,
+        drug: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         EvalResult {
             id,
             patient: None,

@@ -109,7 +109,9 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn read(&self) -> Result<Sample, String> {
         let drug = self.text("drug")?.ok_or("field `drug` is required")?;
-        let unit = self.text("unit")?.ok_or("field `unit` is required (units are never guessed)")?;
+        let unit = self
+            .text("unit")?
+            .ok_or("field `unit` is required (units are never guessed)")?;
         let value = self.number("value")?.ok_or("field `value` is required")?;
         if value < 0.0 {
             return Err(format!("field `value` must not be negative, got {value}"));
@@ -119,7 +121,9 @@ impl Reader<'_> {
             Some(m) if m.eq_ignore_ascii_case("concentration") => Some(Quantity::Concentration),
             Some(m) if m.eq_ignore_ascii_case("auc") => Some(Quantity::Auc),
             Some(m) => {
-                return Err(format!("field `measure` must be `concentration` or `auc`, got `{m}`"));
+                return Err(format!(
+                    "field `measure` must be `concentration` or `auc`, got `{m}`"
+                ));
             }
         };
         let toxicity_grade = match self.number("toxicity_grade")? {
@@ -151,7 +155,7 @@ impl Reader<'_> {
         for (key, value) in self.map {
             let known = FIELDS.contains(&key.as_str())
                 || (self.cells == Cells::Text && key.starts_with(METABOLITE_COLUMN_PREFIX));
-            if !known && !(self.cells == Cells::Text && is_empty_cell(value)) {
+            if !(known || self.cells == Cells::Text && is_empty_cell(value)) {
                 sample.extra.push((key.clone(), value.clone()));
             }
         }
@@ -169,11 +173,18 @@ impl Reader<'_> {
     fn text(&self, field: &str) -> Result<Option<String>, String> {
         match self.get(field) {
             None => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Err(format!("field `{field}` is empty")),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                Err(format!("field `{field}` is empty"))
+            }
             Some(Value::String(s)) => Ok(Some(s.clone())),
             // Identifiers are often numeric in lab exports; they are kept verbatim.
-            Some(Value::Number(n)) if field == "id" || field == "patient" => Ok(Some(n.to_string())),
-            Some(other) => Err(format!("field `{field}` must be text, got {}", describe(other))),
+            Some(Value::Number(n)) if field == "id" || field == "patient" => {
+                Ok(Some(n.to_string()))
+            }
+            Some(other) => Err(format!(
+                "field `{field}` must be text, got {}",
+                describe(other)
+            )),
         }
     }
 
@@ -183,7 +194,10 @@ impl Reader<'_> {
             Some(Value::Number(n)) => n.as_f64(),
             Some(Value::String(s)) if self.cells == Cells::Text => parse_number(s),
             Some(other) => {
-                return Err(format!("field `{field}` must be a number, got {}", describe(other)));
+                return Err(format!(
+                    "field `{field}` must be a number, got {}",
+                    describe(other)
+                ));
             }
         };
         match value {
@@ -220,7 +234,10 @@ impl Reader<'_> {
                         _ => None,
                     }
                     .ok_or_else(|| {
-                        format!("metabolite `{name}` must be a number, got {}", describe(value))
+                        format!(
+                            "metabolite `{name}` must be a number, got {}",
+                            describe(value)
+                        )
                     })?;
                     out.push((name.clone(), check_metabolite(name, v)?));
                 }
@@ -234,7 +251,9 @@ impl Reader<'_> {
         }
         if self.cells == Cells::Text {
             for (key, value) in self.map {
-                let Some(name) = key.strip_prefix(METABOLITE_COLUMN_PREFIX) else { continue };
+                let Some(name) = key.strip_prefix(METABOLITE_COLUMN_PREFIX) else {
+                    continue;
+                };
                 if is_empty_cell(value) {
                     continue;
                 }
@@ -242,7 +261,9 @@ impl Reader<'_> {
                     .as_str()
                     .and_then(parse_number)
                     .filter(|v| v.is_finite())
-                    .ok_or_else(|| format!("column `{key}` must be a number, got {}", describe(value)))?;
+                    .ok_or_else(|| {
+                        format!("column `{key}` must be a number, got {}", describe(value))
+                    })?;
                 out.push((name.trim().to_owned(), check_metabolite(name, v)?));
             }
         }
@@ -252,7 +273,9 @@ impl Reader<'_> {
 
 fn check_metabolite(name: &str, value: f64) -> Result<f64, String> {
     if value < 0.0 {
-        Err(format!("metabolite `{name}` must not be negative, got {value}"))
+        Err(format!(
+            "metabolite `{name}` must not be negative, got {value}"
+        ))
     } else {
         Ok(value)
     }
@@ -327,28 +350,51 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_and_keep_the_id() {
-        let e = parse(json!({"id": "S9", "drug": "imatinib", "value": "850", "unit": "ng/mL"}), Cells::Typed)
-            .unwrap_err();
+        let e = parse(
+            json!({"id": "S9", "drug": "imatinib", "value": "850", "unit": "ng/mL"}),
+            Cells::Typed,
+        )
+        .unwrap_err();
         assert_eq!(e.id.as_deref(), Some("S9"));
-        assert!(e.message.contains("`value`") && e.message.contains("number"), "{}", e.message);
+        assert!(
+            e.message.contains("`value`") && e.message.contains("number"),
+            "{}",
+            e.message
+        );
         let e = parse(json!({"drug": "imatinib", "value": 850}), Cells::Typed).unwrap_err();
         assert!(e.message.contains("`unit`"), "{}", e.message);
-        let e = parse(json!({"drug": "imatinib", "value": 1, "unit": "ng/mL", "toxicity_grade": 7}), Cells::Typed)
-            .unwrap_err();
+        let e = parse(
+            json!({"drug": "imatinib", "value": 1, "unit": "ng/mL", "toxicity_grade": 7}),
+            Cells::Typed,
+        )
+        .unwrap_err();
         assert!(e.message.contains("toxicity_grade"), "{}", e.message);
     }
 
     #[test]
     fn decimal_commas_are_refused_not_guessed() {
-        let e = parse(json!({"drug": "imatinib", "value": "1.234,5", "unit": "ng/mL"}), Cells::Text).unwrap_err();
+        let e = parse(
+            json!({"drug": "imatinib", "value": "1.234,5", "unit": "ng/mL"}),
+            Cells::Text,
+        )
+        .unwrap_err();
         assert!(e.message.contains("`value`"), "{}", e.message);
-        assert!(parse(json!({"drug": "x", "value": "NaN", "unit": "ng/mL"}), Cells::Text).is_err());
+        assert!(
+            parse(
+                json!({"drug": "x", "value": "NaN", "unit": "ng/mL"}),
+                Cells::Text
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn unknown_fields_are_kept_for_warnings() {
-        let s = parse(json!({"drug": "imatinib", "value": 1, "unit": "ng/mL", "dose_mgg": 400}), Cells::Typed)
-            .unwrap();
+        let s = parse(
+            json!({"drug": "imatinib", "value": 1, "unit": "ng/mL", "dose_mgg": 400}),
+            Cells::Typed,
+        )
+        .unwrap();
         assert_eq!(s.extra.len(), 1);
     }
 }

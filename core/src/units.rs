@@ -138,7 +138,9 @@ pub enum UnitError {
         suggestion: Option<&'static str>,
     },
     /// A molar unit for an analyte whose molar mass the pack does not give.
-    #[error("unit `{unit}` is molar, but the pack gives no molar mass for this analyte; send the value in a mass unit such as ng/mL")]
+    #[error(
+        "unit `{unit}` is molar, but the pack gives no molar mass for this analyte; send the value in a mass unit such as ng/mL"
+    )]
     NoMolarMass {
         /// The molar unit.
         unit: &'static str,
@@ -149,7 +151,12 @@ fn suggest(text: &str) -> Option<&'static str> {
     let trimmed = text.trim();
     UNITS
         .iter()
-        .map(|u| (u.symbol, strsim::levenshtein(&trimmed.to_lowercase(), &u.symbol.to_lowercase())))
+        .map(|u| {
+            (
+                u.symbol,
+                strsim::levenshtein(&trimmed.to_lowercase(), &u.symbol.to_lowercase()),
+            )
+        })
         .filter(|(_, d)| *d <= 2)
         .min_by_key(|(_, d)| *d)
         .map(|(s, _)| s)
@@ -160,7 +167,9 @@ mod tests {
     use super::*;
 
     fn canonical(value: f64, unit: &str, mw: Option<f64>) -> f64 {
-        Unit::parse(unit).and_then(|u| u.to_canonical(value, mw)).unwrap_or(f64::NAN)
+        Unit::parse(unit)
+            .and_then(|u| u.to_canonical(value, mw))
+            .unwrap_or(f64::NAN)
     }
 
     #[test]
@@ -169,7 +178,11 @@ mod tests {
         assert_eq!(canonical(850.0, "ug/L", None), 850.0);
         assert_eq!(canonical(20.0, "mg/L", None), 20_000.0);
         assert_eq!(canonical(1.4, "µg/mL", None), 1400.0);
-        assert_eq!(canonical(1.4, "\u{3bc}g/mL", None), 1400.0, "Greek mu reads as micro");
+        assert_eq!(
+            canonical(1.4, "\u{3bc}g/mL", None),
+            1400.0,
+            "Greek mu reads as micro"
+        );
     }
 
     #[test]
@@ -185,23 +198,47 @@ mod tests {
     #[test]
     fn molar_unit_without_molar_mass_is_refused() {
         let unit = Unit::parse("nmol/L").unwrap_or_else(|e| unreachable!("{e}"));
-        assert!(matches!(unit.to_canonical(10.0, None), Err(UnitError::NoMolarMass { .. })));
+        assert!(matches!(
+            unit.to_canonical(10.0, None),
+            Err(UnitError::NoMolarMass { .. })
+        ));
     }
 
     #[test]
     fn auc_units() {
         assert_eq!(canonical(0.3, "mg*h/L", None), 300.0);
-        assert_eq!(Unit::parse("ng*h/mL").map(|u| u.quantity), Ok(Quantity::Auc));
+        assert_eq!(
+            Unit::parse("ng*h/mL").map(|u| u.quantity),
+            Ok(Quantity::Auc)
+        );
     }
 
     #[test]
     fn unknown_units_are_refused_with_a_suggestion() {
         let err = Unit::parse("ng/dL").err();
-        assert!(matches!(err, Some(UnitError::Unknown { suggestion: Some(_), .. })), "{err:?}");
-        assert!(Unit::parse("ng/mL ").is_err(), "trailing space is not silently trimmed");
+        assert!(
+            matches!(
+                err,
+                Some(UnitError::Unknown {
+                    suggestion: Some(_),
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        assert!(
+            Unit::parse("ng/mL ").is_err(),
+            "trailing space is not silently trimmed"
+        );
         assert!(Unit::parse("NG/ML").is_err(), "case is not guessed");
         let err = Unit::parse("furlongs").err();
-        assert!(matches!(err, Some(UnitError::Unknown { suggestion: None, .. })));
+        assert!(matches!(
+            err,
+            Some(UnitError::Unknown {
+                suggestion: None,
+                ..
+            })
+        ));
     }
 
     #[test]

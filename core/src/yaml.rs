@@ -25,7 +25,8 @@ fn options() -> serde_saphyr::Options {
 
 /// Parses `text` (the contents of `file`) into `T`.
 pub(crate) fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, Box<Problem>> {
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| Box::new(problem(&e, text, file)))
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| Box::new(problem(&e, text, file)))
 }
 
 /// Parses `text` into a plain JSON value (for canonical digests).

@@ -50,7 +50,9 @@ pub(crate) fn decide(s: &Situation) -> Decision {
     let Some(class) = s.classification else {
         return Decision::new(Advice::RepeatSample, "the sample cannot be classified");
     };
-    let toxic = s.toxicity_grade.is_some_and(|g| g >= s.policy.toxicity_grade);
+    let toxic = s
+        .toxicity_grade
+        .is_some_and(|g| g >= s.policy.toxicity_grade);
     let grade = s.toxicity_grade.unwrap_or_default();
     // A total judged on the parent alone: the value is only a lower bound.
     if s.parent_only {
@@ -64,7 +66,8 @@ pub(crate) fn decide(s: &Situation) -> Decision {
         return d;
     }
     // 4. Population mean of an exploratory drug: a reference, not a target to act on.
-    let proxy = s.target.basis == Basis::PopulationMean && s.target.evidence == Evidence::Exploratory;
+    let proxy =
+        s.target.basis == Basis::PopulationMean && s.target.evidence == Evidence::Exploratory;
     if proxy && !s.policy.act_on_population_mean {
         let mut d = Decision::new(
             Advice::InterpretOnly,
@@ -84,7 +87,10 @@ pub(crate) fn decide(s: &Situation) -> Decision {
                     "grade {grade} toxicity despite exposure below target: a lower dose would lose efficacy; consider an alternative treatment (Figure 1, red box)"
                 ),
             ),
-            _ => step_down(s, &format!("grade {grade} toxicity with exposure at or above target")),
+            _ => step_down(
+                s,
+                &format!("grade {grade} toxicity with exposure at or above target"),
+            ),
         };
     }
     // 3. No limiting toxicity.
@@ -108,14 +114,22 @@ fn toxicity_warning(grade: u8, drug: &Drug) -> String {
 enum Position {
     At(usize),
     /// Not a level: between `below` (if any) and `above` (if any).
-    Between { below: Option<usize>, above: Option<usize> },
+    Between {
+        below: Option<usize>,
+        above: Option<usize>,
+    },
     Unknown,
 }
 
 fn position(s: &Situation) -> Position {
-    let Some(mg) = s.dose_mg else { return Position::Unknown };
+    let Some(mg) = s.dose_mg else {
+        return Position::Unknown;
+    };
     let levels = &s.drug.dosing.levels;
-    if let Some(i) = levels.iter().position(|l| l.mg == mg && l.interval_h == s.interval_h) {
+    if let Some(i) = levels
+        .iter()
+        .position(|l| l.mg == mg && l.interval_h == s.interval_h)
+    {
         return Position::At(i);
     }
     let daily = mg * 24.0 / s.interval_h;
@@ -127,7 +141,11 @@ fn position(s: &Situation) -> Position {
 
 fn current(s: &Situation) -> String {
     match s.dose_mg {
-        Some(mg) => format!("{} mg {}", fmt_num(mg), crate::model::frequency(s.interval_h)),
+        Some(mg) => format!(
+            "{} mg {}",
+            fmt_num(mg),
+            crate::model::frequency(s.interval_h)
+        ),
         None => "the current dose".into(),
     }
 }
@@ -162,18 +180,29 @@ fn step_up(s: &Situation) -> Decision {
             above.map(|i| &s.drug.dosing.levels[i])
         }
         Position::Unknown => {
-            d.warnings.push("dose_mg not given: the next dose cannot be computed".into());
+            d.warnings
+                .push("dose_mg not given: the next dose cannot be computed".into());
             d.reason = "increase the dose one level".into();
             return d;
         }
     };
     match next {
         Some(level) => {
-            let same_daily = s.dose_mg.is_some_and(|mg| mg * 24.0 / s.interval_h == level.daily_mg());
+            let same_daily = s
+                .dose_mg
+                .is_some_and(|mg| mg * 24.0 / s.interval_h == level.daily_mg());
             d.reason = if same_daily {
-                format!("split the intake: from {} to {}", current(s), level.describe())
+                format!(
+                    "split the intake: from {} to {}",
+                    current(s),
+                    level.describe()
+                )
             } else {
-                format!("increase the dose from {} to {}", current(s), level.describe())
+                format!(
+                    "increase the dose from {} to {}",
+                    current(s),
+                    level.describe()
+                )
             };
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level.clone());
@@ -198,14 +227,19 @@ fn step_down(s: &Situation, why: &str) -> Decision {
             below.map(|i| &s.drug.dosing.levels[i])
         }
         Position::Unknown => {
-            d.warnings.push("dose_mg not given: the next dose cannot be computed".into());
+            d.warnings
+                .push("dose_mg not given: the next dose cannot be computed".into());
             d.reason = format!("{why}: reduce the dose one level");
             return d;
         }
     };
     match next {
         Some(level) => {
-            d.reason = format!("{why}: reduce the dose from {} to {}", current(s), level.describe());
+            d.reason = format!(
+                "{why}: reduce the dose from {} to {}",
+                current(s),
+                level.describe()
+            );
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level.clone());
         }
@@ -226,12 +260,19 @@ fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
             "{} of {} is beyond the label (used in TDM practice){}",
             level.describe(),
             drug.name,
-            level.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            level
+                .note
+                .as_ref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
         ));
     } else if let Some(note) = &level.note {
         warnings.push(format!("{}: {note}", level.describe()));
     }
     if let Some(why) = &level.unconfirmed {
-        warnings.push(format!("{} rests on an unconfirmed fact: {why}", level.describe()));
+        warnings.push(format!(
+            "{} rests on an unconfirmed fact: {why}",
+            level.describe()
+        ));
     }
 }

@@ -9,6 +9,7 @@ mod target;
 mod text;
 mod timing;
 
+pub use text::round_sig;
 pub use timing::log_linear_factor;
 
 use crate::model::{Drug, Lower, Measure, Pack, fmt_num};
@@ -22,7 +23,10 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
     let mut result = match assess(pack, sample) {
         Ok(r) => r,
         Err(message) => {
-            let drug = pack.drug(&sample.drug).map(|d| d.name.clone()).unwrap_or_else(|| sample.drug.clone());
+            let drug = pack
+                .drug(&sample.drug)
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| sample.drug.clone());
             EvalResult::error(pack, sample.id.clone(), Some(drug), message)
         }
     };
@@ -51,7 +55,10 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         let hint = crate::suggest(&sample.drug, pack.drug_names())
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-        format!("field `drug`: `{}` is not a drug of pack {}{hint}", sample.drug, pack.name)
+        format!(
+            "field `drug`: `{}` is not a drug of pack {}{hint}",
+            sample.drug, pack.name
+        )
     })?;
     let quantity = sample.measure.unwrap_or(Quantity::Concentration);
     let measure = match quantity {
@@ -63,8 +70,16 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         return Err(format!(
             "field `unit`: `{}` is a unit of {}, but `measure` is {}",
             unit.symbol,
-            if unit.quantity == Quantity::Auc { "AUC" } else { "concentration" },
-            if quantity == Quantity::Auc { "`auc`" } else { "`concentration` (the default)" }
+            if unit.quantity == Quantity::Auc {
+                "AUC"
+            } else {
+                "concentration"
+            },
+            if quantity == Quantity::Auc {
+                "`auc`"
+            } else {
+                "`concentration` (the default)"
+            }
         ));
     }
     let choice = target::choose(drug, sample, measure)?;
@@ -79,23 +94,38 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     };
     if unit.molar {
         for (i, a) in drug.analytes.iter().enumerate() {
-            let used = i == 0 || sample.metabolites.iter().any(|(n, _)| drug.analyte(n) == Some(i));
+            let used = i == 0
+                || sample
+                    .metabolites
+                    .iter()
+                    .any(|(n, _)| drug.analyte(n) == Some(i));
             if let (true, Some(why)) = (used, &a.unconfirmed) {
-                warnings.push(format!("{} converted with a molar mass that is not confirmed: {why}", a.name));
+                warnings.push(format!(
+                    "{} converted with a molar mass that is not confirmed: {why}",
+                    a.name
+                ));
             }
         }
     }
     measured[0] = Some((sample.value, to_canonical(sample.value, 0)?));
     for (name, value) in &sample.metabolites {
         let index = match drug.analyte(name) {
-            Some(0) => return Err(format!("field `metabolites`: `{name}` is the parent drug; give it as `value`")),
+            Some(0) => {
+                return Err(format!(
+                    "field `metabolites`: `{name}` is the parent drug; give it as `value`"
+                ));
+            }
             Some(i) => i,
             None => {
                 let known: Vec<&str> = drug.analytes[1..].iter().map(|a| a.name.as_str()).collect();
                 return Err(format!(
                     "field `metabolites`: `{name}` is not a metabolite of {} in this pack (known: {})",
                     drug.name,
-                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
                 ));
             }
         };
@@ -128,14 +158,28 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         }
     }
 
-    let counted: Vec<usize> = target.sum_of.iter().copied().filter(|&i| measured[i].is_some()).collect();
-    let timing = timing::check(drug, &pack.policy, sample, &counted, measure == Measure::Auc);
+    let counted: Vec<usize> = target
+        .sum_of
+        .iter()
+        .copied()
+        .filter(|&i| measured[i].is_some())
+        .collect();
+    let timing = timing::check(
+        drug,
+        &pack.policy,
+        sample,
+        &counted,
+        measure == Measure::Auc,
+    );
     warnings.extend(timing.warnings.iter().cloned());
     let uses_pk = timing.factors.is_some() || matches!(timing.steady_state, "yes" | "no");
     if let (true, Some(why)) = (uses_pk, &drug.pk_unconfirmed) {
         warnings.push(format!("pharmacokinetic facts of {}: {why}", drug.name));
     }
-    let raw_total: f64 = counted.iter().filter_map(|&i| measured[i].map(|m| m.1)).sum();
+    let raw_total: f64 = counted
+        .iter()
+        .filter_map(|&i| measured[i].map(|m| m.1))
+        .sum();
     let mut analytes = Vec::new();
     let mut total = 0.0;
     for &i in &counted {
@@ -164,9 +208,9 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let lower = match target.lower {
         Some(Lower::Fixed(v)) => Some(v),
         Some(Lower::PerMgDose(k)) => Some(
-            k * sample
-                .dose_mg
-                .ok_or("field `dose_mg` is required: this target is dose-normalised (per mg of dose)")?,
+            k * sample.dose_mg.ok_or(
+                "field `dose_mg` is required: this target is dose-normalised (per mg of dose)",
+            )?,
         ),
         None => None,
     };
@@ -182,7 +226,11 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     if timing.invalid.is_none() {
         for s in &drug.signals {
             if total > s.above {
-                let refs = if s.references.is_empty() { String::new() } else { format!(" (ref {})", s.references.join(", ")) };
+                let refs = if s.references.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (ref {})", s.references.join(", "))
+                };
                 warnings.push(format!(
                     "{} {} {} is above {} {}: {}{refs}",
                     measure.label(),
@@ -245,10 +293,19 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             measure,
             basis: target.basis,
             evidence: target.evidence,
-            usage: if target.primary { "primary" } else { "alternative" }.into(),
+            usage: if target.primary {
+                "primary"
+            } else {
+                "alternative"
+            }
+            .into(),
             indication: scope(&target.indications, sample.indication.as_deref()),
             regimen: scope(&target.regimens, sample.regimen.as_deref()),
-            sum_of: target.sum_of.iter().map(|&i| drug.analytes[i].name.clone()).collect(),
+            sum_of: target
+                .sum_of
+                .iter()
+                .map(|&i| drug.analytes[i].name.clone())
+                .collect(),
             outcome: target.outcome.clone(),
             population_mean: target.population_mean,
             references: target.references.clone(),
@@ -261,10 +318,10 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         interventions: decision.interventions,
     };
     let mut reason = decision.reason;
-    if let Some(next) = &decision.next {
-        if next.interval_h != timing.interval_h {
-            reason.push_str(&format!(" ({} mg/day)", fmt_num(next.daily_mg())));
-        }
+    if let Some(next) = &decision.next
+        && next.interval_h != timing.interval_h
+    {
+        reason.push_str(&format!(" ({} mg/day)", fmt_num(next.daily_mg())));
     }
     if !assessment.interventions.is_empty() && decision.advice == Advice::IncreaseDose {
         reason.push_str(&format!(", after: {}", assessment.interventions.join("; ")));
@@ -294,5 +351,9 @@ fn scope(list: &[String], given: Option<&str>) -> Option<String> {
 }
 
 fn names(drug: &Drug, indices: &[usize]) -> String {
-    indices.iter().map(|&i| drug.analytes[i].name.as_str()).collect::<Vec<_>>().join(" + ")
+    indices
+        .iter()
+        .map(|&i| drug.analytes[i].name.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ")
 }

@@ -23,10 +23,18 @@ fn specific(list: &[String], given: Option<&str>) -> bool {
 }
 
 /// Picks the target for `sample` among the drug's targets of `measure`.
-pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> Result<Choice<'a>, String> {
+pub(crate) fn choose<'a>(
+    drug: &'a Drug,
+    sample: &Sample,
+    measure: Measure,
+) -> Result<Choice<'a>, String> {
     let indication = sample.indication.as_deref();
     let regimen = sample.regimen.as_deref();
-    let of_measure: Vec<&Target> = drug.targets.iter().filter(|t| t.measure == measure).collect();
+    let of_measure: Vec<&Target> = drug
+        .targets
+        .iter()
+        .filter(|t| t.measure == measure)
+        .collect();
     if of_measure.is_empty() {
         let mut others: Vec<&str> = drug.targets.iter().map(|t| t.measure.label()).collect();
         others.dedup();
@@ -37,8 +45,11 @@ pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> R
             others.join(", ")
         ));
     }
-    let by_indication: Vec<&Target> =
-        of_measure.iter().copied().filter(|t| matches(&t.indications, indication)).collect();
+    let by_indication: Vec<&Target> = of_measure
+        .iter()
+        .copied()
+        .filter(|t| matches(&t.indications, indication))
+        .collect();
     if by_indication.is_empty() {
         return Err(format!(
             "field `indication`: {} has no {} target for `{}`; known: {}",
@@ -48,7 +59,11 @@ pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> R
             known(&of_measure, |t| &t.indications)
         ));
     }
-    let pool: Vec<&Target> = by_indication.iter().copied().filter(|t| matches(&t.regimens, regimen)).collect();
+    let pool: Vec<&Target> = by_indication
+        .iter()
+        .copied()
+        .filter(|t| matches(&t.regimens, regimen))
+        .collect();
     if pool.is_empty() {
         return Err(format!(
             "field `regimen`: {} has no {} target for regimen `{}`; known: {}",
@@ -58,14 +73,27 @@ pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> R
             known(&by_indication, |t| &t.regimens)
         ));
     }
-    let is_specific = |t: &&Target| specific(&t.indications, indication) || specific(&t.regimens, regimen);
+    let is_specific =
+        |t: &&Target| specific(&t.indications, indication) || specific(&t.regimens, regimen);
     // Preference: what the sample names explicitly, the tables before the
     // text; an alternative the sample does not name comes last.
     let groups: [Vec<&Target>; 4] = [
-        pool.iter().copied().filter(|t| t.primary && is_specific(t)).collect(),
-        pool.iter().copied().filter(|t| !t.primary && is_specific(t)).collect(),
-        pool.iter().copied().filter(|t| t.primary && !is_specific(t)).collect(),
-        pool.iter().copied().filter(|t| !t.primary && !is_specific(t)).collect(),
+        pool.iter()
+            .copied()
+            .filter(|t| t.primary && is_specific(t))
+            .collect(),
+        pool.iter()
+            .copied()
+            .filter(|t| !t.primary && is_specific(t))
+            .collect(),
+        pool.iter()
+            .copied()
+            .filter(|t| t.primary && !is_specific(t))
+            .collect(),
+        pool.iter()
+            .copied()
+            .filter(|t| !t.primary && !is_specific(t))
+            .collect(),
     ];
     let Some((rank, group)) = groups.iter().enumerate().find(|(_, g)| !g.is_empty()) else {
         return Err(format!("{} has no applicable target", drug.name));
@@ -81,7 +109,12 @@ pub(crate) fn choose<'a>(drug: &'a Drug, sample: &Sample, measure: Measure) -> R
         ));
         default
     } else {
-        return Err(choices_error(drug, group, indication.is_none(), regimen.is_none()));
+        return Err(choices_error(
+            drug,
+            group,
+            indication.is_none(),
+            regimen.is_none(),
+        ));
     };
     match rank {
         1 => warnings.push(format!(
@@ -120,20 +153,44 @@ fn choices_error(drug: &Drug, group: &[&Target], no_indication: bool, no_regimen
     format!(
         "field `{field}`: {} has several targets and none is the default; give `{field}` to choose: {}",
         drug.name,
-        group.iter().map(|t| describe(t)).collect::<Vec<_>>().join("; ")
+        group
+            .iter()
+            .map(|t| describe(t))
+            .collect::<Vec<_>>()
+            .join("; ")
     )
 }
 
 fn known(targets: &[&Target], list: impl Fn(&Target) -> &Vec<String>) -> String {
-    let mut names: Vec<&str> = targets.iter().flat_map(|t| list(t).iter().map(String::as_str)).collect();
+    let mut names: Vec<&str> = targets
+        .iter()
+        .flat_map(|t| list(t).iter().map(String::as_str))
+        .collect();
     names.sort_unstable();
     names.dedup();
-    if names.is_empty() { "none".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// `CML: Cmin >= 1000 ng/mL`.
 pub(crate) fn describe(t: &Target) -> String {
-    let scope: Vec<&str> = t.indications.iter().chain(&t.regimens).map(String::as_str).collect();
-    let scope = if scope.is_empty() { String::new() } else { format!("{}: ", scope.join("/")) };
-    format!("{scope}{} {}", t.measure.label(), super::text::bounds(t, None))
+    let scope: Vec<&str> = t
+        .indications
+        .iter()
+        .chain(&t.regimens)
+        .map(String::as_str)
+        .collect();
+    let scope = if scope.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", scope.join("/"))
+    };
+    format!(
+        "{scope}{} {}",
+        t.measure.label(),
+        super::text::bounds(t, None)
+    )
 }

@@ -23,16 +23,27 @@ pub(crate) fn bounds(t: &Target, dose_mg: Option<f64>) -> String {
 
 /// Three significant digits, as a laboratory reports a level.
 pub(crate) fn fmt_sig(value: f64) -> String {
+    fmt_num(round_sig(value, 3))
+}
+
+/// `value` rounded to `digits` significant digits (never into the integer
+/// part: 1234.5 stays 1235 with 3 digits).
+pub fn round_sig(value: f64, digits: i32) -> f64 {
     if value == 0.0 || !value.is_finite() {
-        return fmt_num(value);
+        return value;
     }
-    let digits = (2 - value.abs().log10().floor() as i32).max(0);
-    let scale = 10f64.powi(digits);
-    fmt_num((value * scale).round() / scale)
+    let decimals = (digits - 1 - value.abs().log10().floor() as i32).max(0);
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
 }
 
 /// The rationale: what was measured, against what, and what to do.
-pub(crate) fn rationale(a: &Assessment, target: &Target, dose_mg: Option<f64>, reason: &str) -> String {
+pub(crate) fn rationale(
+    a: &Assessment,
+    target: &Target,
+    dose_mg: Option<f64>,
+    reason: &str,
+) -> String {
     let e = &a.exposure;
     let mut what = format!("{} {} {}", target.measure.label(), fmt_sig(e.value), e.unit);
     if e.analytes.len() > 1 {
@@ -51,13 +62,20 @@ pub(crate) fn rationale(a: &Assessment, target: &Target, dose_mg: Option<f64>, r
             fmt_num(c.half_life_h)
         ));
     }
-    let scope = a
-        .target
-        .indication
-        .as_deref()
-        .or(a.target.regimen.as_deref())
-        .map(|i| format!("{i} "))
-        .unwrap_or_default();
+    // Name the scope only when the target itself is specific to it.
+    let scope = [
+        (&target.indications, a.indication.as_deref()),
+        (&target.regimens, a.regimen.as_deref()),
+    ]
+    .into_iter()
+    .find(|(list, _)| !list.is_empty())
+    .map(|(list, given)| {
+        let name = given
+            .and_then(|g| list.iter().find(|x| x.eq_ignore_ascii_case(g)))
+            .map_or_else(|| list.join("/"), Clone::clone);
+        format!("{name} ")
+    })
+    .unwrap_or_default();
     let kind = match target.basis {
         Basis::Threshold => "target",
         Basis::PopulationMean => "population mean",

@@ -27,7 +27,13 @@ pub fn log_linear_factor(hours_since_dose: f64, interval_h: f64, half_life_h: f6
 }
 
 /// Checks timing for a Cmin sample whose value sums the analytes `sum_of`.
-pub(crate) fn check(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], is_auc: bool) -> Timing {
+pub(crate) fn check(
+    drug: &Drug,
+    policy: &Policy,
+    sample: &Sample,
+    sum_of: &[usize],
+    is_auc: bool,
+) -> Timing {
     let (interval_h, interval_from) = match sample.interval_h {
         Some(i) => (i, "sample"),
         None => (drug.dosing.interval_h, "pack"),
@@ -63,7 +69,8 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
     match (sample.days_on_dose, t.steady_state_days) {
         (None, _) => {
             t.steady_state = "assumed";
-            t.warnings.push("days_on_dose not given: the sample is taken to be at steady state".into());
+            t.warnings
+                .push("days_on_dose not given: the sample is taken to be at steady state".into());
         }
         (Some(_), None) => {
             t.steady_state = "unknown";
@@ -108,7 +115,8 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
     let tau = t.interval_h;
     let Some(hours) = sample.hours_since_dose else {
         t.trough = "assumed_trough";
-        t.warnings.push("hours_since_dose not given: the sample is taken to be a trough".into());
+        t.warnings
+            .push("hours_since_dose not given: the sample is taken to be a trough".into());
         return;
     };
     let near_trough = (hours - tau).abs() <= policy.trough_tolerance_h;
@@ -130,7 +138,11 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
                     }
                 }
             }
-            t.trough = if hours == tau { "measured_at_trough" } else { "corrected" };
+            t.trough = if hours == tau {
+                "measured_at_trough"
+            } else {
+                "corrected"
+            };
             if hours < tau {
                 t.factors = Some(factors);
             }
@@ -155,7 +167,10 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
                     drug.name
                 )
             } else {
-                format!("later than the dosing interval ({} h): a dose may have been missed or delayed", fmt_num(tau))
+                format!(
+                    "later than the dosing interval ({} h): a dose may have been missed or delayed",
+                    fmt_num(tau)
+                )
             };
             t.invalid.get_or_insert(format!(
                 "drawn {} h after the dose, {why}; repeat the sample at trough (just before the next dose)",

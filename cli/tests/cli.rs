@@ -1,0 +1,406 @@
+//! The `tdm` binary end to end: formats, exit codes, bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tdm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn tdm_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const PACK: &str = "rules/ki-oncology";
+
+#[test]
+fn one_sample_from_flags_prints_a_table() {
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--drug",
+        "imatinib",
+        "--indication",
+        "CML",
+        "--value",
+        "850",
+        "--unit",
+        "ng/mL",
+        "--dose-mg",
+        "400",
+        "--days-on-dose",
+        "30",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("ID "), "{out}");
+    assert!(
+        out.contains("increase_dose") && out.contains("600 mg q24h"),
+        "{out}"
+    );
+    assert!(out.contains("1 record: 1 ok, 0 errors"), "{out}");
+}
+
+#[test]
+fn one_sample_with_metabolite_flags_as_json() {
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--format",
+        "json",
+        "--drug",
+        "sunitinib",
+        "--regimen",
+        "intermittent",
+        "--value",
+        "30",
+        "--unit",
+        "ng/mL",
+        "--metabolite",
+        "SU12662=12",
+        "--dose-mg",
+        "50",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["exposure"]["value"], 42.0);
+    assert_eq!(v[0]["next_dose_mg"], 62.5);
+    assert_eq!(v[0]["pack"]["name"], "ki-oncology");
+    assert!(
+        v[0]["pack"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+}
+
+#[test]
+fn csv_batch_to_json_keeps_order_and_stamps_every_result() {
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--format",
+        "json",
+        "examples/samples.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    let ids: Vec<&str> = v.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (1..=10).map(|i| format!("S-{i:03}")).collect();
+    assert_eq!(ids, expected);
+    for r in &v {
+        assert_eq!(r["status"], "ok");
+        assert_eq!(r["pack"]["version"], "1.0.0");
+        assert!(r["rationale"].as_str().is_some_and(|s| !s.is_empty()));
+    }
+    // The CSV metabolite column is summed for sunitinib.
+    assert_eq!(v[2]["exposure"]["value"], 43.0);
+    assert_eq!(stderr(&o).trim(), "10 records: 10 ok, 0 errors");
+}
+
+#[test]
+fn ndjson_batch_to_csv_has_the_flattened_columns() {
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--format",
+        "csv",
+        "examples/samples.ndjson",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "id");
+    assert!(headers.iter().any(|h| h == "pack_digest"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 8);
+    let advice = headers.iter().position(|h| h == "advice").unwrap();
+    assert_eq!(&rows[0][advice], "increase_dose");
+    // N-007 is on day 2 of its dose: not at steady state.
+    assert_eq!(&rows[6][advice], "repeat_sample");
+}
+
+#[test]
+fn ndjson_output_is_one_object_per_line() {
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--format",
+        "ndjson",
+        "examples/samples.ndjson",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines[7]["target"]["id"], "rcc");
+}
+
+#[test]
+fn a_bad_batch_gives_one_result_per_record_in_order_and_exit_1() {
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--format",
+        "ndjson",
+        "examples/bad-batch.ndjson",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(r.len(), 6, "every record gives a result");
+    assert_eq!(r[0]["status"], "ok");
+    assert_eq!(r[1]["id"], "B-002");
+    assert!(
+        r[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `imatinib`")
+    );
+    assert!(
+        r[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown unit `ng/dl`")
+    );
+    assert_eq!(r[3]["line"], 4);
+    assert!(
+        r[3]["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 4 is not valid JSON")
+    );
+    assert!(r[4]["error"].as_str().unwrap().contains("field `value`"));
+    assert_eq!(r[5]["status"], "ok");
+    assert!(
+        r[5]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `dose_mg`")
+    );
+    assert!(stderr(&o).contains("6 records: 2 ok, 4 errors"));
+}
+
+#[test]
+fn a_malformed_csv_row_is_an_error_result_with_its_line() {
+    let input = "id,drug,indication,value,unit\nC1,imatinib,CML,1200,ng/mL\nC2,imatinib,CML\nC3,imatinib,GIST,1200,ng/mL\n";
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "--format",
+            "ndjson",
+            "--input-format",
+            "csv",
+            "-",
+        ],
+        input,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let r: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[1]["status"], "error");
+    assert_eq!(r[1]["line"], 3);
+    assert!(
+        r[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("3 fields where the header has 5")
+    );
+    assert_eq!(r[2]["id"], "C3");
+}
+
+#[test]
+fn a_json_array_streams_and_a_syntax_break_stops_with_exit_4() {
+    let input = r#"[{"id": "J1", "drug": "gefitinib", "value": 250, "unit": "ng/mL"},
+ {"id": "J2", "drug": "gefitinib", "value": 150, "unit": "ng/mL"},
+ {"id": "J3", "drug": "gefitinib", "value": oops}]"#;
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "--format",
+            "ndjson",
+            "--input-format",
+            "json",
+            "-",
+        ],
+        input,
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let r: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(r.len(), 2, "records before the break are evaluated");
+    assert_eq!(r[1]["line"], 2);
+    assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_single_json_object_is_one_sample() {
+    let input = r#"{"id": "O1", "drug": "gefitinib", "value": 250, "unit": "ng/mL"}"#;
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "--format",
+            "json",
+            "--input-format",
+            "json",
+            "-",
+        ],
+        input,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["advice"], "continue");
+}
+
+#[test]
+fn usage_and_input_errors_have_their_own_exit_codes() {
+    let o = tdm(&["eval", "--pack", PACK]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = tdm(&["eval", "--pack", PACK, "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--input-format"));
+    let o = tdm(&["eval", "--pack", PACK, "README.md"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = tdm(&["eval", "--pack", PACK, "no-such-file.csv"]);
+    assert_eq!(o.status.code(), Some(4));
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        PACK,
+        "--drug",
+        "imatinib",
+        "--value",
+        "1",
+        "--unit",
+        "ng/mL",
+        "--metabolite",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn copy_pack(to: &Path) {
+    let from = root().join(PACK);
+    for sub in ["", "drugs", "tests"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+        for entry in std::fs::read_dir(from.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_broken_pack_is_refused_whole_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pack(dir.path());
+    let file = dir.path().join("drugs/gefitinib.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("    lower: 200\n", "    lower: 200\n    lowr: 5\n"),
+    )
+    .unwrap();
+    let pack = dir.path().to_str().unwrap();
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        pack,
+        "--drug",
+        "imatinib",
+        "--indication",
+        "CML",
+        "--value",
+        "1",
+        "--unit",
+        "ng/mL",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stdout(&o).is_empty(),
+        "nothing is evaluated against a refused pack"
+    );
+    let err = stderr(&o);
+    assert!(err.contains("drugs/gefitinib.yaml:"), "{err}");
+    assert!(err.contains("lowr"), "{err}");
+}
+
+#[test]
+fn tdm_test_passes_the_shipped_pack_and_fails_a_wrong_expectation() {
+    let o = tdm(&["test", PACK]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).trim_end().ends_with("passed, 0 failed"));
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_pack(dir.path());
+    let file = dir.path().join("tests/gefitinib.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("advice: continue", "advice: reduce_dose", 1),
+    )
+    .unwrap();
+    let o = tdm(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("FAIL") && out.contains("advice: expected reduce_dose, got continue"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("1 failed"), "{out}");
+}
