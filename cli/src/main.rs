@@ -15,7 +15,7 @@ use crate::exit::Exit;
 
 /// Therapeutic drug monitoring of oral kinase inhibitors, rules as data.
 #[derive(Parser)]
-#[command(name = "tdm", version, about, long_about = None)]
+#[command(name = "tdm", version)]
 #[command(
     after_help = "Exit codes: 0 all ok; 1 some records erred or test cases failed; \
 2 usage error; 3 pack refused; 4 input unreadable; 5 output could not be written."

@@ -161,7 +161,15 @@ fn ndjson<R: BufRead>(
         index += 1;
         let record = match serde_json::from_str::<Value>(text) {
             Ok(v) => record_from_value(index, line, v),
-            Err(e) => unreadable(index, line, format!("line {line} is not valid JSON: {e}")),
+            Err(e) => unreadable(
+                index,
+                line,
+                format!(
+                    "line {line} is not valid JSON (column {}): {}",
+                    e.column(),
+                    strip_position(&e.to_string())
+                ),
+            ),
         };
         each(record).map_err(InputError::Stopped)?;
     }

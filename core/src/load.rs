@@ -299,8 +299,11 @@ impl Checker<'_> {
             .map(|s| {
                 self.source(&s.source);
                 let above = self.positive(&s.above, "above");
+                let unit = self.unit(&s.unit, crate::units::Quantity::Concentration);
                 Signal {
-                    above: self.canonical(above, &s.unit, crate::units::Quantity::Concentration),
+                    above: unit
+                        .and_then(|u| u.to_canonical(above, None).ok())
+                        .unwrap_or(above),
                     effect: s.effect.clone(),
                     references: s.references.clone(),
                 }
@@ -423,13 +426,8 @@ impl Checker<'_> {
         }
     }
 
-    /// A value in `unit` converted to the canonical unit of `quantity`.
-    fn canonical(
-        &mut self,
-        value: f64,
-        unit: &Spanned<String>,
-        quantity: crate::units::Quantity,
-    ) -> f64 {
+    /// The unit of a pack value: a known mass unit of `quantity`, reported once if not.
+    fn unit(&mut self, unit: &Spanned<String>, quantity: crate::units::Quantity) -> Option<Unit> {
         match Unit::parse(&unit.value) {
             Ok(u) if u.molar => {
                 self.report(
@@ -440,7 +438,7 @@ impl Checker<'_> {
                     ),
                     Some("use ng/mL (or mg/L) for concentrations and ng*h/mL for AUC"),
                 );
-                value
+                None
             }
             Ok(u) if u.quantity != quantity => {
                 self.report(
@@ -449,12 +447,12 @@ impl Checker<'_> {
                         .to_lowercase(),
                     Some("Cmin takes a concentration unit (ng/mL); AUC takes ng*h/mL"),
                 );
-                value
+                None
             }
-            Ok(u) => u.to_canonical(value, None).unwrap_or(value),
+            Ok(u) => Some(u),
             Err(e) => {
                 self.report(yaml::position(unit), e.to_string(), None);
-                value
+                None
             }
         }
     }
@@ -470,10 +468,10 @@ impl Checker<'_> {
                     None,
                 );
             }
-            let quantity = t.measure.quantity();
+            let unit = self.unit(&t.unit, t.measure.quantity());
             let convert = |c: &mut Self, v: &Spanned<f64>, what| {
                 let v = c.positive(v, what);
-                c.canonical(v, &t.unit, quantity)
+                unit.and_then(|u| u.to_canonical(v, None).ok()).unwrap_or(v)
             };
             let lower = match (&t.lower, &t.lower_per_mg_dose) {
                 (Some(l), None) => Some(Lower::Fixed(convert(self, l, "lower"))),

@@ -53,7 +53,12 @@ fn problem(error: &serde_saphyr::Error, text: &str, file: &str) -> Problem {
     let full = error.to_string();
     // The crate's message may repeat the location; keep the first line,
     // which is the reason.
-    let message = full.lines().next().unwrap_or(&full).trim().to_owned();
+    let first = full.lines().next().unwrap_or(&full).trim();
+    // The position is reported separately; drop the crate's own copy of it.
+    let message = match first.rfind(" at line ") {
+        Some(i) => first[..i].to_owned(),
+        None => first.to_owned(),
+    };
     let help = help_for(&message);
     let mut p = Problem::new(file, position, message);
     p.help = help;
@@ -64,7 +69,7 @@ fn problem(error: &serde_saphyr::Error, text: &str, file: &str) -> Problem {
 /// A fix for the commonest authoring mistakes.
 fn help_for(message: &str) -> Option<String> {
     if message.contains("unknown field") {
-        Some("remove the key or correct its spelling; see the pack's JSON schema".into())
+        Some("remove the key or correct its spelling; docs/packs.md lists every key".into())
     } else if message.contains("duplicate") {
         Some("each key may appear once per mapping; remove one of them".into())
     } else if message.contains("missing field") {
