@@ -35,6 +35,30 @@ fn tdm_stdin(args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `tdm eval` of standard input in `format`, NDJSON out.
+fn eval_stdin(format: &str, input: &str) -> Output {
+    tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "--format",
+            "ndjson",
+            "--input-format",
+            format,
+            "-",
+        ],
+        input,
+    )
+}
+
+fn ndjson(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -167,10 +191,7 @@ fn ndjson_output_is_one_object_per_line() {
         "examples/samples.ndjson",
     ]);
     assert_eq!(o.status.code(), Some(0));
-    let lines: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = ndjson(&o);
     assert_eq!(lines.len(), 8);
     assert_eq!(lines[7]["target"]["id"], "rcc");
 }
@@ -186,10 +207,7 @@ fn a_bad_batch_gives_one_result_per_record_in_order_and_exit_1() {
         "examples/bad-batch.ndjson",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let r: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let r: Vec<serde_json::Value> = ndjson(&o);
     assert_eq!(r.len(), 6, "every record gives a result");
     assert_eq!(r[0]["status"], "ok");
     assert_eq!(r[1]["id"], "B-002");
@@ -226,24 +244,9 @@ fn a_bad_batch_gives_one_result_per_record_in_order_and_exit_1() {
 #[test]
 fn a_malformed_csv_row_is_an_error_result_with_its_line() {
     let input = "id,drug,indication,value,unit\nC1,imatinib,CML,1200,ng/mL\nC2,imatinib,CML\nC3,imatinib,GIST,1200,ng/mL\n";
-    let o = tdm_stdin(
-        &[
-            "eval",
-            "--pack",
-            PACK,
-            "--format",
-            "ndjson",
-            "--input-format",
-            "csv",
-            "-",
-        ],
-        input,
-    );
+    let o = eval_stdin("csv", input);
     assert_eq!(o.status.code(), Some(1));
-    let r: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let r: Vec<serde_json::Value> = ndjson(&o);
     assert_eq!(r.len(), 3);
     assert_eq!(r[1]["status"], "error");
     assert_eq!(r[1]["line"], 3);
@@ -261,24 +264,9 @@ fn a_json_array_streams_and_a_syntax_break_stops_with_exit_4() {
     let input = r#"[{"id": "J1", "drug": "gefitinib", "value": 250, "unit": "ng/mL"},
  {"id": "J2", "drug": "gefitinib", "value": 150, "unit": "ng/mL"},
  {"id": "J3", "drug": "gefitinib", "value": oops}]"#;
-    let o = tdm_stdin(
-        &[
-            "eval",
-            "--pack",
-            PACK,
-            "--format",
-            "ndjson",
-            "--input-format",
-            "json",
-            "-",
-        ],
-        input,
-    );
+    let o = eval_stdin("json", input);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    let r: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let r: Vec<serde_json::Value> = ndjson(&o);
     assert_eq!(r.len(), 2, "records before the break are evaluated");
     assert_eq!(r[1]["line"], 2);
     assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));

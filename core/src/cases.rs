@@ -182,27 +182,22 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
             ));
         }
     }
-    if let Some(text) = &expect.error_contains
-        && !r
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains(text.as_str()))
-    {
-        out.push(format!(
-            "error: expected it to contain `{text}`, got {}",
-            show(r.error.as_deref())
-        ));
-    }
-    if let Some(text) = &expect.rationale_contains
-        && !r
-            .rationale
-            .as_deref()
-            .is_some_and(|e| e.contains(text.as_str()))
-    {
-        out.push(format!(
-            "rationale: expected it to contain `{text}`, got {}",
-            show(r.rationale.as_deref())
-        ));
+    for (what, want, got) in [
+        ("error", &expect.error_contains, r.error.as_deref()),
+        (
+            "rationale",
+            &expect.rationale_contains,
+            r.rationale.as_deref(),
+        ),
+    ] {
+        if let Some(text) = want
+            && !got.is_some_and(|g| g.contains(text.as_str()))
+        {
+            out.push(format!(
+                "{what}: expected it to contain `{text}`, got {}",
+                show(got)
+            ));
+        }
     }
     if let Some(text) = &expect.warning_contains
         && !r.warnings.iter().any(|w| w.contains(text.as_str()))
