@@ -13,7 +13,7 @@ use crate::result::{Advice, Classification, EvalResult, Status};
 use crate::yaml;
 
 /// What a case expects; every field given must match, absent fields are not checked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// `ok` or `error`.

@@ -18,6 +18,8 @@ mod model;
 mod raw;
 mod result;
 mod sample;
+mod schema;
+mod shape;
 mod units;
 mod yaml;
 
@@ -31,7 +33,8 @@ pub use result::{
     Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
     Sampling, Status, TargetUsed,
 };
-pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError};
+pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
+pub use schema::schemas;
 pub use units::{Quantity, Unit, UnitError};
 
 /// Evaluates one batch record: a sample, or the error that replaced it.

@@ -48,10 +48,33 @@ pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
     load_from_texts(dir.to_path_buf(), &files)
 }
 
+/// Reads a pack file, refusing one larger than [`yaml::MAX_FILE_BYTES`]
+/// before reading it, and one that is not UTF-8.
 fn read(path: &Path) -> Result<String, PackError> {
-    fs::read_to_string(path).map_err(|source| PackError::Io {
+    let io = |source| PackError::Io {
         path: path.to_path_buf(),
         source,
+    };
+    let size = fs::metadata(path).map_err(io)?.len();
+    if size > yaml::MAX_FILE_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is {} bytes; pack files are limited to {} bytes",
+                size,
+                yaml::MAX_FILE_BYTES
+            ),
+        )));
+    }
+    let bytes = fs::read(path).map_err(io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
     })
 }
 
@@ -62,13 +85,27 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
     let mut manifest = None;
     let mut raw_drugs = Vec::new();
     for (i, (name, text)) in files.iter().enumerate() {
-        match yaml::parse_value(text, name) {
-            Ok(v) => values.push((name.as_str(), v)),
+        // Syntax first, then shape (every unknown key, missing key and wrong
+        // type at once); only a file of the right shape is read into types.
+        let node = match yaml::parse_node(text, name) {
+            Ok(node) => node,
             Err(p) => {
                 problems.push(*p);
                 continue;
             }
+        };
+        let shape = crate::shape::check(&node, &crate::schema::for_file(name));
+        if !shape.is_empty() {
+            let text: Arc<str> = Arc::from(text.as_str());
+            problems.extend(shape.into_iter().map(|s| {
+                let mut p = Problem::new(name, s.position, s.message);
+                p.help = s.help;
+                p.text = Some(text.clone());
+                p
+            }));
+            continue;
         }
+        values.push((name.as_str(), node.value.to_json()));
         if i == 0 {
             match yaml::parse::<RawManifest>(text, name) {
                 Ok(m) => manifest = Some(m),
@@ -310,6 +347,10 @@ impl Checker<'_> {
             })
             .collect();
         let dosing = self.dosing(&raw.dosing)?;
+        self.molar_masses(raw, &targets);
+        if let Some(script) = &raw.script {
+            self.script(script);
+        }
         if self.problems.len() > before {
             return None;
         }
@@ -382,6 +423,73 @@ impl Checker<'_> {
             );
         }
         out
+    }
+
+    /// Every analyte a sample may carry in a molar unit needs a molar mass,
+    /// or a stated reason why it is unknown.
+    fn molar_masses(&mut self, raw: &RawDrug, targets: &[Target]) {
+        for (i, a) in raw.analytes.iter().enumerate() {
+            let counted = i == 0 || targets.iter().any(|t| t.sum_of.contains(&i));
+            if counted && a.molar_mass.is_none() && a.unconfirmed.is_none() {
+                self.report(
+                    yaml::position(&a.name),
+                    format!("analyte `{}` has no molar_mass: a sample in nmol/L or µmol/L could not be converted", a.name.value),
+                    Some("add `molar_mass` (g/mol of the free base) with its source, or say why it is unknown in `unconfirmed`"),
+                );
+            }
+        }
+    }
+
+    fn script(&mut self, script: &Spanned<String>) {
+        let path = &script.value;
+        let inside = path.starts_with("scripts/")
+            && path.ends_with(".rhai")
+            && !path.contains("..")
+            && !path.contains('\\')
+            && !path.contains("//");
+        if inside {
+            self.report(
+                yaml::position(script),
+                format!("script `{path}`: Rhai scripts are not supported by this version of tdm"),
+                Some("express the rule in YAML (targets, dose levels); a drug rule that needs a script cannot be evaluated here"),
+            );
+        } else {
+            self.report(
+                yaml::position(script),
+                format!("script `{path}` is not a path inside the pack"),
+                Some("write a relative path under `scripts/` ending in `.rhai`, e.g. `scripts/nintedanib.rhai`"),
+            );
+        }
+    }
+
+    /// A bound far from the population mean is most likely a unit slip
+    /// (mg/L written as ng/mL is a factor of 1,000).
+    fn plausibility(
+        &mut self,
+        t: &RawTarget,
+        value: f64,
+        at: &Spanned<f64>,
+        mean: Option<f64>,
+        what: &str,
+    ) {
+        let Some(mean) = mean.filter(|m| *m > 0.0) else {
+            return;
+        };
+        let ratio = value / mean;
+        if (0.2..=5.0).contains(&ratio) || t.plausibility_override.is_some() {
+            return;
+        }
+        let unit = t.measure.quantity().canonical();
+        self.report(
+            yaml::position(at),
+            format!(
+                "{what} {} {unit} is {:.0} % of the population mean {} {unit}: likely a unit slip",
+                fmt_num(value),
+                ratio * 100.0,
+                fmt_num(mean)
+            ),
+            Some("check the unit (mg/L written as ng/mL is a factor of 1,000); if the value is right, say why in `plausibility_override`"),
+        );
     }
 
     fn correction(&mut self, raw: &RawDrug, half_life: Option<f64>) -> TroughCorrection {
@@ -459,6 +567,20 @@ impl Checker<'_> {
 
     fn targets(&mut self, raw: &RawDrug, analytes: &[Analyte]) -> Vec<Target> {
         let mut out: Vec<Target> = Vec::new();
+        // The drug's population mean (the tables' row), in the canonical unit,
+        // for targets that do not give their own.
+        let drug_mean = raw
+            .targets
+            .iter()
+            .filter(|t| t.usage == TargetUse::Primary)
+            .find_map(|t| {
+                let mean = t.population_mean.as_ref()?.value;
+                let unit = Unit::parse(&t.unit.value).ok()?;
+                (unit.quantity == t.measure.quantity() && !unit.molar)
+                    .then(|| unit.to_canonical(mean, None).ok())
+                    .flatten()
+                    .map(|m| (t.measure, m))
+            });
         for t in &raw.targets {
             self.source(&t.source);
             if out.iter().any(|o| o.id == t.id.value) {
@@ -491,6 +613,14 @@ impl Checker<'_> {
                 .population_mean
                 .as_ref()
                 .map(|m| convert(self, m, "population_mean"));
+            let mean =
+                population_mean.or(drug_mean.filter(|(m, _)| *m == t.measure).map(|(_, v)| v));
+            if let (Some(Lower::Fixed(l)), Some(at)) = (lower, &t.lower) {
+                self.plausibility(t, l, at, mean, "lower");
+            }
+            if let (Some(u), Some(at)) = (upper, &t.upper) {
+                self.plausibility(t, u, at, mean, "upper");
+            }
             if lower.is_none() && upper.is_none() {
                 self.report(
                     yaml::position(&t.id),

@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::yaml::Spanned;
 
 /// `pack.yaml`: the pack's identity, evidence sources and policy defaults.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawManifest {
     pub name: Spanned<String>,
@@ -26,7 +27,7 @@ pub(crate) struct RawManifest {
     pub policy: RawPolicy,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSource {
     pub citation: String,
@@ -36,7 +37,7 @@ pub(crate) struct RawSource {
 }
 
 /// A policy number with the source that justifies it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cited<T> {
     pub value: T,
@@ -45,7 +46,7 @@ pub(crate) struct Cited<T> {
     pub unconfirmed: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPolicy {
     /// CTCAE grade from which toxicity changes the decision (Figure 1).
@@ -60,7 +61,7 @@ pub(crate) struct RawPolicy {
     pub interventions_before_increase: Vec<RawIntervention>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIntervention {
     pub action: String,
@@ -70,7 +71,7 @@ pub(crate) struct RawIntervention {
 }
 
 /// `drugs/<drug>.yaml`: everything the pack says about one drug.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDrug {
     pub drug: Spanned<String>,
@@ -87,9 +88,13 @@ pub(crate) struct RawDrug {
     pub dosing: RawDosing,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// A Rhai script for hooks a table cannot express: a path inside the
+    /// pack under `scripts/` (not supported by this version).
+    #[serde(default)]
+    pub script: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAnalyte {
     pub name: Spanned<String>,
@@ -110,14 +115,14 @@ pub(crate) struct RawAnalyte {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Role {
     Parent,
     Metabolite,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPk {
     #[serde(default)]
@@ -129,7 +134,7 @@ pub(crate) struct RawPk {
     pub unconfirmed: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTroughCorrection {
     pub method: CorrectionMethod,
@@ -142,14 +147,14 @@ pub(crate) struct RawTroughCorrection {
     pub source: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum CorrectionMethod {
     LogLinear,
     None,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTarget {
     pub id: Spanned<String>,
@@ -185,16 +190,20 @@ pub(crate) struct RawTarget {
     pub references: Vec<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// Why a bound far from the population mean (below 20 % or above 500 %)
+    /// is right; without it such a bound is refused as a likely unit slip.
+    #[serde(default)]
+    pub plausibility_override: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum TargetUse {
     Primary,
     Alternative,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSignal {
     pub above: Spanned<f64>,
@@ -205,7 +214,7 @@ pub(crate) struct RawSignal {
     pub references: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDosing {
     pub interval_h: Spanned<f64>,
@@ -222,7 +231,7 @@ pub(crate) struct RawDosing {
     pub unconfirmed: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLevel {
     pub mg: Spanned<f64>,
@@ -245,16 +254,17 @@ fn yes() -> bool {
 }
 
 /// `tests/<name>.yaml`: a pack's own test cases.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCaseFile {
     pub cases: Vec<RawCase>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCase {
     pub name: String,
+    #[schemars(with = "crate::sample::SampleInput")]
     pub sample: serde_json::Value,
     pub expect: crate::cases::Expect,
 }

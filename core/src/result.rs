@@ -1,12 +1,13 @@
 //! The result contract (design.md): one per input record, ok or error,
 //! stamped with the pack that produced it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Basis, Evidence, Measure, Pack};
 
 /// One evaluation result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct EvalResult {
     /// The record's `id`, echoed.
     pub id: Option<String>,
@@ -36,7 +37,7 @@ pub struct EvalResult {
 }
 
 /// `ok` or `error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Evaluated.
@@ -46,7 +47,7 @@ pub enum Status {
 }
 
 /// The clinical content of an ok result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Assessment {
     /// The indication as given.
     pub indication: Option<String>,
@@ -71,7 +72,7 @@ pub struct Assessment {
 }
 
 /// The exposure value and every intermediate value behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Exposure {
     /// In the canonical unit.
     pub value: f64,
@@ -88,7 +89,7 @@ pub struct Exposure {
 }
 
 /// One analyte's contribution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct AnalyteValue {
     /// Name as the pack spells it.
     pub name: String,
@@ -105,7 +106,7 @@ pub struct AnalyteValue {
 }
 
 /// How a non-trough sample was extrapolated (Wang et al. 2009).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Correction {
     /// The summed value before correction, canonical unit.
     pub value: f64,
@@ -120,7 +121,7 @@ pub struct Correction {
 }
 
 /// Timing facts of the sample.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Sampling {
     /// As given.
     pub hours_since_dose: Option<f64>,
@@ -141,7 +142,7 @@ pub struct Sampling {
 }
 
 /// The target as used, in the canonical unit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TargetUsed {
     /// The target's id within the drug rule.
     pub id: String,
@@ -177,7 +178,7 @@ pub struct TargetUsed {
 }
 
 /// Exposure relative to the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Classification {
     /// value < lower
@@ -189,7 +190,7 @@ pub enum Classification {
 }
 
 /// What to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Advice {
     /// Raise the dose one level.
@@ -232,7 +233,7 @@ impl Classification {
 }
 
 /// Which pack produced a result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PackStamp {
     /// Pack name.
     pub name: String,

@@ -398,3 +398,46 @@ mod tests {
         assert_eq!(s.extra.len(), 1);
     }
 }
+
+/// The input contract as a JSON Schema (`schemas/sample.schema.json`). Fields
+/// outside it are accepted with a warning, so the schema allows them.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)] // describes the JSON form; samples are read by `Sample::from_map`
+#[schemars(title = "TDM sample")]
+pub struct SampleInput {
+    /// Echoed in the result.
+    pub id: Option<String>,
+    /// Echoed in the result.
+    pub patient: Option<String>,
+    /// INN or alias of the drug, any case.
+    pub drug: String,
+    /// Selects the target, e.g. `CML` or `GIST`.
+    pub indication: Option<String>,
+    /// Selects the target, e.g. `intermittent` or `continuous`.
+    pub regimen: Option<String>,
+    /// What `value` measures; `concentration` when absent.
+    pub measure: Option<Quantity>,
+    /// The parent drug's measured value.
+    #[schemars(range(min = 0))]
+    pub value: f64,
+    /// Unit of `value` and of every metabolite: ng/mL, ng/ml, ug/L, µg/L, mg/L,
+    /// ug/mL, µg/mL, nmol/L, nM, umol/L, µM; AUC: ng*h/mL, mg*h/L, ug*h/mL.
+    pub unit: String,
+    /// Metabolite name or alias -> value in the same unit.
+    pub metabolites: Option<std::collections::BTreeMap<String, f64>>,
+    /// Current dose per administration, mg.
+    #[schemars(range(min = 0))]
+    pub dose_mg: Option<f64>,
+    /// Dosing interval, hours; default from the pack.
+    #[schemars(range(min = 0))]
+    pub interval_h: Option<f64>,
+    /// Hours from the last dose to sampling.
+    #[schemars(range(min = 0))]
+    pub hours_since_dose: Option<f64>,
+    /// Days on the current dose.
+    #[schemars(range(min = 0))]
+    pub days_on_dose: Option<f64>,
+    /// Worst current CTCAE grade.
+    #[schemars(range(min = 0, max = 5))]
+    pub toxicity_grade: Option<u8>,
+}

@@ -42,7 +42,7 @@ dosing:
 const EXPLORATORY: &str = r#"
 drug: explorinib
 group: test
-analytes: [{name: explorinib, role: parent, source: s}]
+analytes: [{name: explorinib, role: parent, molar_mass: 300, source: s}]
 pk: {half_life_h: 12, source: s}
 trough_correction: {method: none, reason: none studied, source: s}
 targets:
