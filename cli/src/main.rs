@@ -4,7 +4,9 @@
 mod eval_cmd;
 mod exit;
 mod output;
+mod schema_cmd;
 mod test_cmd;
+mod validate_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +33,41 @@ enum Command {
     Eval(Box<EvalArgs>),
     /// Run the test cases of one or more packs (tests/*.yaml in each pack).
     Test(TestArgs),
+    /// Check one or more packs and report every problem with file, line and column.
+    Validate(ValidateArgs),
+    /// Write the JSON Schemas (draft-07) of pack files, samples and results.
+    Schema(SchemaArgs),
+}
+
+/// Arguments of `tdm validate`.
+#[derive(Args)]
+pub(crate) struct ValidateArgs {
+    /// Pack directories.
+    #[arg(value_name = "PACK", required = true)]
+    pub packs: Vec<PathBuf>,
+    /// How problems are printed: `human` (snippets, on standard error),
+    /// `plain` (one line each, on standard output), `json` (for tools, on standard output).
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+}
+
+/// Arguments of `tdm schema`.
+#[derive(Args)]
+pub(crate) struct SchemaArgs {
+    /// Directory to write the schemas into.
+    #[arg(long, value_name = "DIR", default_value = "schemas")]
+    pub out: PathBuf,
+}
+
+/// Renderings of pack problems.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ErrorFormat {
+    /// Snippets with a caret and help lines.
+    Human,
+    /// `file:line:column: message`, one per line.
+    Plain,
+    /// A JSON object per pack with every problem.
+    Json,
 }
 
 /// Arguments of `tdm eval`.
@@ -146,6 +183,8 @@ fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Eval(args) => eval_cmd::run(&args),
         Command::Test(args) => test_cmd::run(&args),
+        Command::Validate(args) => validate_cmd::run(&args),
+        Command::Schema(args) => schema_cmd::run(&args),
     };
     ExitCode::from(exit as u8)
 }

@@ -10,7 +10,6 @@ use crate::error::{PackError, Problem};
 use crate::model::Pack;
 use crate::raw::RawCaseFile;
 use crate::result::{Advice, Classification, EvalResult, Status};
-use crate::yaml;
 
 /// What a case expects; every field given must match, absent fields are not checked.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -86,28 +85,28 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
             .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => return Err(PackError::Io { path: dir, source }),
+        Err(error) => return Err(PackError::Io { path: dir, error }),
     };
     paths.sort();
     let mut cases = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
     for path in paths {
-        let text = fs::read_to_string(&path).map_err(|source| PackError::Io {
+        let text = fs::read_to_string(&path).map_err(|error| PackError::Io {
             path: path.clone(),
-            source,
+            error,
         })?;
         let file = format!(
             "tests/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        match yaml::parse::<RawCaseFile>(&text, &file) {
-            Ok(raw) => cases.extend(raw.cases.into_iter().map(|c| Case {
+        match crate::load::parse_checked::<RawCaseFile>(&text, &file) {
+            Ok((raw, _)) => cases.extend(raw.cases.into_iter().map(|c| Case {
                 file: file.clone(),
                 name: c.name,
                 sample: c.sample,
                 expect: c.expect,
             })),
-            Err(p) => problems.push(*p),
+            Err(mut p) => problems.append(&mut p),
         }
     }
     if problems.is_empty() {

@@ -141,13 +141,13 @@ impl Diagnostic for ProblemReport {
 #[derive(Debug, Error, Diagnostic)]
 pub enum PackError {
     /// The pack directory or one of its files could not be read.
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`: {error}", path.display())]
     #[diagnostic(code(tdm::pack::io))]
     Io {
         /// The path that failed.
         path: PathBuf,
-        /// The operating system's reason.
-        source: std::io::Error,
+        /// The reason (the operating system's, or a size limit).
+        error: std::io::Error,
     },
     /// The pack was read but has problems; every one is listed.
     #[error("pack `{}` is invalid: {}", path.display(), plural(problems.len(), "problem"))]

@@ -36,6 +36,7 @@ pub use result::{
 pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
 pub use schema::schemas;
 pub use units::{Quantity, Unit, UnitError};
+pub use yaml::to_json_value as yaml_to_json;
 
 /// Evaluates one batch record: a sample, or the error that replaced it.
 pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {

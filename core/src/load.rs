@@ -18,18 +18,18 @@ use crate::yaml::{self, Spanned};
 pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
     let dir = dir.as_ref();
     let manifest_path = dir.join("pack.yaml");
-    let manifest_text = read(&manifest_path)?;
+    let manifest_text = read(dir, &manifest_path, "pack.yaml")?;
     let mut drug_files = Vec::new();
     let drugs_dir = dir.join("drugs");
-    let entries = fs::read_dir(&drugs_dir).map_err(|source| PackError::Io {
+    let entries = fs::read_dir(&drugs_dir).map_err(|error| PackError::Io {
         path: drugs_dir.clone(),
-        source,
+        error,
     })?;
     for entry in entries {
         let path = entry
-            .map_err(|source| PackError::Io {
+            .map_err(|error| PackError::Io {
                 path: drugs_dir.clone(),
-                source,
+                error,
             })?
             .path();
         if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
@@ -43,38 +43,49 @@ pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
             "drugs/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        files.push((name, read(&path)?));
+        let text = read(dir, &path, &name)?;
+        files.push((name, text));
     }
     load_from_texts(dir.to_path_buf(), &files)
 }
 
 /// Reads a pack file, refusing one larger than [`yaml::MAX_FILE_BYTES`]
-/// before reading it, and one that is not UTF-8.
-fn read(path: &Path) -> Result<String, PackError> {
-    let io = |source| PackError::Io {
+/// before reading it, and one that is not UTF-8 text.
+fn read(dir: &Path, path: &Path, name: &str) -> Result<String, PackError> {
+    let io = |error| PackError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let size = fs::metadata(path).map_err(io)?.len();
     if size > yaml::MAX_FILE_BYTES {
         return Err(io(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "the file is {} bytes; pack files are limited to {} bytes",
-                size,
+                "the file is {size} bytes; pack files are limited to {} bytes",
                 yaml::MAX_FILE_BYTES
             ),
         )));
     }
     let bytes = fs::read(path).map_err(io)?;
     String::from_utf8(bytes).map_err(|e| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "the file is not UTF-8 text (byte {})",
-                e.utf8_error().valid_up_to()
-            ),
-        ))
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count() as u64
+            + 1;
+        PackError::invalid(
+            dir.to_path_buf(),
+            vec![
+                Problem::new(
+                    name,
+                    Position { line, column },
+                    "the file is not UTF-8 text",
+                )
+                .with_help("save the file with UTF-8 encoding"),
+            ],
+        )
     })
 }
 
@@ -85,36 +96,21 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
     let mut manifest = None;
     let mut raw_drugs = Vec::new();
     for (i, (name, text)) in files.iter().enumerate() {
-        // Syntax first, then shape (every unknown key, missing key and wrong
-        // type at once); only a file of the right shape is read into types.
-        let node = match yaml::parse_node(text, name) {
-            Ok(node) => node,
-            Err(p) => {
-                problems.push(*p);
-                continue;
-            }
-        };
-        let shape = crate::shape::check(&node, &crate::schema::for_file(name));
-        if !shape.is_empty() {
-            let text: Arc<str> = Arc::from(text.as_str());
-            problems.extend(shape.into_iter().map(|s| {
-                let mut p = Problem::new(name, s.position, s.message);
-                p.help = s.help;
-                p.text = Some(text.clone());
-                p
-            }));
-            continue;
-        }
-        values.push((name.as_str(), node.value.to_json()));
         if i == 0 {
-            match yaml::parse::<RawManifest>(text, name) {
-                Ok(m) => manifest = Some(m),
-                Err(p) => problems.push(*p),
+            match parse_checked::<RawManifest>(text, name) {
+                Ok((m, value)) => {
+                    manifest = Some(m);
+                    values.push((name.as_str(), value));
+                }
+                Err(mut p) => problems.append(&mut p),
             }
         } else {
-            match yaml::parse::<RawDrug>(text, name) {
-                Ok(d) => raw_drugs.push((name.as_str(), text.as_str(), d)),
-                Err(p) => problems.push(*p),
+            match parse_checked::<RawDrug>(text, name) {
+                Ok((d, value)) => {
+                    raw_drugs.push((name.as_str(), text.as_str(), d));
+                    values.push((name.as_str(), value));
+                }
+                Err(mut p) => problems.append(&mut p),
             }
         }
     }
@@ -180,6 +176,32 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
             .collect(),
         index,
     })
+}
+
+/// Reads one pack file: syntax first, then its shape against the schema of
+/// its kind (every unknown key, missing key and wrong type at once); only a
+/// file of the right shape is read into the raw types. Also returns the plain
+/// value, for the digest.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<(T, serde_json::Value), Vec<Problem>> {
+    let node = yaml::parse_node(text, file).map_err(|p| vec![*p])?;
+    let shape = crate::shape::check(&node, &crate::schema::for_file(file));
+    if !shape.is_empty() {
+        let text: Arc<str> = Arc::from(text);
+        return Err(shape
+            .into_iter()
+            .map(|s| {
+                let mut p = Problem::new(file, s.position, s.message);
+                p.help = s.help;
+                p.text = Some(text.clone());
+                p
+            })
+            .collect());
+    }
+    let typed = yaml::parse(text, file).map_err(|p| vec![*p])?;
+    Ok((typed, node.value.to_json()))
 }
 
 /// Checks raw values of one file at a time and records every problem.
@@ -483,9 +505,9 @@ impl Checker<'_> {
         self.report(
             yaml::position(at),
             format!(
-                "{what} {} {unit} is {:.0} % of the population mean {} {unit}: likely a unit slip",
+                "{what} {} {unit} is {} % of the population mean {} {unit}: likely a unit slip",
                 fmt_num(value),
-                ratio * 100.0,
+                crate::eval::round_sig(ratio * 100.0, 2),
                 fmt_num(mean)
             ),
             Some("check the unit (mg/L written as ng/mL is a factor of 1,000); if the value is right, say why in `plausibility_override`"),
@@ -551,8 +573,15 @@ impl Checker<'_> {
             Ok(u) if u.quantity != quantity => {
                 self.report(
                     yaml::position(unit),
-                    format!("unit `{}` does not measure a {:?}", unit.value, quantity)
-                        .to_lowercase(),
+                    format!(
+                        "unit `{}` does not measure a {}",
+                        unit.value,
+                        if quantity == crate::units::Quantity::Auc {
+                            "AUC"
+                        } else {
+                            "concentration"
+                        }
+                    ),
                     Some("Cmin takes a concentration unit (ng/mL); AUC takes ng*h/mL"),
                 );
                 None

@@ -248,6 +248,9 @@ impl Walker<'_> {
                 .filter(|t| **t != "null")
                 .map(|t| type_name(t))
                 .collect();
+            let scalar = !matches!(node.value, Node::Map(_) | Node::Seq(_) | Node::Null);
+            let help = (tys.contains(&"string") && scalar)
+                .then(|| "write it in quotes to make it text, e.g. \"1.0.0\"".to_owned());
             self.report(
                 node.position,
                 format!(
@@ -256,7 +259,7 @@ impl Walker<'_> {
                     expected.join(" or "),
                     show(&node.value)
                 ),
-                None,
+                help,
             );
             return;
         }

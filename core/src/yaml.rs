@@ -207,10 +207,27 @@ fn problem(error: &serde_saphyr::Error, text: &str, file: &str) -> Problem {
         .unwrap_or_default();
     let full = error.to_string();
     let first = full.lines().next().unwrap_or(&full).trim();
-    // The position is reported separately; drop the crate's own copy of it.
-    let message = match first.rfind(" at line ") {
-        Some(i) => first[..i].to_owned(),
-        None => first.to_owned(),
+    let message = if first.contains("duplicate mapping key") {
+        let key = first
+            .split("duplicate mapping key:")
+            .nth(1)
+            .and_then(|k| k.split(',').next())
+            .unwrap_or("")
+            .trim();
+        format!("duplicate key `{key}`")
+    } else if first.contains("alias replay limit")
+        || first.contains("alias") && first.contains("limit")
+    {
+        "too many alias expansions: the document expands far beyond its size (an alias bomb?)"
+            .to_owned()
+    } else if first.contains("recursion limit") || first.contains("depth") {
+        "the document is nested too deeply".to_owned()
+    } else {
+        // The position is reported separately; drop the crate's own copy of it.
+        match first.find(" at line ") {
+            Some(i) => first[..i].to_owned(),
+            None => first.to_owned(),
+        }
     };
     let help = help_for(&message);
     let mut p = Problem::new(file, position, message);
@@ -222,15 +239,12 @@ fn problem(error: &serde_saphyr::Error, text: &str, file: &str) -> Problem {
 /// A fix for the commonest syntax mistakes.
 fn help_for(message: &str) -> Option<String> {
     let m = message.to_lowercase();
-    if m.contains("tab") {
-        Some("indent with spaces: YAML does not allow tabs for indentation".into())
-    } else if m.contains("duplicate") {
+    if m.starts_with("duplicate key") {
         Some("each key may appear once per mapping; remove one of them".into())
-    } else if m.contains("alias") || m.contains("budget") || m.contains("limit") {
-        Some(
-            "pack files are small and plain; remove the anchors and aliases, or the deep nesting"
-                .into(),
-        )
+    } else if m.contains("tabs") {
+        Some("indent with spaces: YAML does not allow tabs for indentation".into())
+    } else if m.contains("alias") || m.contains("nested too deeply") {
+        Some("pack files are small and plain: write the values out instead of anchors and aliases, and keep nesting shallow".into())
     } else if m.contains("indent")
         || m.contains("mapping values are not allowed")
         || m.contains("did not find expected")
@@ -238,6 +252,8 @@ fn help_for(message: &str) -> Option<String> {
         Some(
             "check the indentation: keys of one mapping line up, list items start with `- `".into(),
         )
+    } else if m.contains("placement") || m.contains("unclosed") || m.contains("flow") {
+        Some("check brackets and quotes: every `[` and `{` needs its closing `]` and `}`".into())
     } else {
         None
     }
@@ -246,4 +262,11 @@ fn help_for(message: &str) -> Option<String> {
 /// Where a spanned value stood.
 pub(crate) fn position<T>(spanned: &Spanned<T>) -> Position {
     spanned.position
+}
+
+/// Reads YAML text as a plain JSON value, with the pack loader's limits.
+pub fn to_json_value(text: &str, file: &str) -> Result<serde_json::Value, Problem> {
+    parse_node(text, file)
+        .map(|n| n.value.to_json())
+        .map_err(|p| *p)
 }

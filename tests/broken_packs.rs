@@ -1,0 +1,126 @@
+//! Broken packs: every kind of authoring mistake in `tests/broken/*` (each
+//! case overrides files of the valid `_base` pack) is refused whole, never
+//! panics, and renders an error with file, line, column and help. The
+//! rendering is snapshotted (`tests/snapshots/broken/`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use tdm_core::{PackError, load_pack};
+
+fn broken_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("broken")
+}
+
+fn copy_into(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_into(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A temporary pack: the base with `case`'s files laid over it.
+fn assemble(case: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_into(&broken_dir().join("_base"), dir.path());
+    copy_into(case, dir.path());
+    dir
+}
+
+fn render(error: &PackError, pack: &Path) -> String {
+    let mut out = String::from("plain:\n");
+    for p in error.problems() {
+        out.push_str(&format!("  {p}\n"));
+        if let Some(help) = &p.help {
+            out.push_str(&format!("    help: {help}\n"));
+        }
+    }
+    out.push_str("\nhuman:\n");
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    handler.render_report(&mut out, error).unwrap();
+    out.replace(&pack.display().to_string(), "<pack>")
+}
+
+#[test]
+fn every_broken_pack_is_refused_with_a_located_error() {
+    let mut cases: Vec<PathBuf> = fs::read_dir(broken_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.ends_with("_base"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "the corpus has {} cases", cases.len());
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = assemble(&case);
+        let rendered = match load_pack(dir.path()) {
+            Ok(pack) => format!(
+                "accepted: {} {} with {} drugs\n",
+                pack.name,
+                pack.version,
+                pack.drugs.len()
+            ),
+            Err(error) => {
+                if let PackError::Invalid { problems, .. } = &error {
+                    for p in problems {
+                        assert!(p.position.line > 0, "{name}: a problem without a line: {p}");
+                    }
+                }
+                render(&error, dir.path())
+            }
+        };
+        // A BOM at the start of a file is allowed by YAML and is accepted;
+        // everything else in the corpus is a mistake and must be refused.
+        if name != "16-bom" {
+            assert!(!rendered.starts_with("accepted"), "{name} was accepted");
+        }
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("snapshots/broken");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!("tests/broken/{name}"));
+        settings.bind(|| insta::assert_snapshot!(name, rendered));
+    }
+}
+
+#[test]
+fn a_50_mb_file_is_refused_before_it_is_read() {
+    let dir = assemble(&broken_dir().join("_base"));
+    let file = dir.path().join("drugs/huge.yaml");
+    let line = "# padding to make the file large\n";
+    let mut text = String::with_capacity(50 * 1024 * 1024 + line.len());
+    while text.len() < 50 * 1024 * 1024 {
+        text.push_str(line);
+    }
+    fs::write(&file, text).unwrap();
+    let error = load_pack(dir.path()).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, PackError::Io { .. }), "{message}");
+    assert!(
+        message.contains("huge.yaml") && message.contains("limited to 1048576 bytes"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_alias_bomb_is_stopped_by_the_parser_budget() {
+    let dir = assemble(&broken_dir().join("18-alias-bomb"));
+    let error = load_pack(dir.path()).unwrap_err();
+    let problem = &error.problems()[0];
+    assert_eq!(problem.file, "drugs/testinib.yaml");
+    let m = problem.message.to_lowercase();
+    assert!(
+        m.contains("alias") || m.contains("budget") || m.contains("limit"),
+        "{problem}"
+    );
+}
