@@ -15,21 +15,28 @@ use crate::yaml::Spanned;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawManifest {
+    /// The pack's name, e.g. `ki-oncology`.
     pub name: Spanned<String>,
+    /// Semantic version of the pack content, quoted: "1.0.0".
     pub version: Spanned<String>,
+    /// A human title.
     pub title: String,
     #[serde(default)]
+    /// What the pack is for.
     pub description: Option<String>,
     #[serde(default)]
+    /// Date from which the content applies, e.g. "2026-11-24".
     pub effective: Option<String>,
     /// Citations, by the short id that every `source:` in the pack starts with.
     pub sources: BTreeMap<String, RawSource>,
+    /// Pack-wide decision policy.
     pub policy: RawPolicy,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSource {
+    /// The full citation.
     pub citation: String,
     #[serde(default)]
     #[allow(dead_code)] // documentation for readers of the pack
@@ -40,8 +47,11 @@ pub(crate) struct RawSource {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cited<T> {
+    /// The value.
     pub value: T,
+    /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
+    /// Why the value rests on an unconfirmed fact, if it does.
     #[serde(default)]
     pub unconfirmed: Option<String>,
 }
@@ -64,9 +74,12 @@ pub(crate) struct RawPolicy {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIntervention {
+    /// What to do, as a pharmacist writes it (`check adherence`).
     pub action: String,
+    /// The step departs from the label; results say so.
     #[serde(default)]
     pub beyond_label: bool,
+    /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
 }
 
@@ -74,18 +87,27 @@ pub(crate) struct RawIntervention {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDrug {
+    /// The drug's INN in lower case, e.g. `imatinib`.
     pub drug: Spanned<String>,
+    /// Other names matched case-insensitively (brands, codes).
     #[serde(default)]
     pub aliases: Vec<String>,
     /// The kinase family as the seed groups it (for readers).
     pub group: String,
+    /// The parent drug first, then its metabolites.
     pub analytes: Vec<RawAnalyte>,
+    /// Pharmacokinetic facts of the parent.
     pub pk: RawPk,
+    /// How a sample not drawn at trough may be corrected.
     pub trough_correction: RawTroughCorrection,
+    /// Primary targets (the tables) and alternatives (the text).
     pub targets: Vec<RawTarget>,
+    /// Exposures linked to toxicity, reported as warnings.
     #[serde(default)]
     pub toxicity_signals: Vec<RawSignal>,
+    /// Dose levels, the standard dose and non-dose steps.
     pub dosing: RawDosing,
+    /// Notes for readers of the rule.
     #[serde(default)]
     pub notes: Vec<String>,
     /// A Rhai script for hooks a table cannot express: a path inside the
@@ -97,9 +119,12 @@ pub(crate) struct RawDrug {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAnalyte {
+    /// The analyte's name; the parent is named like the drug.
     pub name: Spanned<String>,
+    /// Other names, e.g. `SU12662`.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// `parent` (first) or `metabolite`.
     pub role: Role,
     /// g/mol of the free base; needed for nmol/L and µmol/L input.
     #[serde(default)]
@@ -107,9 +132,12 @@ pub(crate) struct RawAnalyte {
     /// Half-life of a metabolite, hours (the parent's is under `pk`).
     #[serde(default)]
     pub half_life_h: Option<Spanned<f64>>,
+    /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
+    /// What about this analyte is not confirmed.
     #[serde(default)]
     pub unconfirmed: Option<String>,
+    /// A note for readers.
     #[serde(default)]
     #[allow(dead_code)] // for readers of the pack; part of the digest
     pub note: Option<String>,
@@ -125,11 +153,15 @@ pub(crate) enum Role {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPk {
+    /// Elimination half-life of the parent, hours.
     #[serde(default)]
     pub half_life_h: Option<Spanned<f64>>,
+    /// Days to steady state; estimated from the half-life when absent.
     #[serde(default)]
     pub steady_state_days: Option<Spanned<f64>>,
+    /// The citation of these facts: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
+    /// What in this block is not confirmed.
     #[serde(default)]
     pub unconfirmed: Option<String>,
 }
@@ -137,6 +169,7 @@ pub(crate) struct RawPk {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTroughCorrection {
+    /// `log_linear` (Wang 2009) or `none`.
     pub method: CorrectionMethod,
     /// Earliest hours after the dose from which extrapolation is valid.
     #[serde(default)]
@@ -144,6 +177,7 @@ pub(crate) struct RawTroughCorrection {
     /// Why there is no correction, or what limits it.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
 }
 
@@ -157,37 +191,52 @@ pub(crate) enum CorrectionMethod {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTarget {
+    /// Identifier, unique within the drug.
     pub id: Spanned<String>,
+    /// `primary` (the tables' recommendation) or `alternative` (from the text).
     #[serde(rename = "use")]
     pub usage: TargetUse,
+    /// The target used when a sample does not say which applies.
     #[serde(default)]
     pub default: bool,
+    /// Indications it applies to; empty means any.
     #[serde(default)]
     pub indications: Vec<String>,
+    /// Regimens it applies to; empty means any.
     #[serde(default)]
     pub regimens: Vec<String>,
+    /// `cmin` or `auc`.
     pub measure: crate::model::Measure,
+    /// Lower bound (inclusive), in `unit`.
     #[serde(default)]
     pub lower: Option<Spanned<f64>>,
+    /// Upper bound (inclusive), in `unit`.
     #[serde(default)]
     pub upper: Option<Spanned<f64>>,
     /// A lower bound proportional to the dose (ng/mL per mg).
     #[serde(default)]
     pub lower_per_mg_dose: Option<Spanned<f64>>,
+    /// Unit of the bounds: a mass unit such as ng/mL or mg/L (AUC: ng*h/mL).
     pub unit: Spanned<String>,
     /// The analytes whose sum the bounds refer to; the parent when empty.
     #[serde(default)]
     pub sum_of: Vec<Spanned<String>>,
+    /// `threshold` or `population_mean`.
     pub basis: crate::model::Basis,
+    /// Evidence level of the seed's weighting.
     pub evidence: crate::model::Evidence,
+    /// The outcome the target is tied to.
     #[serde(default)]
     pub outcome: Option<String>,
     /// Mean or median exposure at the approved dose, in `unit`.
     #[serde(default)]
     pub population_mean: Option<Spanned<f64>>,
+    /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
+    /// Reference numbers of the review behind the value.
     #[serde(default)]
     pub references: Vec<String>,
+    /// Caveats, such as a disagreement between text and table.
     #[serde(default)]
     pub note: Option<String>,
     /// Why a bound far from the population mean (below 20 % or above 500 %)
@@ -206,10 +255,15 @@ pub(crate) enum TargetUse {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSignal {
+    /// The exposure above which the signal applies, in `unit`.
     pub above: Spanned<f64>,
+    /// A mass concentration unit.
     pub unit: Spanned<String>,
+    /// The effect, for the warning.
     pub effect: String,
+    /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
+    /// Reference numbers of the review.
     #[serde(default)]
     pub references: Vec<String>,
 }
@@ -217,8 +271,11 @@ pub(crate) struct RawSignal {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDosing {
+    /// Usual dosing interval, hours (24 once daily, 12 twice daily).
     pub interval_h: Spanned<f64>,
+    /// The standard dose per administration, mg; one of the levels.
     pub standard_mg: Spanned<f64>,
+    /// Available strengths, mg.
     #[serde(default)]
     pub strengths_mg: Vec<f64>,
     /// Every level from the lowest reduction to the maximum, ascending.
@@ -226,7 +283,9 @@ pub(crate) struct RawDosing {
     /// Drug-specific steps before a dose increase, after the policy's own.
     #[serde(default)]
     pub interventions: Vec<RawIntervention>,
+    /// The citation of the dose facts: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
+    /// What about the dose ladder is not confirmed.
     #[serde(default)]
     pub unconfirmed: Option<String>,
 }
@@ -234,6 +293,7 @@ pub(crate) struct RawDosing {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLevel {
+    /// Dose per administration, mg.
     pub mg: Spanned<f64>,
     /// Dosing interval of this level when it differs from the drug's.
     #[serde(default)]
@@ -241,10 +301,13 @@ pub(crate) struct RawLevel {
     /// Whether the drug's label provides this level.
     #[serde(default = "yes")]
     pub label: bool,
+    /// A caveat shown with the level.
     #[serde(default)]
     pub note: Option<String>,
+    /// The citation of a level beyond the label (required then).
     #[serde(default)]
     pub source: Option<Spanned<String>>,
+    /// Why the level rests on an unconfirmed fact, if it does.
     #[serde(default)]
     pub unconfirmed: Option<String>,
 }
@@ -257,16 +320,19 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCaseFile {
+    /// The cases, each a sample and what it must give.
     pub cases: Vec<RawCase>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCase {
+    /// What the case shows.
     pub name: String,
     /// The sample as in the input contract (schemas/sample.schema.json). Not
     /// checked here: a case may feed deliberately broken input.
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub sample: serde_json::Value,
+    /// The expected result; only the fields given are checked.
     pub expect: crate::cases::Expect,
 }

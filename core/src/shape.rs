@@ -154,6 +154,14 @@ impl Walker<'_> {
 
     fn walk(&mut self, node: &Spanned<Node>, schema: &Value, path: &str) {
         let schema = resolve(self.root, schema);
+        // Draft-07 ignores keywords beside `$ref`, so a documented reference
+        // is written `{"allOf": [{"$ref": ...}], "description": ...}`.
+        if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+            for part in all {
+                self.walk(node, part, path);
+            }
+            return;
+        }
         if let Some(values) = allowed(schema, self.root) {
             if matches!(node.value, Node::Null)
                 && schema
