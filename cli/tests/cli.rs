@@ -392,3 +392,67 @@ fn tdm_test_passes_the_shipped_pack_and_fails_a_wrong_expectation() {
     );
     assert!(out.trim_end().ends_with("1 failed"), "{out}");
 }
+
+fn broken_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pack(dir.path());
+    let file = dir.path().join("drugs/gefitinib.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text
+        .replace("    lower: 200\n", "    lowr: 200\n")
+        .replace("evidence: promising", "evidence: promissing");
+    std::fs::write(&file, text).unwrap();
+    dir
+}
+
+#[test]
+fn validate_accepts_the_shipped_pack() {
+    let o = tdm(&["validate", PACK]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid — ki-oncology 1.0.0"), "{}", stdout(&o));
+}
+
+#[test]
+fn validate_reports_every_problem_in_each_format() {
+    let dir = broken_copy();
+    let pack = dir.path().to_str().unwrap();
+
+    let o = tdm(&["validate", pack]);
+    assert_eq!(o.status.code(), Some(3));
+    let human = stderr(&o);
+    assert!(human.contains("did you mean `lower`?") && human.contains("did you mean `promising`?"), "{human}");
+
+    let o = tdm(&["validate", "--error-format", "plain", pack]);
+    assert_eq!(o.status.code(), Some(3));
+    let plain = stdout(&o);
+    let located: Vec<&str> = plain.lines().filter(|l| l.contains("drugs/gefitinib.yaml:")).collect();
+    assert_eq!(located.len(), 2, "{plain}");
+    assert!(located.iter().all(|l| l.split(':').nth(2).is_some_and(|n| n.parse::<u32>().is_ok())), "{plain}");
+
+    let o = tdm(&["validate", "--error-format", "json", pack]);
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["valid"], false);
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 2);
+    for p in problems {
+        assert_eq!(p["file"], "drugs/gefitinib.yaml");
+        assert!(p["line"].as_u64().unwrap() > 0 && p["column"].as_u64().unwrap() > 0);
+        assert!(p["help"].as_str().unwrap().starts_with("did you mean"));
+    }
+}
+
+#[test]
+fn schema_writes_the_committed_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = tdm(&["schema", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for name in ["pack", "drug", "tests", "sample", "result"] {
+        let file = format!("{name}.schema.json");
+        let written = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        let committed = std::fs::read_to_string(root().join("schemas").join(&file)).unwrap();
+        assert_eq!(written, committed, "{file}");
+        let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(v["$schema"], "http://json-schema.org/draft-07/schema#");
+    }
+}
