@@ -409,7 +409,11 @@ fn broken_copy() -> tempfile::TempDir {
 fn validate_accepts_the_shipped_pack() {
     let o = tdm(&["validate", PACK]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("valid — ki-oncology 1.0.0"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("valid — ki-oncology 1.0.0"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -420,14 +424,26 @@ fn validate_reports_every_problem_in_each_format() {
     let o = tdm(&["validate", pack]);
     assert_eq!(o.status.code(), Some(3));
     let human = stderr(&o);
-    assert!(human.contains("did you mean `lower`?") && human.contains("did you mean `promising`?"), "{human}");
+    assert!(
+        human.contains("did you mean `lower`?") && human.contains("did you mean `promising`?"),
+        "{human}"
+    );
 
     let o = tdm(&["validate", "--error-format", "plain", pack]);
     assert_eq!(o.status.code(), Some(3));
     let plain = stdout(&o);
-    let located: Vec<&str> = plain.lines().filter(|l| l.contains("drugs/gefitinib.yaml:")).collect();
+    let located: Vec<&str> = plain
+        .lines()
+        .filter(|l| l.contains("drugs/gefitinib.yaml:"))
+        .collect();
     assert_eq!(located.len(), 2, "{plain}");
-    assert!(located.iter().all(|l| l.split(':').nth(2).is_some_and(|n| n.parse::<u32>().is_ok())), "{plain}");
+    assert!(
+        located.iter().all(|l| l
+            .split(':')
+            .nth(2)
+            .is_some_and(|n| n.parse::<u32>().is_ok())),
+        "{plain}"
+    );
 
     let o = tdm(&["validate", "--error-format", "json", pack]);
     assert_eq!(o.status.code(), Some(3));
