@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod cases;
+mod check;
 mod digest;
 mod error;
 mod eval;

@@ -4,6 +4,7 @@
 //! analytes, correct to trough, check steady state, choose the target,
 //! classify, decide.
 
+mod analytes;
 mod decide;
 mod target;
 mod text;
@@ -86,77 +87,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let target = choice.target;
     let mut warnings = choice.warnings;
 
-    // Analytes: the parent, then each metabolite given, all in the canonical unit.
-    let mut measured: Vec<Option<(f64, f64)>> = vec![None; drug.analytes.len()];
-    let to_canonical = |value: f64, index: usize| {
-        unit.to_canonical(value, drug.analytes[index].molar_mass)
-            .map_err(|e| format!("field `unit` for {}: {e}", drug.analytes[index].name))
-    };
-    if unit.molar {
-        for (i, a) in drug.analytes.iter().enumerate() {
-            let used = i == 0
-                || sample
-                    .metabolites
-                    .iter()
-                    .any(|(n, _)| drug.analyte(n) == Some(i));
-            if let (true, Some(why)) = (used, &a.unconfirmed) {
-                warnings.push(format!(
-                    "{} converted with a molar mass that is not confirmed: {why}",
-                    a.name
-                ));
-            }
-        }
-    }
-    measured[0] = Some((sample.value, to_canonical(sample.value, 0)?));
-    for (name, value) in &sample.metabolites {
-        let index = match drug.analyte(name) {
-            Some(0) => {
-                return Err(format!(
-                    "field `metabolites`: `{name}` is the parent drug; give it as `value`"
-                ));
-            }
-            Some(i) => i,
-            None => {
-                let known: Vec<&str> = drug.analytes[1..].iter().map(|a| a.name.as_str()).collect();
-                return Err(format!(
-                    "field `metabolites`: `{name}` is not a metabolite of {} in this pack (known: {})",
-                    drug.name,
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                ));
-            }
-        };
-        if measured[index].is_some() {
-            return Err(format!("field `metabolites`: `{name}` is given twice"));
-        }
-        measured[index] = Some((*value, to_canonical(*value, index)?));
-    }
-    let missing: Vec<&str> = target
-        .sum_of
-        .iter()
-        .filter(|&&i| measured[i].is_none())
-        .map(|&i| drug.analytes[i].name.as_str())
-        .collect();
-    let parent_only = !missing.is_empty();
-    if parent_only {
-        warnings.push(format!(
-            "the target is the total of {}, but {} was not measured: judged on the parent alone, which understates the total",
-            names(drug, &target.sum_of),
-            missing.join(", ")
-        ));
-    }
-    for (i, m) in measured.iter().enumerate().skip(1) {
-        if m.is_some() && !target.sum_of.contains(&i) {
-            warnings.push(format!(
-                "{} was reported but the target counts {} only: it is not added",
-                drug.analytes[i].name,
-                names(drug, &target.sum_of)
-            ));
-        }
-    }
+    let (measured, parent_only) = analytes::measure(drug, sample, &unit, target, &mut warnings)?;
 
     let counted: Vec<usize> = target
         .sum_of
@@ -348,12 +279,4 @@ fn scope(list: &[String], given: Option<&str>) -> Option<String> {
         (l, Some(g)) => l.iter().find(|x| x.eq_ignore_ascii_case(g)).cloned(),
         (l, None) => Some(l.join("/")),
     }
-}
-
-fn names(drug: &Drug, indices: &[usize]) -> String {
-    indices
-        .iter()
-        .map(|&i| drug.analytes[i].name.as_str())
-        .collect::<Vec<_>>()
-        .join(" + ")
 }

@@ -1,0 +1,595 @@
+//! The clinical checks of a pack beyond its shape: citations, units,
+//! bounds, dose ladders, analytes, plausibility. Each check records a
+//! [`Problem`] at the offending value and goes on, so that an author sees
+//! every problem at once; the validated model is built from the same pass.
+
+use std::sync::Arc;
+
+use crate::error::{Position, Problem};
+use crate::model::*;
+use crate::raw::*;
+use crate::units::Unit;
+use crate::yaml::{self, Spanned};
+
+/// Checks raw values of one file at a time and records every problem.
+pub(crate) struct Checker<'a> {
+    pub problems: &'a mut Vec<Problem>,
+    pub file: &'a str,
+    pub text: Arc<str>,
+    pub sources: Vec<String>,
+}
+
+impl Checker<'_> {
+    pub(crate) fn report(&mut self, at: Position, message: impl Into<String>, help: Option<&str>) {
+        let mut p = Problem::new(self.file, at, message);
+        p.help = help.map(str::to_owned);
+        p.text = Some(self.text.clone());
+        self.problems.push(p);
+    }
+
+    /// A `source:` must start with a source id declared in `pack.yaml`.
+    fn source(&mut self, source: &Spanned<String>) {
+        let id = source
+            .value
+            .split([' ', ':', ',', ';'])
+            .next()
+            .unwrap_or_default();
+        if !self.sources.iter().any(|s| s == id) {
+            let known = self.sources.join(", ");
+            self.report(
+                yaml::position(source),
+                format!(
+                    "source `{}` does not start with a known source id",
+                    source.value
+                ),
+                Some(&format!(
+                    "start it with one of the ids under `sources:` in pack.yaml: {known}"
+                )),
+            );
+        }
+    }
+
+    fn positive(&mut self, value: &Spanned<f64>, what: &str) -> f64 {
+        if !(value.value.is_finite() && value.value > 0.0) {
+            self.report(
+                yaml::position(value),
+                format!("{what} must be a positive number, got {}", value.value),
+                None,
+            );
+        }
+        value.value
+    }
+
+    pub(crate) fn version(&mut self, version: &Spanned<String>) {
+        let core = version.value.split(['-', '+']).next().unwrap_or_default();
+        let parts: Vec<_> = core.split('.').collect();
+        let ok = parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !ok {
+            self.report(
+                yaml::position(version),
+                format!("version `{}` is not a semantic version", version.value),
+                Some("write MAJOR.MINOR.PATCH, e.g. `1.0.0`, quoted if YAML would read it as a number"),
+            );
+        }
+    }
+
+    pub(crate) fn policy(&mut self, m: &RawManifest) -> Policy {
+        let p = &m.policy;
+        self.source(&p.toxicity_grade.source);
+        self.source(&p.act_on_population_mean.source);
+        self.source(&p.steady_state_half_lives.source);
+        self.source(&p.trough_tolerance_h.source);
+        let grade = &p.toxicity_grade.value;
+        if !(1..=5).contains(&grade.value) {
+            self.report(
+                yaml::position(grade),
+                "toxicity_grade must be a CTCAE grade from 1 to 5",
+                None,
+            );
+        }
+        let half_lives = self.positive(&p.steady_state_half_lives.value, "steady_state_half_lives");
+        let tolerance = &p.trough_tolerance_h.value;
+        if !(tolerance.value.is_finite() && tolerance.value >= 0.0) {
+            self.report(
+                yaml::position(tolerance),
+                "trough_tolerance_h must be zero or more",
+                None,
+            );
+        }
+        Policy {
+            toxicity_grade: grade.value,
+            act_on_population_mean: p.act_on_population_mean.value,
+            steady_state_half_lives: half_lives,
+            trough_tolerance_h: tolerance.value,
+            interventions_before_increase: self.interventions(&p.interventions_before_increase),
+            unconfirmed: [
+                ("toxicity_grade", &p.toxicity_grade.unconfirmed),
+                (
+                    "act_on_population_mean",
+                    &p.act_on_population_mean.unconfirmed,
+                ),
+                (
+                    "steady_state_half_lives",
+                    &p.steady_state_half_lives.unconfirmed,
+                ),
+                ("trough_tolerance_h", &p.trough_tolerance_h.unconfirmed),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+            .collect(),
+        }
+    }
+
+    fn interventions(&mut self, raw: &[RawIntervention]) -> Vec<Intervention> {
+        raw.iter()
+            .map(|i| {
+                self.source(&i.source);
+                Intervention {
+                    action: i.action.clone(),
+                    beyond_label: i.beyond_label,
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn drug(&mut self, raw: &RawDrug) -> Option<Drug> {
+        let before = self.problems.len();
+        let name = raw.drug.value.trim().to_owned();
+        if name.is_empty() || name != name.to_lowercase() {
+            self.report(
+                yaml::position(&raw.drug),
+                format!("drug name `{}` must be a lower-case INN", raw.drug.value),
+                None,
+            );
+        }
+        self.source(&raw.pk.source);
+        let half_life_h = raw
+            .pk
+            .half_life_h
+            .as_ref()
+            .map(|h| self.positive(h, "half_life_h"));
+        let analytes = self.analytes(raw, half_life_h);
+        let steady_state_days = raw
+            .pk
+            .steady_state_days
+            .as_ref()
+            .map(|d| self.positive(d, "steady_state_days"));
+        let correction = self.correction(raw, half_life_h);
+        let targets = self.targets(raw, &analytes);
+        let signals = raw
+            .toxicity_signals
+            .iter()
+            .map(|s| {
+                self.source(&s.source);
+                let above = self.positive(&s.above, "above");
+                let unit = self.unit(&s.unit, crate::units::Quantity::Concentration);
+                Signal {
+                    above: unit
+                        .and_then(|u| u.to_canonical(above, None).ok())
+                        .unwrap_or(above),
+                    effect: s.effect.clone(),
+                    references: s.references.clone(),
+                }
+            })
+            .collect();
+        let dosing = self.dosing(&raw.dosing)?;
+        self.molar_masses(raw, &targets);
+        if let Some(script) = &raw.script {
+            self.script(script);
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Drug {
+            name,
+            aliases: raw.aliases.clone(),
+            group: raw.group.clone(),
+            notes: raw.notes.clone(),
+            pk_unconfirmed: raw.pk.unconfirmed.clone(),
+            analytes,
+            half_life_h,
+            steady_state_days,
+            correction,
+            targets,
+            signals,
+            dosing,
+        })
+    }
+
+    fn analytes(&mut self, raw: &RawDrug, parent_half_life: Option<f64>) -> Vec<Analyte> {
+        let mut out = Vec::new();
+        for (i, a) in raw.analytes.iter().enumerate() {
+            self.source(&a.source);
+            let is_parent = a.role == Role::Parent;
+            if is_parent != (i == 0) {
+                self.report(
+                    yaml::position(&a.name),
+                    "the parent drug must be the first analyte, and only the first",
+                    Some("list the parent (role: parent) first, then its metabolites"),
+                );
+            }
+            if is_parent && a.name.value.to_lowercase() != raw.drug.value.to_lowercase() {
+                self.report(
+                    yaml::position(&a.name),
+                    format!(
+                        "the parent analyte `{}` must be named like the drug `{}`",
+                        a.name.value, raw.drug.value
+                    ),
+                    None,
+                );
+            }
+            let molar_mass = a
+                .molar_mass
+                .as_ref()
+                .map(|m| self.positive(m, "molar_mass"));
+            let own = a
+                .half_life_h
+                .as_ref()
+                .map(|h| self.positive(h, "half_life_h"));
+            if is_parent && let Some(h) = &a.half_life_h {
+                self.report(
+                    yaml::position(h),
+                    "the parent's half-life belongs under `pk: half_life_h`",
+                    None,
+                );
+            }
+            out.push(Analyte {
+                name: a.name.value.clone(),
+                aliases: a.aliases.clone(),
+                molar_mass,
+                half_life_h: if is_parent { parent_half_life } else { own },
+                unconfirmed: a.unconfirmed.clone(),
+            });
+        }
+        if out.is_empty() {
+            self.report(
+                yaml::position(&raw.drug),
+                "a drug needs at least its parent analyte",
+                None,
+            );
+        }
+        out
+    }
+
+    /// Every analyte a sample may carry in a molar unit needs a molar mass,
+    /// or a stated reason why it is unknown.
+    fn molar_masses(&mut self, raw: &RawDrug, targets: &[Target]) {
+        for (i, a) in raw.analytes.iter().enumerate() {
+            let counted = i == 0 || targets.iter().any(|t| t.sum_of.contains(&i));
+            if counted && a.molar_mass.is_none() && a.unconfirmed.is_none() {
+                self.report(
+                    yaml::position(&a.name),
+                    format!("analyte `{}` has no molar_mass: a sample in nmol/L or µmol/L could not be converted", a.name.value),
+                    Some("add `molar_mass` (g/mol of the free base) with its source, or say why it is unknown in `unconfirmed`"),
+                );
+            }
+        }
+    }
+
+    fn script(&mut self, script: &Spanned<String>) {
+        let path = &script.value;
+        let inside = path.starts_with("scripts/")
+            && path.ends_with(".rhai")
+            && !path.contains("..")
+            && !path.contains('\\')
+            && !path.contains("//");
+        if inside {
+            self.report(
+                yaml::position(script),
+                format!("script `{path}`: Rhai scripts are not supported by this version of tdm"),
+                Some("express the rule in YAML (targets, dose levels); a drug rule that needs a script cannot be evaluated here"),
+            );
+        } else {
+            self.report(
+                yaml::position(script),
+                format!("script `{path}` is not a path inside the pack"),
+                Some("write a relative path under `scripts/` ending in `.rhai`, e.g. `scripts/nintedanib.rhai`"),
+            );
+        }
+    }
+
+    /// A bound far from the population mean is most likely a unit slip
+    /// (mg/L written as ng/mL is a factor of 1,000).
+    fn plausibility(
+        &mut self,
+        t: &RawTarget,
+        value: f64,
+        at: &Spanned<f64>,
+        mean: Option<f64>,
+        what: &str,
+    ) {
+        let Some(mean) = mean.filter(|m| *m > 0.0) else {
+            return;
+        };
+        let ratio = value / mean;
+        if (0.2..=5.0).contains(&ratio) || t.plausibility_override.is_some() {
+            return;
+        }
+        let unit = t.measure.quantity().canonical();
+        self.report(
+            yaml::position(at),
+            format!(
+                "{what} {} {unit} is {} % of the population mean {} {unit}: likely a unit slip",
+                fmt_num(value),
+                crate::eval::round_sig(ratio * 100.0, 2),
+                fmt_num(mean)
+            ),
+            Some("check the unit (mg/L written as ng/mL is a factor of 1,000); if the value is right, say why in `plausibility_override`"),
+        );
+    }
+
+    fn correction(&mut self, raw: &RawDrug, half_life: Option<f64>) -> TroughCorrection {
+        let c = &raw.trough_correction;
+        self.source(&c.source);
+        match (c.method, &c.valid_from_h) {
+            (CorrectionMethod::LogLinear, Some(from)) => {
+                if !(from.value.is_finite() && from.value >= 0.0) {
+                    self.report(
+                        yaml::position(from),
+                        "valid_from_h must be zero or more",
+                        None,
+                    );
+                }
+                if half_life.is_none() {
+                    self.report(
+                        yaml::position(&c.source),
+                        "log-linear trough correction needs pk.half_life_h",
+                        Some("give the half-life with its source, or set `method: none`"),
+                    );
+                }
+                TroughCorrection::LogLinear {
+                    valid_from_h: from.value,
+                }
+            }
+            (CorrectionMethod::LogLinear, None) => {
+                self.report(
+                    yaml::position(&c.source),
+                    "log-linear trough correction needs valid_from_h",
+                    Some("give the earliest valid sampling time with its source, or set `method: none` with a reason"),
+                );
+                TroughCorrection::None {
+                    reason: String::new(),
+                }
+            }
+            (CorrectionMethod::None, _) => TroughCorrection::None {
+                reason: c
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "no validated correction for this drug".into()),
+            },
+        }
+    }
+
+    /// The unit of a pack value: a known mass unit of `quantity`, reported once if not.
+    fn unit(&mut self, unit: &Spanned<String>, quantity: crate::units::Quantity) -> Option<Unit> {
+        match Unit::parse(&unit.value) {
+            Ok(u) if u.molar => {
+                self.report(
+                    yaml::position(unit),
+                    format!(
+                        "unit `{}` is molar; write pack values in a mass unit",
+                        unit.value
+                    ),
+                    Some("use ng/mL (or mg/L) for concentrations and ng*h/mL for AUC"),
+                );
+                None
+            }
+            Ok(u) if u.quantity != quantity => {
+                self.report(
+                    yaml::position(unit),
+                    format!(
+                        "unit `{}` does not measure a {}",
+                        unit.value,
+                        if quantity == crate::units::Quantity::Auc {
+                            "AUC"
+                        } else {
+                            "concentration"
+                        }
+                    ),
+                    Some("Cmin takes a concentration unit (ng/mL); AUC takes ng*h/mL"),
+                );
+                None
+            }
+            Ok(u) => Some(u),
+            Err(e) => {
+                self.report(yaml::position(unit), e.to_string(), None);
+                None
+            }
+        }
+    }
+
+    fn targets(&mut self, raw: &RawDrug, analytes: &[Analyte]) -> Vec<Target> {
+        let mut out: Vec<Target> = Vec::new();
+        // The drug's population mean (the tables' row), in the canonical unit,
+        // for targets that do not give their own.
+        let drug_mean = raw
+            .targets
+            .iter()
+            .filter(|t| t.usage == TargetUse::Primary)
+            .find_map(|t| {
+                let mean = t.population_mean.as_ref()?.value;
+                let unit = Unit::parse(&t.unit.value).ok()?;
+                (unit.quantity == t.measure.quantity() && !unit.molar)
+                    .then(|| unit.to_canonical(mean, None).ok())
+                    .flatten()
+                    .map(|m| (t.measure, m))
+            });
+        for t in &raw.targets {
+            self.source(&t.source);
+            if out.iter().any(|o| o.id == t.id.value) {
+                self.report(
+                    yaml::position(&t.id),
+                    format!("target id `{}` is used twice", t.id.value),
+                    None,
+                );
+            }
+            let unit = self.unit(&t.unit, t.measure.quantity());
+            let convert = |c: &mut Self, v: &Spanned<f64>, what| {
+                let v = c.positive(v, what);
+                unit.and_then(|u| u.to_canonical(v, None).ok()).unwrap_or(v)
+            };
+            let lower = match (&t.lower, &t.lower_per_mg_dose) {
+                (Some(l), None) => Some(Lower::Fixed(convert(self, l, "lower"))),
+                (None, Some(p)) => Some(Lower::PerMgDose(convert(self, p, "lower_per_mg_dose"))),
+                (None, None) => None,
+                (Some(l), Some(_)) => {
+                    self.report(
+                        yaml::position(l),
+                        "give `lower` or `lower_per_mg_dose`, not both",
+                        None,
+                    );
+                    None
+                }
+            };
+            let upper = t.upper.as_ref().map(|u| convert(self, u, "upper"));
+            let population_mean = t
+                .population_mean
+                .as_ref()
+                .map(|m| convert(self, m, "population_mean"));
+            let mean =
+                population_mean.or(drug_mean.filter(|(m, _)| *m == t.measure).map(|(_, v)| v));
+            if let (Some(Lower::Fixed(l)), Some(at)) = (lower, &t.lower) {
+                self.plausibility(t, l, at, mean, "lower");
+            }
+            if let (Some(u), Some(at)) = (upper, &t.upper) {
+                self.plausibility(t, u, at, mean, "upper");
+            }
+            if lower.is_none() && upper.is_none() {
+                self.report(
+                    yaml::position(&t.id),
+                    "a target needs `lower`, `upper` or both",
+                    None,
+                );
+            }
+            if let (Some(Lower::Fixed(l)), Some(u), Some(span)) = (lower, upper, &t.upper)
+                && l >= u
+            {
+                self.report(
+                    yaml::position(span),
+                    format!("upper ({u}) must be above lower ({l})"),
+                    None,
+                );
+            }
+            let mut sum_of = Vec::new();
+            for name in &t.sum_of {
+                match analytes.iter().position(|a| {
+                    a.name.eq_ignore_ascii_case(&name.value)
+                        || a.aliases
+                            .iter()
+                            .any(|x| x.eq_ignore_ascii_case(&name.value))
+                }) {
+                    Some(i) => sum_of.push(i),
+                    None => self.report(
+                        yaml::position(name),
+                        format!("`{}` is not an analyte of `{}`", name.value, raw.drug.value),
+                        Some("list it under `analytes:` first"),
+                    ),
+                }
+            }
+            if sum_of.is_empty() {
+                sum_of.push(0);
+            }
+            out.push(Target {
+                id: t.id.value.clone(),
+                primary: t.usage == TargetUse::Primary,
+                default: t.default,
+                indications: t.indications.clone(),
+                regimens: t.regimens.clone(),
+                measure: t.measure,
+                lower,
+                upper,
+                sum_of,
+                basis: t.basis,
+                evidence: t.evidence,
+                outcome: t.outcome.clone(),
+                population_mean,
+                references: t.references.clone(),
+                note: t.note.clone(),
+            });
+        }
+        if !out.iter().any(|t| t.primary) {
+            self.report(
+                yaml::position(&raw.drug),
+                "a drug needs at least one primary target (the tables' recommendation)",
+                None,
+            );
+        }
+        if out.iter().filter(|t| t.default).count() > 1 {
+            self.report(
+                yaml::position(&raw.drug),
+                "at most one target may be the default",
+                None,
+            );
+        }
+        out
+    }
+
+    fn dosing(&mut self, raw: &RawDosing) -> Option<Dosing> {
+        self.source(&raw.source);
+        let interval_h = self.positive(&raw.interval_h, "interval_h");
+        let standard_mg = self.positive(&raw.standard_mg, "standard_mg");
+        let mut levels: Vec<DoseLevel> = Vec::new();
+        for l in &raw.levels {
+            let mg = self.positive(&l.mg, "mg");
+            match &l.source {
+                Some(s) => self.source(s),
+                None if !l.label => self.report(
+                    yaml::position(&l.mg),
+                    "a dose level beyond the label needs its own `source`",
+                    Some("cite the TDM practice or study that uses this level"),
+                ),
+                None => {}
+            }
+            let level = DoseLevel {
+                mg,
+                interval_h: l.interval_h.unwrap_or(interval_h),
+                label: l.label,
+                note: l.note.clone(),
+                unconfirmed: l.unconfirmed.clone(),
+            };
+            if let Some(prev) = levels.last() {
+                // Equal daily doses may follow each other only when the later
+                // one splits the intake (e.g. 800 mg once daily -> 400 mg
+                // twice daily), which raises the trough.
+                let rises = level.daily_mg() > prev.daily_mg()
+                    || (level.daily_mg() == prev.daily_mg() && level.interval_h < prev.interval_h);
+                if !rises {
+                    self.report(
+                        yaml::position(&l.mg),
+                        format!(
+                            "dose levels must rise strictly: {} follows {}",
+                            level.describe(),
+                            prev.describe()
+                        ),
+                        Some(
+                            "order `levels` from the lowest reduction to the maximum by daily dose",
+                        ),
+                    );
+                }
+            }
+            levels.push(level);
+        }
+        let standard = levels
+            .iter()
+            .position(|l| l.mg == standard_mg && l.interval_h == interval_h);
+        if standard.is_none() {
+            self.report(
+                yaml::position(&raw.standard_mg),
+                format!("the standard dose {standard_mg} mg is not among the dose levels"),
+                Some("add it to `levels`"),
+            );
+        }
+        let interventions = self.interventions(&raw.interventions);
+        Some(Dosing {
+            interval_h,
+            standard: standard?,
+            levels,
+            interventions,
+            strengths_mg: raw.strengths_mg.clone(),
+            unconfirmed: raw.unconfirmed.clone(),
+        })
+    }
+}
