@@ -13,7 +13,7 @@ mod timing;
 pub use text::round_sig;
 pub use timing::log_linear_factor;
 
-use crate::model::{Drug, Lower, Measure, Pack, fmt_num};
+use crate::model::{Lower, Measure, Pack, fmt_num};
 use crate::result::*;
 use crate::sample::{FIELDS, Sample};
 use crate::units::{Quantity, Unit};
