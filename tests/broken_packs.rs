@@ -11,28 +11,11 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use tdm_core::{PackError, load_pack};
 
 fn broken_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("broken")
+    tdm_tests::tests_dir().join("broken")
 }
 
-fn copy_into(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if path.is_dir() {
-            fs::create_dir_all(&target).unwrap();
-            copy_into(&path, &target);
-        } else {
-            fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
-/// A temporary pack: the base with `case`'s files laid over it.
 fn assemble(case: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_into(&broken_dir().join("_base"), dir.path());
-    copy_into(case, dir.path());
-    dir
+    tdm_tests::assemble(Some(case))
 }
 
 fn render(error: &PackError, pack: &Path) -> String {

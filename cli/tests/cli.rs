@@ -322,7 +322,7 @@ fn usage_and_input_errors_have_their_own_exit_codes() {
 
 fn copy_pack(to: &Path) {
     let from = root().join(PACK);
-    for sub in ["", "drugs", "tests"] {
+    for sub in ["", "drugs", "tests", "scripts"] {
         std::fs::create_dir_all(to.join(sub)).unwrap();
         for entry in std::fs::read_dir(from.join(sub)).unwrap() {
             let path = entry.unwrap().path();

@@ -45,6 +45,9 @@ pub struct Expect {
     /// Text the rationale must contain.
     #[serde(default)]
     pub rationale_contains: Option<String>,
+    /// Text one of the script's notes must contain.
+    #[serde(default)]
+    pub note_contains: Option<String>,
 }
 
 /// `key: null` is `Some(None)`; an absent key is `None`.
@@ -195,6 +198,17 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
             out.push(format!(
                 "{what}: expected it to contain `{text}`, got {}",
                 show(got)
+            ));
+        }
+    }
+    if let Some(text) = &expect.note_contains {
+        let notes = a
+            .and_then(|a| a.script.as_ref())
+            .map(|s| s.notes.clone())
+            .unwrap_or_default();
+        if !notes.iter().any(|n| n.contains(text.as_str())) {
+            out.push(format!(
+                "script notes: expected one containing `{text}`, got {notes:?}"
             ));
         }
     }

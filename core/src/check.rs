@@ -17,6 +17,8 @@ pub(crate) struct Checker<'a> {
     pub file: &'a str,
     pub text: Arc<str>,
     pub sources: Vec<String>,
+    /// Compiled scripts of the pack, by path.
+    pub scripts: std::collections::HashMap<String, Arc<crate::script::Script>>,
 }
 
 impl Checker<'_> {
@@ -177,9 +179,7 @@ impl Checker<'_> {
             .collect();
         let dosing = self.dosing(&raw.dosing)?;
         self.molar_masses(raw, &targets);
-        if let Some(script) = &raw.script {
-            self.script(script);
-        }
+        let script = raw.script.as_ref().and_then(|s| self.script(s));
         if self.problems.len() > before {
             return None;
         }
@@ -196,6 +196,8 @@ impl Checker<'_> {
             targets,
             signals,
             dosing,
+            script,
+            inputs: raw.inputs.clone(),
         })
     }
 
@@ -269,26 +271,31 @@ impl Checker<'_> {
         }
     }
 
-    fn script(&mut self, script: &Spanned<String>) {
+    /// The drug's script: a path inside the pack, present and compiled.
+    fn script(&mut self, script: &Spanned<String>) -> Option<Arc<crate::script::Script>> {
         let path = &script.value;
         let inside = path.starts_with("scripts/")
             && path.ends_with(".rhai")
             && !path.contains("..")
             && !path.contains('\\')
-            && !path.contains("//");
-        if inside {
-            self.report(
-                yaml::position(script),
-                format!("script `{path}`: Rhai scripts are not supported by this version of tdm"),
-                Some("express the rule in YAML (targets, dose levels); a drug rule that needs a script cannot be evaluated here"),
-            );
-        } else {
+            && !path["scripts/".len().min(path.len())..].contains('/');
+        if !inside {
             self.report(
                 yaml::position(script),
                 format!("script `{path}` is not a path inside the pack"),
                 Some("write a relative path under `scripts/` ending in `.rhai`, e.g. `scripts/nintedanib.rhai`"),
             );
+            return None;
         }
+        let found = self.scripts.get(path).cloned();
+        if found.is_none() && !self.problems.iter().any(|p| &p.file == path) {
+            self.report(
+                yaml::position(script),
+                format!("script `{path}` is not in the pack"),
+                Some("add the file under the pack's `scripts/` directory, or correct the name"),
+            );
+        }
+        found
     }
 
     /// A bound far from the population mean is most likely a unit slip

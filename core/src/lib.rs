@@ -20,6 +20,7 @@ mod raw;
 mod result;
 mod sample;
 mod schema;
+mod script;
 mod shape;
 mod units;
 mod yaml;
@@ -32,7 +33,7 @@ pub use load::load_pack;
 pub use model::{Basis, Drug, Evidence, Measure, Pack, Target, fmt_num};
 pub use result::{
     Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
-    Sampling, Status, TargetUsed,
+    Sampling, ScriptUsed, Status, TargetUsed,
 };
 pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
 pub use schema::schemas;

@@ -37,7 +37,29 @@ pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
         }
     }
     drug_files.sort();
+    let scripts_dir = dir.join("scripts");
+    let mut script_files = Vec::new();
+    if scripts_dir.is_dir() {
+        let entries = fs::read_dir(&scripts_dir).map_err(|error| PackError::Io {
+            path: scripts_dir.clone(),
+            error,
+        })?;
+        script_files.extend(
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "rhai")),
+        );
+        script_files.sort();
+    }
     let mut files = vec![("pack.yaml".to_owned(), manifest_text)];
+    for path in script_files {
+        let name = format!(
+            "scripts/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let text = read(dir, &path, &name)?;
+        files.push((name, text));
+    }
     for path in drug_files {
         let name = format!(
             "drugs/{}",
@@ -95,8 +117,18 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
     let mut values = Vec::new();
     let mut manifest = None;
     let mut raw_drugs = Vec::new();
+    let engine = Arc::new(crate::script::ScriptEngine::default());
+    let mut scripts = HashMap::new();
     for (i, (name, text)) in files.iter().enumerate() {
-        if i == 0 {
+        if name.starts_with("scripts/") {
+            match crate::script::compile(&engine, name, text) {
+                Ok(script) => {
+                    scripts.insert(name.clone(), script);
+                }
+                Err(mut p) => problems.append(&mut p),
+            }
+            values.push((name.as_str(), serde_json::Value::String(text.clone())));
+        } else if i == 0 {
             match parse_checked::<RawManifest>(text, name) {
                 Ok((m, value)) => {
                     manifest = Some(m);
@@ -123,6 +155,7 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
         file: "pack.yaml",
         text: Arc::from(manifest_text),
         sources: manifest.sources.keys().cloned().collect(),
+        scripts,
     };
     let policy = checker.policy(&manifest);
     checker.version(&manifest.version);
@@ -175,6 +208,7 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
             .map(|(k, v)| (k.clone(), v.citation.clone()))
             .collect(),
         index,
+        engine,
     })
 }
 

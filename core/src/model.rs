@@ -30,6 +30,8 @@ pub struct Pack {
     pub sources: Vec<(String, String)>,
     /// Lower-case name or alias -> index in `drugs`.
     pub(crate) index: HashMap<String, usize>,
+    /// The sandboxed engine the pack's scripts run on.
+    pub(crate) engine: std::sync::Arc<crate::script::ScriptEngine>,
 }
 
 impl Pack {
@@ -101,6 +103,10 @@ pub struct Drug {
     pub signals: Vec<Signal>,
     /// Dose levels and steps.
     pub dosing: Dosing,
+    /// The script that implements some hooks, if any.
+    pub script: Option<std::sync::Arc<crate::script::Script>>,
+    /// Extra input fields the script reads (passed through, not warned about).
+    pub inputs: Vec<String>,
 }
 
 impl Drug {

@@ -111,9 +111,13 @@ pub(crate) struct RawDrug {
     #[serde(default)]
     pub notes: Vec<String>,
     /// A Rhai script for hooks a table cannot express: a path inside the
-    /// pack under `scripts/` (not supported by this version).
+    /// pack under `scripts/`, e.g. `scripts/nintedanib.rhai`.
     #[serde(default)]
     pub script: Option<Spanned<String>>,
+    /// Extra sample fields the script reads, e.g. `diastolic_bp`: passed
+    /// through to the script and not warned about as unknown.
+    #[serde(default)]
+    pub inputs: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -69,6 +69,19 @@ pub struct Assessment {
     pub next_interval_h: Option<f64>,
     /// Non-dose steps, in order.
     pub interventions: Vec<String>,
+    /// The drug's script, when it has one: which hooks changed this result.
+    pub script: Option<ScriptUsed>,
+}
+
+/// A script's part in a result.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ScriptUsed {
+    /// The script, a path inside the pack.
+    pub file: String,
+    /// Hooks that returned a value (and so changed the result), in call order.
+    pub hooks: Vec<String>,
+    /// What the script reports alongside (e.g. a metabolite ratio).
+    pub notes: Vec<String>,
 }
 
 /// The exposure value and every intermediate value behind it.

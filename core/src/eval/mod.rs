@@ -6,6 +6,7 @@
 
 mod analytes;
 mod decide;
+mod hooks;
 mod target;
 mod text;
 mod timing;
@@ -32,16 +33,20 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
         }
     };
     result.patient = sample.patient.clone();
-    let mut unknown = unknown_field_warnings(sample);
+    let inputs = pack
+        .drug(&sample.drug)
+        .map_or(&[][..], |d| d.inputs.as_slice());
+    let mut unknown = unknown_field_warnings(sample, inputs);
     unknown.append(&mut result.warnings);
     result.warnings = unknown;
     result
 }
 
-fn unknown_field_warnings(sample: &Sample) -> Vec<String> {
+fn unknown_field_warnings(sample: &Sample, inputs: &[String]) -> Vec<String> {
     sample
         .extra
         .iter()
+        .filter(|(key, _)| !inputs.iter().any(|i| i == key))
         .map(|(key, _)| {
             let hint = crate::suggest(key, FIELDS.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -84,8 +89,20 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         ));
     }
     let choice = target::choose(drug, sample, measure)?;
-    let target = choice.target;
     let mut warnings = choice.warnings;
+    let mut trace = drug.script.as_ref().map(|s| ScriptUsed {
+        file: s.path.clone(),
+        hooks: Vec::new(),
+        notes: Vec::new(),
+    });
+    let scripted_target = hooks::target(pack, drug, sample, choice.target)?;
+    let target = match &scripted_target {
+        Some(t) => {
+            used(&mut trace, "target");
+            t
+        }
+        None => choice.target,
+    };
 
     let (measured, parent_only) = analytes::measure(drug, sample, &unit, target, &mut warnings)?;
 
@@ -126,6 +143,15 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             at_trough: at_trough.map(tidy),
             half_life_h: factor.and(timing.half_lives[i]),
         });
+    }
+    let map = hooks::sample_map(sample, drug, Some((&measured, timing.factors.as_deref())));
+    if let Some(e) = hooks::exposure(pack, drug, map, quantity)? {
+        total = e.value;
+        warnings.extend(e.warnings);
+        used(&mut trace, "exposure");
+        if let Some(t) = trace.as_mut() {
+            t.notes.extend(e.notes);
+        }
     }
     let corrected_from = timing.factors.as_ref().map(|_| Correction {
         value: tidy(raw_total),
@@ -186,7 +212,48 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         dose_mg: sample.dose_mg,
         interval_h: timing.interval_h,
     });
-    warnings.extend(decision.warnings);
+    let mut decision = decision;
+    warnings.append(&mut decision.warnings);
+    let mut next_dose_mg = decision.next.as_ref().map(|l| l.mg);
+    let mut next_interval_h = decision.next.as_ref().map(|l| l.interval_h);
+    let result_map = serde_json::json!({
+        "classification": classification.map(Classification::as_str),
+        "advice": decision.advice.as_str(),
+        "next_dose_mg": next_dose_mg, "next_interval_h": next_interval_h,
+        "exposure": total, "unit": quantity.canonical(),
+        "lower": lower, "upper": target.upper, "target_id": target.id,
+    });
+    let map = hooks::sample_map(sample, drug, Some((&measured, timing.factors.as_deref())));
+    if let Some(change) = hooks::next_dose(pack, drug, map, result_map)? {
+        used(&mut trace, "next_dose");
+        if let Some(advice) = change.advice {
+            decision.advice = advice;
+        }
+        if let Some(mg) = change.next_dose_mg {
+            next_dose_mg = mg;
+            next_interval_h = mg.map(|_| {
+                change
+                    .next_interval_h
+                    .or(next_interval_h)
+                    .unwrap_or(timing.interval_h)
+            });
+        }
+        decision.interventions.extend(change.interventions);
+        warnings.extend(change.warnings);
+        if let Some(t) = trace.as_mut() {
+            t.notes.extend(change.notes);
+        }
+        let next = match (next_dose_mg, next_interval_h) {
+            (Some(mg), Some(h)) => format!("{} mg {}", fmt_num(mg), crate::model::frequency(h)),
+            _ => "no dose change".into(),
+        };
+        decision.reason = format!(
+            "{}; adjusted by script `{}`: {}, {next}",
+            decision.reason,
+            trace.as_ref().map_or("", |t| t.file.as_str()),
+            decision.advice.as_str()
+        );
+    }
     let uses_ladder = matches!(
         decision.advice,
         Advice::IncreaseDose | Advice::ReduceDose | Advice::ConsiderAlternative
@@ -244,13 +311,15 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         },
         classification,
         advice: decision.advice,
-        next_dose_mg: decision.next.as_ref().map(|l| l.mg),
-        next_interval_h: decision.next.as_ref().map(|l| l.interval_h),
+        next_dose_mg,
+        next_interval_h,
         interventions: decision.interventions,
+        script: trace,
     };
     let mut reason = decision.reason;
     if let Some(next) = &decision.next
         && next.interval_h != timing.interval_h
+        && next_dose_mg == Some(next.mg)
     {
         reason.push_str(&format!(" ({} mg/day)", fmt_num(next.daily_mg())));
     }
@@ -270,6 +339,12 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         rationale: Some(rationale),
         pack: PackStamp::of(pack),
     })
+}
+
+fn used(trace: &mut Option<ScriptUsed>, hook: &str) {
+    if let Some(t) = trace {
+        t.hooks.push(hook.to_owned());
+    }
 }
 
 /// The target's indication (or regimen) as it applies to this sample.

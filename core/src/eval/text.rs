@@ -53,6 +53,13 @@ pub(crate) fn rationale(
     if e.parent_only {
         what.push_str(" (parent only)");
     }
+    let by_script = |hook: &str| {
+        a.script
+            .as_ref()
+            .filter(|s| s.hooks.iter().any(|h| h == hook))
+            .map(|s| format!(" (by script `{}`)", s.file))
+            .unwrap_or_default()
+    };
     if let Some(c) = &e.corrected_from {
         what.push_str(&format!(
             " (extrapolated from {} {} at {} h, t½ {} h)",
@@ -62,6 +69,7 @@ pub(crate) fn rationale(
             fmt_num(c.half_life_h)
         ));
     }
+    what.push_str(&by_script("exposure"));
     // Name the scope only when the target itself is specific to it.
     let scope = [
         (&target.indications, a.indication.as_deref()),
@@ -102,5 +110,6 @@ pub(crate) fn rationale(
         Basis::PopulationMean => bounds(target, dose_mg).trim_start_matches(">= ").to_owned(),
         Basis::Threshold => bounds(target, dose_mg),
     };
+    let value = format!("{value}{}", by_script("target"));
     format!("{what} {position} the {scope}{kind} of {value} ({evidence}{refs}): {reason}.")
 }

@@ -1,0 +1,278 @@
+//! Calling a drug's script hooks and checking what they return. A hook
+//! that returns `()` leaves the YAML rule in force; anything malformed is an
+//! error for that sample, never a guess.
+
+use rhai::{Dynamic, Map};
+use serde_json::json;
+
+use super::analytes::Measured;
+use crate::model::{Basis, Drug, Evidence, Lower, Pack, Target};
+use crate::result::Advice;
+use crate::sample::Sample;
+use crate::script::{self, Script};
+use crate::units::{Quantity, Unit};
+
+/// The script of `drug` if it defines `hook`.
+pub(crate) fn script_for<'a>(drug: &'a Drug, hook: &str) -> Option<&'a Script> {
+    drug.script.as_deref().filter(|s| s.has(hook))
+}
+
+/// The sample as scripts see it: every input field (absent ones are `()`),
+/// extra fields passed through, and, once measured, `analytes` (name ->
+/// ng/mL or ng*h/mL) and `at_trough` (the same after trough correction).
+pub(crate) fn sample_map(
+    sample: &Sample,
+    drug: &Drug,
+    measured: Option<(&Measured, Option<&[f64]>)>,
+) -> Dynamic {
+    let mut value = json!({
+        "id": sample.id, "patient": sample.patient, "drug": drug.name,
+        "indication": sample.indication, "regimen": sample.regimen,
+        "measure": match sample.measure { Some(Quantity::Auc) => "auc", _ => "concentration" },
+        "value": sample.value, "unit": sample.unit,
+        "metabolites": sample.metabolites.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "dose_mg": sample.dose_mg, "interval_h": sample.interval_h,
+        "hours_since_dose": sample.hours_since_dose, "days_on_dose": sample.days_on_dose,
+        "toxicity_grade": sample.toxicity_grade,
+    });
+    if let Some(map) = value.as_object_mut() {
+        for (key, extra) in &sample.extra {
+            map.entry(key.clone()).or_insert_with(|| extra.clone());
+        }
+        if let Some((measured, factors)) = measured {
+            let mut analytes = serde_json::Map::new();
+            let mut at_trough = serde_json::Map::new();
+            for (i, m) in measured.iter().enumerate() {
+                if let Some((_, canonical)) = m {
+                    let name = drug.analytes[i].name.clone();
+                    analytes.insert(name.clone(), json!(canonical));
+                    at_trough.insert(name, json!(canonical * factors.map_or(1.0, |f| f[i])));
+                }
+            }
+            map.insert("analytes".into(), analytes.into());
+            map.insert("at_trough".into(), at_trough.into());
+        }
+    }
+    script::to_dynamic(&value)
+}
+
+fn as_map(value: Dynamic, what: &str) -> Result<Map, String> {
+    let kind = value.type_name().to_owned();
+    value
+        .try_cast::<Map>()
+        .ok_or_else(|| format!("{what} must return a map or (), got {kind}"))
+}
+
+fn in_canonical(
+    map: &Map,
+    key: &str,
+    unit: Option<&Unit>,
+    what: &str,
+) -> Result<Option<f64>, String> {
+    let Some(v) = script::field(map, key) else {
+        return Ok(None);
+    };
+    let n = match script::number(v) {
+        Some(n) if n.is_finite() && n >= 0.0 => n,
+        Some(n) => {
+            return Err(format!(
+                "{what}: `{key}` must be a finite number of zero or more, got {n}"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "{what}: `{key}` must be a number, got {}",
+                v.type_name()
+            ));
+        }
+    };
+    let unit =
+        unit.ok_or_else(|| format!("{what}: `{key}` needs a `unit` (units are never guessed)"))?;
+    unit.to_canonical(n, None)
+        .map(Some)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+fn unit_of(map: &Map, quantity: Quantity, what: &str) -> Result<Option<Unit>, String> {
+    let Some(v) = script::field(map, "unit") else {
+        return Ok(None);
+    };
+    let text = v
+        .clone()
+        .into_string()
+        .map_err(|t| format!("{what}: `unit` must be text, got {t}"))?;
+    let unit = Unit::parse(&text).map_err(|e| format!("{what}: {e}"))?;
+    if unit.molar || unit.quantity != quantity {
+        return Err(format!(
+            "{what}: `unit` must be a mass unit of {}, got `{text}`",
+            quantity.canonical()
+        ));
+    }
+    Ok(Some(unit))
+}
+
+fn enum_field<T: serde::de::DeserializeOwned>(
+    map: &Map,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, String> {
+    let Some(v) = script::field(map, key) else {
+        return Ok(None);
+    };
+    let text = v
+        .clone()
+        .into_string()
+        .map_err(|t| format!("{what}: `{key}` must be text, got {t}"))?;
+    serde_json::from_value(json!(text))
+        .map(Some)
+        .map_err(|_| format!("{what}: `{key}` `{text}` is not an allowed value"))
+}
+
+/// `fn target(sample)`: replaces the bounds (and optionally basis and
+/// evidence) of the target the YAML rule chose.
+pub(crate) fn target(
+    pack: &Pack,
+    drug: &Drug,
+    sample: &Sample,
+    chosen: &Target,
+) -> Result<Option<Target>, String> {
+    let Some(script) = script_for(drug, "target") else {
+        return Ok(None);
+    };
+    let returned = script::call(
+        &pack.engine,
+        script,
+        "target",
+        vec![sample_map(sample, drug, None)],
+    )?;
+    if returned.is_unit() {
+        return Ok(None);
+    }
+    let what = format!("script `{}`, fn target", script.path);
+    let map = as_map(returned, &what)?;
+    let unit = unit_of(&map, chosen.measure.quantity(), &what)?;
+    let lower = in_canonical(&map, "lower", unit.as_ref(), &what)?;
+    let upper = in_canonical(&map, "upper", unit.as_ref(), &what)?;
+    if lower.is_none() && upper.is_none() {
+        return Err(format!("{what}: the map needs `lower`, `upper` or both"));
+    }
+    if let (Some(l), Some(u)) = (lower, upper)
+        && l >= u
+    {
+        return Err(format!("{what}: `upper` ({u}) must be above `lower` ({l})"));
+    }
+    let mut target = chosen.clone();
+    target.lower = lower.map(Lower::Fixed);
+    target.upper = upper;
+    target.basis = enum_field::<Basis>(&map, "basis", &what)?.unwrap_or(chosen.basis);
+    target.evidence = enum_field::<Evidence>(&map, "evidence", &what)?.unwrap_or(chosen.evidence);
+    Ok(Some(target))
+}
+
+/// What `fn exposure(sample)` returned.
+pub(crate) struct ScriptedExposure {
+    pub value: f64,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// `fn exposure(sample)`: the exposure to judge, from the analytes.
+pub(crate) fn exposure(
+    pack: &Pack,
+    drug: &Drug,
+    sample_map: Dynamic,
+    quantity: Quantity,
+) -> Result<Option<ScriptedExposure>, String> {
+    let Some(script) = script_for(drug, "exposure") else {
+        return Ok(None);
+    };
+    let returned = script::call(&pack.engine, script, "exposure", vec![sample_map])?;
+    if returned.is_unit() {
+        return Ok(None);
+    }
+    let what = format!("script `{}`, fn exposure", script.path);
+    let map = as_map(returned, &what)?;
+    let unit = unit_of(&map, quantity, &what)?;
+    let value = in_canonical(&map, "value", unit.as_ref(), &what)?
+        .ok_or_else(|| format!("{what}: the map needs `value`"))?;
+    Ok(Some(ScriptedExposure {
+        value,
+        warnings: script::texts(&map, "warnings").map_err(|e| format!("{what}: {e}"))?,
+        notes: script::texts(&map, "notes").map_err(|e| format!("{what}: {e}"))?,
+    }))
+}
+
+/// What `fn next_dose(sample, result)` changed.
+#[derive(Default)]
+pub(crate) struct DoseChange {
+    pub advice: Option<Advice>,
+    /// `Some(None)`: no next dose.
+    pub next_dose_mg: Option<Option<f64>>,
+    pub next_interval_h: Option<f64>,
+    pub interventions: Vec<String>,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// `fn next_dose(sample, result)`: a dose in mg, `()` for no change, or a
+/// map that may also set the advice and add interventions and warnings.
+pub(crate) fn next_dose(
+    pack: &Pack,
+    drug: &Drug,
+    sample_map: Dynamic,
+    result: serde_json::Value,
+) -> Result<Option<DoseChange>, String> {
+    let Some(script) = script_for(drug, "next_dose") else {
+        return Ok(None);
+    };
+    let returned = script::call(
+        &pack.engine,
+        script,
+        "next_dose",
+        vec![sample_map, script::to_dynamic(&result)],
+    )?;
+    if returned.is_unit() {
+        return Ok(None);
+    }
+    let what = format!("script `{}`, fn next_dose", script.path);
+    if let Some(mg) = script::number(&returned) {
+        if !(mg.is_finite() && mg > 0.0) {
+            return Err(format!("{what}: the dose must be above zero, got {mg}"));
+        }
+        return Ok(Some(DoseChange {
+            next_dose_mg: Some(Some(mg)),
+            ..DoseChange::default()
+        }));
+    }
+    let map = as_map(returned, &what)?;
+    let next_dose_mg = match map.get("next_dose_mg") {
+        None => None,
+        Some(v) if v.is_unit() => Some(None),
+        Some(v) => Some(Some(
+            script::number(v)
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .ok_or_else(|| {
+                    format!(
+                        "{what}: `next_dose_mg` must be a number above zero or (), got {}",
+                        v.type_name()
+                    )
+                })?,
+        )),
+    };
+    let next_interval_h = match script::field(&map, "next_interval_h") {
+        None => None,
+        Some(v) => Some(
+            script::number(v)
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .ok_or_else(|| format!("{what}: `next_interval_h` must be a number above zero"))?,
+        ),
+    };
+    Ok(Some(DoseChange {
+        advice: enum_field::<Advice>(&map, "advice", &what)?,
+        next_dose_mg,
+        next_interval_h,
+        interventions: script::texts(&map, "interventions").map_err(|e| format!("{what}: {e}"))?,
+        warnings: script::texts(&map, "warnings").map_err(|e| format!("{what}: {e}"))?,
+        notes: script::texts(&map, "notes").map_err(|e| format!("{what}: {e}"))?,
+    }))
+}

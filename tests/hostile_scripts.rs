@@ -1,0 +1,128 @@
+//! Hostile scripts: each file in `tests/hostile-scripts/` is the script of a
+//! test drug. A script that does not compile refuses the pack with its line
+//! and column; one that breaks a limit or fails at run time gives an error
+//! result for its own samples only, while the other samples of the same
+//! batch are evaluated normally. Every outcome is snapshotted
+//! (`tests/snapshots/hostile-scripts/`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::json;
+use tdm_core::{Status, evaluate_value, load_pack};
+
+fn hostile() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(tdm_tests::tests_dir().join("hostile-scripts"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The base pack with a second, script-free drug, and `script` as the test drug's script.
+fn pack_with(script: &PathBuf) -> tempfile::TempDir {
+    let dir = tdm_tests::assemble(None);
+    let drug = dir.path().join("drugs/testinib.yaml");
+    let text = fs::read_to_string(&drug).unwrap();
+    let clean = text
+        .replace("drug: testinib", "drug: cleaninib")
+        .replace("aliases: [Testo]", "aliases: []")
+        .replace("name: testinib", "name: cleaninib");
+    fs::write(dir.path().join("drugs/cleaninib.yaml"), clean).unwrap();
+    fs::write(
+        &drug,
+        text.replace(
+            "group: test\n",
+            "group: test\nscript: scripts/hostile.rhai\n",
+        ),
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("scripts")).unwrap();
+    fs::copy(script, dir.path().join("scripts/hostile.rhai")).unwrap();
+    dir
+}
+
+#[test]
+fn hostile_scripts_are_refused_or_stopped_per_sample() {
+    let files = hostile();
+    assert!(files.len() >= 10);
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let dir = pack_with(&file);
+        let outcome = match load_pack(dir.path()) {
+            Err(e) => {
+                let problems: Vec<String> = e.problems().iter().map(ToString::to_string).collect();
+                assert!(!problems.is_empty(), "{name}: {e}");
+                assert!(
+                    problems
+                        .iter()
+                        .all(|p| p.starts_with("scripts/hostile.rhai:")),
+                    "{name}: {problems:?}"
+                );
+                format!("refused when the pack loads:\n{}\n", problems.join("\n"))
+            }
+            Ok(pack) => {
+                let sample = |drug: &str| json!({"drug": drug, "value": 1200, "unit": "ng/mL", "dose_mg": 400});
+                let results: Vec<_> = [sample("testinib"), sample("cleaninib"), sample("testinib")]
+                    .iter()
+                    .map(|s| evaluate_value(&pack, s))
+                    .collect();
+                assert_eq!(
+                    results[1].status,
+                    Status::Ok,
+                    "{name}: the other drug's sample is evaluated normally"
+                );
+                for r in [&results[0], &results[2]] {
+                    assert_eq!(r.status, Status::Error, "{name}: {r:?}");
+                    assert!(
+                        r.error
+                            .as_deref()
+                            .unwrap()
+                            .contains("script `scripts/hostile.rhai`"),
+                        "{name}: {r:?}"
+                    );
+                }
+                format!(
+                    "stopped for its sample, others evaluated:\n{}\n",
+                    results[0].error.as_deref().unwrap()
+                )
+            }
+        };
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("snapshots/hostile-scripts");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!("tests/hostile-scripts/{name}.rhai"));
+        settings.bind(|| insta::assert_snapshot!(name, outcome));
+    }
+}
+
+#[test]
+fn a_pack_with_scripts_is_shared_across_threads() {
+    let dir = tdm_tests::assemble(None);
+    let pack = load_pack(dir.path()).unwrap();
+    let ki = load_pack(tdm_tests::tests_dir().join("../rules/ki-oncology")).unwrap();
+    let sample = json!({"drug": "nintedanib", "value": 7, "unit": "ng/mL", "dose_mg": 150});
+    let alone = evaluate_value(&ki, &sample);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..50)
+                        .map(|_| evaluate_value(&ki, &sample))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for r in h.join().unwrap() {
+                assert_eq!(r, alone);
+            }
+        }
+    });
+    drop(pack);
+}
