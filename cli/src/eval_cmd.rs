@@ -183,6 +183,23 @@ fn sample_from_flags(flags: &SampleFlags) -> Result<Record, String> {
         }
         map.insert("metabolites".into(), Value::Object(metabolites));
     }
+    for item in &flags.fields {
+        let (name, value) = item.split_once('=').ok_or_else(|| {
+            format!("--field `{item}` must be NAME=VALUE, e.g. normotensive=true")
+        })?;
+        let value = value.trim();
+        // The same reading as a JSON value: true/false, a number, or text.
+        let value = match value {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            v => v
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| Value::String(v.to_owned()), Value::Number),
+        };
+        map.insert(name.trim().to_owned(), value);
+    }
     Ok(Record {
         index: 1,
         line: 0,

@@ -141,6 +141,9 @@ pub(crate) struct SampleFlags {
     /// Worst current CTCAE toxicity grade, 0–5.
     #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
     pub toxicity_grade: Option<f64>,
+    /// Another field a drug's script reads, as NAME=VALUE (repeatable), e.g. normotensive=true.
+    #[arg(long = "field", value_name = "NAME=VALUE", help_heading = "One sample")]
+    pub fields: Vec<String>,
 }
 
 /// Arguments of `tdm test`.

@@ -46,7 +46,7 @@ impl Default for ScriptEngine {
         engine
             .set_max_operations(MAX_OPERATIONS)
             .set_max_call_levels(MAX_CALL_LEVELS)
-            .set_max_expr_depths(32, 16)
+            .set_max_expr_depths(64, 32)
             .set_max_string_size(MAX_STRING_SIZE)
             .set_max_array_size(MAX_ARRAY_SIZE)
             .set_max_map_size(MAX_MAP_SIZE)

@@ -164,6 +164,17 @@ pub(crate) fn target(
     let mut target = chosen.clone();
     target.lower = lower.map(Lower::Fixed);
     target.upper = upper;
+    if script::field(&map, "references").is_some() {
+        target.references =
+            script::texts(&map, "references").map_err(|e| format!("{what}: {e}"))?;
+    }
+    if let Some(note) = script::field(&map, "note") {
+        target.note = Some(
+            note.clone()
+                .into_string()
+                .map_err(|t| format!("{what}: `note` must be text, got {t}"))?,
+        );
+    }
     target.basis = enum_field::<Basis>(&map, "basis", &what)?.unwrap_or(chosen.basis);
     target.evidence = enum_field::<Evidence>(&map, "evidence", &what)?.unwrap_or(chosen.evidence);
     Ok(Some(target))

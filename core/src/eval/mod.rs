@@ -213,7 +213,6 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         interval_h: timing.interval_h,
     });
     let mut decision = decision;
-    warnings.append(&mut decision.warnings);
     let mut next_dose_mg = decision.next.as_ref().map(|l| l.mg);
     let mut next_interval_h = decision.next.as_ref().map(|l| l.interval_h);
     let result_map = serde_json::json!({
@@ -226,10 +225,13 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let map = hooks::sample_map(sample, drug, Some((&measured, timing.factors.as_deref())));
     if let Some(change) = hooks::next_dose(pack, drug, map, result_map)? {
         used(&mut trace, "next_dose");
+        let changed = change.advice.is_some() || change.next_dose_mg.is_some();
         if let Some(advice) = change.advice {
             decision.advice = advice;
         }
         if let Some(mg) = change.next_dose_mg {
+            // The YAML step's own warnings concern a dose no longer proposed.
+            decision.warnings.clear();
             next_dose_mg = mg;
             next_interval_h = mg.map(|_| {
                 change
@@ -247,13 +249,16 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             (Some(mg), Some(h)) => format!("{} mg {}", fmt_num(mg), crate::model::frequency(h)),
             _ => "no dose change".into(),
         };
-        decision.reason = format!(
-            "{}; adjusted by script `{}`: {}, {next}",
-            decision.reason,
-            trace.as_ref().map_or("", |t| t.file.as_str()),
-            decision.advice.as_str()
-        );
+        if changed {
+            decision.reason = format!(
+                "{} — changed by script `{}` to {}, {next}",
+                decision.reason,
+                trace.as_ref().map_or("", |t| t.file.as_str()),
+                decision.advice.as_str()
+            );
+        }
     }
+    warnings.append(&mut decision.warnings);
     let uses_ladder = matches!(
         decision.advice,
         Advice::IncreaseDose | Advice::ReduceDose | Advice::ConsiderAlternative
