@@ -221,7 +221,7 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
     file: &str,
 ) -> Result<(T, serde_json::Value), Vec<Problem>> {
     let node = yaml::parse_node(text, file).map_err(|p| vec![*p])?;
-    let shape = crate::shape::check(&node, &crate::schema::for_file(file));
+    let shape = crate::shape::check(&node, crate::schema::for_file(file));
     if !shape.is_empty() {
         let text: Arc<str> = Arc::from(text);
         return Err(shape

@@ -2,6 +2,8 @@
 //! support) generated from the Rust types, so that the schemas an editor
 //! checks against are the types the loader reads.
 
+use std::sync::OnceLock;
+
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
@@ -36,14 +38,23 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     ]
 }
 
-/// The schema a pack file is checked against, by its place in the pack.
-pub(crate) fn for_file(file: &str) -> serde_json::Value {
+/// The schema a pack file is checked against, by its place in the pack;
+/// generated once per process.
+pub(crate) fn for_file(file: &str) -> &'static serde_json::Value {
+    static SCHEMAS: OnceLock<[serde_json::Value; 3]> = OnceLock::new();
+    let [manifest, drug, cases] = SCHEMAS.get_or_init(|| {
+        [
+            generate::<RawManifest>(""),
+            generate::<RawDrug>(""),
+            generate::<RawCaseFile>(""),
+        ]
+    });
     if file == "pack.yaml" {
-        generate::<RawManifest>("")
+        manifest
     } else if file.starts_with("tests/") {
-        generate::<RawCaseFile>("")
+        cases
     } else {
-        generate::<RawDrug>("")
+        drug
     }
 }
 
