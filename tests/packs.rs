@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use tdm_core::{load_cases, load_pack, run_case};
+use std::sync::Arc;
+
+use tdm_core::{LoadOptions, Pack, PackError, Plugins, load_cases, run_case};
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")
@@ -35,6 +37,14 @@ fn packs() -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// Packs in the repository are trusted: their pinned plugins may load.
+fn load_pack(dir: &Path) -> Result<Pack, PackError> {
+    let options = LoadOptions {
+        plugins: Plugins::Load(Arc::new(tdm_plugin_host::HostLoader)),
+    };
+    tdm_core::load_pack_with(dir, &options)
 }
 
 #[test]

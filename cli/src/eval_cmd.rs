@@ -11,7 +11,7 @@ use crate::output::{Writer, writer_for};
 use crate::{EvalArgs, InputFormatArg, SampleFlags};
 
 pub(crate) fn run(args: &EvalArgs) -> Exit {
-    let pack = match crate::load_pack(&args.pack) {
+    let pack = match crate::load_pack(&args.pack, crate::plugins(args.allow_plugins)) {
         Ok(p) => p,
         Err(e) => return e,
     };

@@ -85,6 +85,9 @@ pub(crate) struct EvalArgs {
     /// Do not print the summary line on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Load the native plugins the pack pins (their sha256 is checked first).
+    #[arg(long)]
+    pub allow_plugins: bool,
     /// Batch input file (`-` for standard input). Omit it to give one sample with the flags below.
     #[arg(value_name = "FILE", conflicts_with = "drug")]
     pub file: Option<String>,
@@ -155,6 +158,9 @@ pub(crate) struct TestArgs {
     /// Print every case, not only failures.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Load the native plugins the packs pin (their sha256 is checked first).
+    #[arg(long)]
+    pub allow_plugins: bool,
 }
 
 /// Output formats of `tdm eval`.
@@ -192,9 +198,21 @@ fn main() -> ExitCode {
     ExitCode::from(exit as u8)
 }
 
+/// The plugin policy of a command: load them only when the operator opted in.
+pub(crate) fn plugins(allow: bool) -> tdm_core::Plugins {
+    if allow {
+        tdm_core::Plugins::Load(std::sync::Arc::new(tdm_plugin_host::HostLoader))
+    } else {
+        tdm_core::Plugins::Refuse
+    }
+}
+
 /// Loads a pack, printing every problem when it is refused.
-pub(crate) fn load_pack(dir: &std::path::Path) -> Result<tdm_core::Pack, Exit> {
-    tdm_core::load_pack(dir).map_err(|e| {
+pub(crate) fn load_pack(
+    dir: &std::path::Path,
+    plugins: tdm_core::Plugins,
+) -> Result<tdm_core::Pack, Exit> {
+    tdm_core::load_pack_with(dir, &tdm_core::LoadOptions { plugins }).map_err(|e| {
         eprintln!("{:?}", miette::Report::new(e));
         Exit::PackRefused
     })

@@ -164,7 +164,7 @@ impl<W: Write> Writer for Csv<W> {
             opt(a.and_then(|a| a.sampling.hours_since_dose)),
             opt(e
                 .and_then(|e| e.corrected_from.as_ref())
-                .map(|c| c.half_life_h)),
+                .and_then(|c| c.half_life_h)),
             opt(e.map(|e| e.parent_only)),
             opt(t.map(|t| t.id.as_str())),
             opt(t.and_then(|t| t.lower)),

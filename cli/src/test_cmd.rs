@@ -8,7 +8,7 @@ use crate::exit::Exit;
 pub(crate) fn run(args: &TestArgs) -> Exit {
     let (mut passed, mut failed) = (0u64, 0u64);
     for dir in &args.packs {
-        let pack = match crate::load_pack(dir) {
+        let pack = match crate::load_pack(dir, crate::plugins(args.allow_plugins)) {
             Ok(p) => p,
             Err(e) => return e,
         };

@@ -1,7 +1,7 @@
 //! `tdm validate`: every problem of one or more packs, for people or tools.
 
 use serde_json::json;
-use tdm_core::{PackError, load_cases, load_pack};
+use tdm_core::{LoadOptions, PackError, Plugins, load_cases, load_pack_with};
 
 use crate::exit::Exit;
 use crate::{ErrorFormat, ValidateArgs};
@@ -11,8 +11,12 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
     let mut all_valid = true;
     for dir in &args.packs {
         // The pack and its test cases: a case file an editor flags must fail here too.
-        let outcome =
-            load_pack(dir).and_then(|pack| load_cases(dir).map(|cases| (pack, cases.len())));
+        // Plugins' pins are checked; the libraries are not loaded.
+        let options = LoadOptions {
+            plugins: Plugins::VerifyOnly,
+        };
+        let outcome = load_pack_with(dir, &options)
+            .and_then(|pack| load_cases(dir).map(|cases| (pack, cases.len())));
         match outcome {
             Ok((pack, cases)) => match args.error_format {
                 ErrorFormat::Json => reports.push(json!({

@@ -19,6 +19,20 @@ pub(crate) struct Checker<'a> {
     pub sources: Vec<String>,
     /// Compiled scripts of the pack, by path.
     pub scripts: std::collections::HashMap<String, Arc<crate::script::Script>>,
+    /// The pack's plugins by name, loaded or why not.
+    pub plugins: std::collections::HashMap<String, PluginState>,
+}
+
+/// A declared plugin after its pin was checked.
+pub(crate) enum PluginState {
+    /// Loaded and ready.
+    Loaded(String, Arc<dyn crate::plugin::NativePlugin>),
+    /// Pin checked, not loaded (`tdm validate`).
+    Verified,
+    /// Not loaded: the operator did not opt in.
+    NeedsOptIn(String),
+    /// Refused (the problem is already reported).
+    Refused,
 }
 
 impl Checker<'_> {
@@ -179,7 +193,20 @@ impl Checker<'_> {
             .collect();
         let dosing = self.dosing(&raw.dosing)?;
         self.molar_masses(raw, &targets);
-        let script = raw.script.as_ref().and_then(|s| self.script(s));
+        let script = raw
+            .script
+            .as_ref()
+            .and_then(|s| self.script(s))
+            .map(HookProvider::Script);
+        let plugin = raw.plugin.as_ref().and_then(|p| self.plugin(p));
+        if let (Some(_), Some(p)) = (&raw.script, &raw.plugin) {
+            self.report(
+                yaml::position(p),
+                "a drug rule may use a script or a plugin, not both",
+                Some("move the hooks into one of them"),
+            );
+        }
+        let hooks = script.or(plugin);
         if self.problems.len() > before {
             return None;
         }
@@ -196,7 +223,7 @@ impl Checker<'_> {
             targets,
             signals,
             dosing,
-            script,
+            hooks,
             inputs: raw.inputs.clone(),
         })
     }
@@ -296,6 +323,48 @@ impl Checker<'_> {
             );
         }
         found
+    }
+
+    /// The drug's plugin: declared in pack.yaml, pinned, and loaded (or not needed to be).
+    fn plugin(&mut self, name: &Spanned<String>) -> Option<HookProvider> {
+        match self.plugins.get(&name.value) {
+            None => {
+                let declared: Vec<&str> = self.plugins.keys().map(String::as_str).collect();
+                self.report(
+                    yaml::position(name),
+                    format!(
+                        "plugin `{}` is not declared under `plugins:` in pack.yaml",
+                        name.value
+                    ),
+                    Some(&format!(
+                        "declare it with its path and sha256 (declared: {})",
+                        if declared.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            declared.join(", ")
+                        }
+                    )),
+                );
+                None
+            }
+            Some(PluginState::Loaded(path, plugin)) => Some(HookProvider::Plugin {
+                path: path.clone(),
+                plugin: plugin.clone(),
+            }),
+            Some(PluginState::NeedsOptIn(path)) => {
+                let message = format!(
+                    "this drug needs the native plugin `{}` ({path}), and loading native code needs the operator's opt-in",
+                    name.value
+                );
+                self.report(
+                    yaml::position(name),
+                    message,
+                    Some("run with --allow-plugins (library: LoadOptions { plugins: Plugins::Load(..) }) after checking the plugin"),
+                );
+                None
+            }
+            Some(PluginState::Verified | PluginState::Refused) => None,
+        }
     }
 
     /// A bound far from the population mean is most likely a unit slip

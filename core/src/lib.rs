@@ -16,6 +16,7 @@ mod eval;
 mod input;
 mod load;
 mod model;
+mod plugin;
 mod raw;
 mod result;
 mod sample;
@@ -29,8 +30,9 @@ pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
 pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, Record, read_records};
-pub use load::load_pack;
-pub use model::{Basis, Drug, Evidence, Measure, Pack, Target, fmt_num};
+pub use load::{load_pack, load_pack_with};
+pub use model::{Basis, Drug, Evidence, HookProvider, Measure, Pack, Target, fmt_num};
+pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use result::{
     Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
     Sampling, ScriptUsed, Status, TargetUsed,

@@ -7,15 +7,22 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::check::Checker;
+use crate::check::{Checker, PluginState};
 use crate::error::{PackError, Position, Problem};
 use crate::model::*;
+use crate::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
 use crate::raw::*;
 use crate::yaml;
 
 /// Loads and validates the pack in `dir` (a directory holding `pack.yaml`
-/// and `drugs/*.yaml`).
+/// and `drugs/*.yaml`). A pack whose drugs need native plugins is refused:
+/// use [`load_pack_with`] to opt in.
 pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
+    load_pack_with(dir, &LoadOptions::default())
+}
+
+/// Loads and validates the pack in `dir` with `options`.
+pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pack, PackError> {
     let dir = dir.as_ref();
     let manifest_path = dir.join("pack.yaml");
     let manifest_text = read(dir, &manifest_path, "pack.yaml")?;
@@ -68,7 +75,7 @@ pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
         let text = read(dir, &path, &name)?;
         files.push((name, text));
     }
-    load_from_texts(dir.to_path_buf(), &files)
+    load_from_texts(dir.to_path_buf(), &files, options)
 }
 
 /// Reads a pack file, refusing one larger than [`yaml::MAX_FILE_BYTES`]
@@ -112,7 +119,11 @@ fn read(dir: &Path, path: &Path, name: &str) -> Result<String, PackError> {
 }
 
 /// Builds a pack from `(relative file name, text)` pairs; the first is the manifest.
-pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Result<Pack, PackError> {
+pub(crate) fn load_from_texts(
+    dir: PathBuf,
+    files: &[(String, String)],
+    options: &LoadOptions,
+) -> Result<Pack, PackError> {
     let mut problems = Vec::new();
     let mut values = Vec::new();
     let mut manifest = None;
@@ -150,12 +161,14 @@ pub(crate) fn load_from_texts(dir: PathBuf, files: &[(String, String)]) -> Resul
         return Err(PackError::invalid(dir, problems));
     };
     let manifest_text = files.first().map(|f| f.1.as_str()).unwrap_or_default();
+    let plugins = verify_plugins(&dir, &manifest, options, manifest_text, &mut problems);
     let mut checker = Checker {
         problems: &mut problems,
         file: "pack.yaml",
         text: Arc::from(manifest_text),
         sources: manifest.sources.keys().cloned().collect(),
         scripts,
+        plugins,
     };
     let policy = checker.policy(&manifest);
     checker.version(&manifest.version);
@@ -245,5 +258,99 @@ pub(crate) fn from_files(files: &[(&str, &str)]) -> Result<Pack, PackError> {
         .iter()
         .map(|(a, b)| ((*a).into(), (*b).into()))
         .collect();
-    load_from_texts(PathBuf::from("test-pack"), &owned)
+    load_from_texts(PathBuf::from("test-pack"), &owned, &LoadOptions::default())
+}
+
+/// Checks every declared plugin's pin against the library's bytes and, with
+/// the operator's opt-in, loads it. A library is never loaded (which runs its
+/// code) before its bytes matched the pin.
+fn verify_plugins(
+    dir: &Path,
+    manifest: &RawManifest,
+    options: &LoadOptions,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> HashMap<String, PluginState> {
+    let text: Arc<str> = Arc::from(text);
+    let mut report = |at: &yaml::Spanned<String>, message: String, help: &str| {
+        let mut p = Problem::new("pack.yaml", yaml::position(at), message).with_help(help);
+        p.text = Some(text.clone());
+        problems.push(p);
+    };
+    let mut out = HashMap::new();
+    for (name, pin) in &manifest.plugins {
+        let path = &pin.path.value;
+        let inside = !path.is_empty()
+            && !path.starts_with('/')
+            && !path.contains("..")
+            && !path.contains('\\');
+        if !inside {
+            report(
+                &pin.path,
+                format!("plugin `{name}`: `{path}` is not a path inside the pack"),
+                "put the library in the pack, e.g. `plugins/libratio.so`",
+            );
+            out.insert(name.clone(), PluginState::Refused);
+            continue;
+        }
+        let expected = pin.sha256.value.to_lowercase();
+        if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+            report(
+                &pin.sha256,
+                format!("plugin `{name}`: sha256 must be 64 hexadecimal digits"),
+                "compute it with `sha256sum` and paste the digest",
+            );
+            out.insert(name.clone(), PluginState::Refused);
+            continue;
+        }
+        let file = dir.join(path);
+        let bytes = match fs::metadata(&file) {
+            Ok(m) if m.len() > MAX_PLUGIN_BYTES => {
+                Err(format!("the file is larger than {MAX_PLUGIN_BYTES} bytes"))
+            }
+            Ok(_) => fs::read(&file).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                report(
+                    &pin.path,
+                    format!("plugin `{name}`: cannot read `{path}`: {e}"),
+                    "build the plugin and copy the library into the pack",
+                );
+                out.insert(name.clone(), PluginState::Refused);
+                continue;
+            }
+        };
+        let actual = sha256_hex(&bytes);
+        if actual != expected {
+            report(
+                &pin.sha256,
+                format!(
+                    "plugin `{name}`: `{path}` has sha256 {actual}, but the pack pins {expected}; it was not loaded"
+                ),
+                "the library changed since the pack was approved: check where it came from before pinning a new digest",
+            );
+            out.insert(name.clone(), PluginState::Refused);
+            continue;
+        }
+        let state = match &options.plugins {
+            Plugins::Refuse => PluginState::NeedsOptIn(path.clone()),
+            Plugins::VerifyOnly => PluginState::Verified,
+            Plugins::Load(loader) => match loader.load(&file, &bytes) {
+                Ok(plugin) => PluginState::Loaded(path.clone(), plugin),
+                Err(e) => {
+                    report(
+                        &pin.path,
+                        format!("plugin `{name}`: {e}"),
+                        "rebuild the plugin against this version of tdm-plugin-api",
+                    );
+                    PluginState::Refused
+                }
+            },
+        };
+        out.insert(name.clone(), state);
+    }
+    out
 }

@@ -103,8 +103,8 @@ pub struct Drug {
     pub signals: Vec<Signal>,
     /// Dose levels and steps.
     pub dosing: Dosing,
-    /// The script that implements some hooks, if any.
-    pub script: Option<std::sync::Arc<crate::script::Script>>,
+    /// The script or native plugin that implements some hooks, if any.
+    pub hooks: Option<HookProvider>,
     /// Extra input fields the script reads (passed through, not warned about).
     pub inputs: Vec<String>,
 }
@@ -117,6 +117,20 @@ impl Drug {
             a.name.to_lowercase() == name || a.aliases.iter().any(|x| x.to_lowercase() == name)
         })
     }
+}
+
+/// What implements a drug's hooks beyond its YAML rule.
+#[derive(Debug, Clone)]
+pub enum HookProvider {
+    /// A Rhai script of the pack.
+    Script(std::sync::Arc<crate::script::Script>),
+    /// A native plugin of the pack.
+    Plugin {
+        /// The library's path inside the pack.
+        path: String,
+        /// The loaded plugin.
+        plugin: std::sync::Arc<dyn crate::plugin::NativePlugin>,
+    },
 }
 
 /// The parent drug or a metabolite.

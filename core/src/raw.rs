@@ -31,6 +31,21 @@ pub(crate) struct RawManifest {
     pub sources: BTreeMap<String, RawSource>,
     /// Pack-wide decision policy.
     pub policy: RawPolicy,
+    /// Native plugins the drug rules use, by name: each a library inside the
+    /// pack pinned by its sha256. They load only with the operator's opt-in.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, RawPlugin>,
+}
+
+/// A native plugin library of the pack.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlugin {
+    /// Path of the library inside the pack, e.g. `plugins/libratio.so`.
+    pub path: Spanned<String>,
+    /// The sha256 of the library's bytes (64 hex digits); a library that
+    /// does not match is refused before it is loaded.
+    pub sha256: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -114,6 +129,10 @@ pub(crate) struct RawDrug {
     /// pack under `scripts/`, e.g. `scripts/nintedanib.rhai`.
     #[serde(default)]
     pub script: Option<Spanned<String>>,
+    /// A native plugin (a name under `plugins:` in pack.yaml) implementing
+    /// hooks instead of a script.
+    #[serde(default)]
+    pub plugin: Option<Spanned<String>>,
     /// Extra sample fields the script reads, e.g. `diastolic_bp`: passed
     /// through to the script and not warned about as unknown.
     #[serde(default)]

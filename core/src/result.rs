@@ -73,10 +73,12 @@ pub struct Assessment {
     pub script: Option<ScriptUsed>,
 }
 
-/// A script's part in a result.
+/// A script's or native plugin's part in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ScriptUsed {
-    /// The script, a path inside the pack.
+    /// `script` or `plugin`.
+    pub kind: String,
+    /// The script or plugin library, a path inside the pack.
     pub file: String,
     /// Hooks that returned a value (and so changed the result), in call order.
     pub hooks: Vec<String>,
@@ -127,9 +129,9 @@ pub struct Correction {
     pub hours_since_dose: f64,
     /// Dosing interval (the trough time).
     pub interval_h: f64,
-    /// The parent's half-life used.
-    pub half_life_h: f64,
-    /// Always `log-linear` for now.
+    /// The parent's half-life used (log-linear only).
+    pub half_life_h: Option<f64>,
+    /// `log-linear`, or the script or plugin that predicted the trough.
     pub method: String,
 }
 

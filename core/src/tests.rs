@@ -187,7 +187,7 @@ fn each_analyte_is_corrected_with_its_own_half_life() {
         .unwrap_or_else(|| panic!("not corrected"));
     assert_eq!(
         (c.value, c.hours_since_dose, c.interval_h, c.half_life_h),
-        (400.0, 4.0, 24.0, 10.0)
+        (400.0, 4.0, 24.0, Some(10.0))
     );
 }
 

@@ -3,28 +3,51 @@
 //! error for that sample, never a guess.
 
 use rhai::{Dynamic, Map};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::analytes::Measured;
-use crate::model::{Basis, Drug, Evidence, Lower, Pack, Target};
+use crate::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
 use crate::result::Advice;
 use crate::sample::Sample;
-use crate::script::{self, Script};
+use crate::script;
 use crate::units::{Quantity, Unit};
 
-/// The script of `drug` if it defines `hook`.
-pub(crate) fn script_for<'a>(drug: &'a Drug, hook: &str) -> Option<&'a Script> {
-    drug.script.as_deref().filter(|s| s.has(hook))
+/// Calls `hook` of the drug's script or plugin, if it implements it.
+/// Answers with the returned value and who returned it (for messages).
+fn call_hook(
+    pack: &Pack,
+    drug: &Drug,
+    hook: &str,
+    args: Vec<Value>,
+) -> Result<Option<(Dynamic, String)>, String> {
+    match &drug.hooks {
+        Some(HookProvider::Script(s)) if s.has(hook) => {
+            let args = args.iter().map(script::to_dynamic).collect();
+            let value = script::call(&pack.engine, s, hook, args)?;
+            Ok(Some((value, format!("script `{}`, fn {hook}", s.path))))
+        }
+        Some(HookProvider::Plugin { plugin, .. }) if plugin.hooks().iter().any(|h| h == hook) => {
+            let who = format!("plugin `{}`, {hook}", plugin.name());
+            let mut args = args.into_iter();
+            let request = json!({"sample": args.next(), "result": args.next()});
+            let value = plugin
+                .call(hook, &request)
+                .map_err(|e| format!("{who}: {e}"))?;
+            Ok(Some((script::to_dynamic(&value), who)))
+        }
+        _ => Ok(None),
+    }
 }
 
-/// The sample as scripts see it: every input field (absent ones are `()`),
+/// The sample as hooks see it: every input field (absent ones are `()`),
 /// extra fields passed through, and, once measured, `analytes` (name ->
-/// ng/mL or ng*h/mL) and `at_trough` (the same after trough correction).
+/// ng/mL or ng*h/mL), `at_trough` (the same after trough correction) and
+/// `interval_used_h`.
 pub(crate) fn sample_map(
     sample: &Sample,
     drug: &Drug,
-    measured: Option<(&Measured, Option<&[f64]>)>,
-) -> Dynamic {
+    measured: Option<(&Measured, Option<&[f64]>, f64)>,
+) -> Value {
     let mut value = json!({
         "id": sample.id, "patient": sample.patient, "drug": drug.name,
         "indication": sample.indication, "regimen": sample.regimen,
@@ -39,7 +62,7 @@ pub(crate) fn sample_map(
         for (key, extra) in &sample.extra {
             map.entry(key.clone()).or_insert_with(|| extra.clone());
         }
-        if let Some((measured, factors)) = measured {
+        if let Some((measured, factors, interval)) = measured {
             let mut analytes = serde_json::Map::new();
             let mut at_trough = serde_json::Map::new();
             for (i, m) in measured.iter().enumerate() {
@@ -51,9 +74,10 @@ pub(crate) fn sample_map(
             }
             map.insert("analytes".into(), analytes.into());
             map.insert("at_trough".into(), at_trough.into());
+            map.insert("interval_used_h".into(), json!(interval));
         }
     }
-    script::to_dynamic(&value)
+    value
 }
 
 fn as_map(value: Dynamic, what: &str) -> Result<Map, String> {
@@ -136,19 +160,14 @@ pub(crate) fn target(
     sample: &Sample,
     chosen: &Target,
 ) -> Result<Option<Target>, String> {
-    let Some(script) = script_for(drug, "target") else {
+    let Some((returned, what)) =
+        call_hook(pack, drug, "target", vec![sample_map(sample, drug, None)])?
+    else {
         return Ok(None);
     };
-    let returned = script::call(
-        &pack.engine,
-        script,
-        "target",
-        vec![sample_map(sample, drug, None)],
-    )?;
     if returned.is_unit() {
         return Ok(None);
     }
-    let what = format!("script `{}`, fn target", script.path);
     let map = as_map(returned, &what)?;
     let unit = unit_of(&map, chosen.measure.quantity(), &what)?;
     let lower = in_canonical(&map, "lower", unit.as_ref(), &what)?;
@@ -183,6 +202,9 @@ pub(crate) fn target(
 /// What `fn exposure(sample)` returned.
 pub(crate) struct ScriptedExposure {
     pub value: f64,
+    /// The value is the trough whatever the sampling time (a model's
+    /// prediction): the trough window of the YAML rule does not apply.
+    pub at_trough: bool,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -191,23 +213,28 @@ pub(crate) struct ScriptedExposure {
 pub(crate) fn exposure(
     pack: &Pack,
     drug: &Drug,
-    sample_map: Dynamic,
+    sample_map: Value,
     quantity: Quantity,
 ) -> Result<Option<ScriptedExposure>, String> {
-    let Some(script) = script_for(drug, "exposure") else {
+    let Some((returned, what)) = call_hook(pack, drug, "exposure", vec![sample_map])? else {
         return Ok(None);
     };
-    let returned = script::call(&pack.engine, script, "exposure", vec![sample_map])?;
     if returned.is_unit() {
         return Ok(None);
     }
-    let what = format!("script `{}`, fn exposure", script.path);
     let map = as_map(returned, &what)?;
     let unit = unit_of(&map, quantity, &what)?;
     let value = in_canonical(&map, "value", unit.as_ref(), &what)?
         .ok_or_else(|| format!("{what}: the map needs `value`"))?;
+    let at_trough = match script::field(&map, "at_trough") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .map_err(|t| format!("{what}: `at_trough` must be true or false, got {t}"))?,
+    };
     Ok(Some(ScriptedExposure {
         value,
+        at_trough,
         warnings: script::texts(&map, "warnings").map_err(|e| format!("{what}: {e}"))?,
         notes: script::texts(&map, "notes").map_err(|e| format!("{what}: {e}"))?,
     }))
@@ -230,22 +257,16 @@ pub(crate) struct DoseChange {
 pub(crate) fn next_dose(
     pack: &Pack,
     drug: &Drug,
-    sample_map: Dynamic,
-    result: serde_json::Value,
+    sample_map: Value,
+    result: Value,
 ) -> Result<Option<DoseChange>, String> {
-    let Some(script) = script_for(drug, "next_dose") else {
+    let Some((returned, what)) = call_hook(pack, drug, "next_dose", vec![sample_map, result])?
+    else {
         return Ok(None);
     };
-    let returned = script::call(
-        &pack.engine,
-        script,
-        "next_dose",
-        vec![sample_map, script::to_dynamic(&result)],
-    )?;
     if returned.is_unit() {
         return Ok(None);
     }
-    let what = format!("script `{}`, fn next_dose", script.path);
     if let Some(mg) = script::number(&returned) {
         if !(mg.is_finite() && mg > 0.0) {
             return Err(format!("{what}: the dose must be above zero, got {mg}"));

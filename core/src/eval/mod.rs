@@ -14,7 +14,7 @@ mod timing;
 pub use text::round_sig;
 pub use timing::log_linear_factor;
 
-use crate::model::{Lower, Measure, Pack, fmt_num};
+use crate::model::{HookProvider, Lower, Measure, Pack, fmt_num};
 use crate::result::*;
 use crate::sample::{FIELDS, Sample};
 use crate::units::{Quantity, Unit};
@@ -90,10 +90,19 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     }
     let choice = target::choose(drug, sample, measure)?;
     let mut warnings = choice.warnings;
-    let mut trace = drug.script.as_ref().map(|s| ScriptUsed {
-        file: s.path.clone(),
-        hooks: Vec::new(),
-        notes: Vec::new(),
+    let mut trace = drug.hooks.as_ref().map(|h| match h {
+        HookProvider::Script(s) => ScriptUsed {
+            kind: "script".into(),
+            file: s.path.clone(),
+            hooks: Vec::new(),
+            notes: Vec::new(),
+        },
+        HookProvider::Plugin { path, .. } => ScriptUsed {
+            kind: "plugin".into(),
+            file: path.clone(),
+            hooks: Vec::new(),
+            notes: Vec::new(),
+        },
     });
     let scripted_target = hooks::target(pack, drug, sample, choice.target)?;
     let target = match &scripted_target {
@@ -112,7 +121,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         .copied()
         .filter(|&i| measured[i].is_some())
         .collect();
-    let timing = timing::check(
+    let mut timing = timing::check(
         drug,
         &pack.policy,
         sample,
@@ -144,22 +153,45 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             half_life_h: factor.and(timing.half_lives[i]),
         });
     }
-    let map = hooks::sample_map(sample, drug, Some((&measured, timing.factors.as_deref())));
+    let mut corrected_from = timing.factors.as_ref().map(|_| Correction {
+        value: tidy(raw_total),
+        hours_since_dose: sample.hours_since_dose.unwrap_or_default(),
+        interval_h: timing.interval_h,
+        half_life_h: drug.half_life_h,
+        method: "log-linear".into(),
+    });
+    let map = hooks::sample_map(
+        sample,
+        drug,
+        Some((&measured, timing.factors.as_deref(), timing.interval_h)),
+    );
     if let Some(e) = hooks::exposure(pack, drug, map, quantity)? {
         total = e.value;
         warnings.extend(e.warnings);
         used(&mut trace, "exposure");
         if let Some(t) = trace.as_mut() {
             t.notes.extend(e.notes);
+            // A model's trough prediction stands in for the YAML rule's
+            // trough window; steady state is still required.
+            if let (true, Some(hours)) = (e.at_trough, sample.hours_since_dose) {
+                if timing.trough == "not_interpretable" && timing.steady_state != "no" {
+                    timing.invalid = None;
+                }
+                timing.trough = "predicted";
+                for a in &mut analytes {
+                    a.at_trough = None;
+                    a.half_life_h = None;
+                }
+                corrected_from = Some(Correction {
+                    value: tidy(raw_total),
+                    hours_since_dose: hours,
+                    interval_h: timing.interval_h,
+                    half_life_h: None,
+                    method: format!("{} `{}`", t.kind, t.file),
+                });
+            }
         }
     }
-    let corrected_from = timing.factors.as_ref().map(|_| Correction {
-        value: tidy(raw_total),
-        hours_since_dose: sample.hours_since_dose.unwrap_or_default(),
-        interval_h: timing.interval_h,
-        half_life_h: drug.half_life_h.unwrap_or_default(),
-        method: "log-linear".into(),
-    });
 
     // Classify against the bounds.
     let lower = match target.lower {
@@ -222,7 +254,11 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         "exposure": total, "unit": quantity.canonical(),
         "lower": lower, "upper": target.upper, "target_id": target.id,
     });
-    let map = hooks::sample_map(sample, drug, Some((&measured, timing.factors.as_deref())));
+    let map = hooks::sample_map(
+        sample,
+        drug,
+        Some((&measured, timing.factors.as_deref(), timing.interval_h)),
+    );
     if let Some(change) = hooks::next_dose(pack, drug, map, result_map)? {
         used(&mut trace, "next_dose");
         let changed = change.advice.is_some() || change.next_dose_mg.is_some();

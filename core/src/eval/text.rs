@@ -57,17 +57,25 @@ pub(crate) fn rationale(
         a.script
             .as_ref()
             .filter(|s| s.hooks.iter().any(|h| h == hook))
-            .map(|s| format!(" (by script `{}`)", s.file))
+            .map(|s| format!(" (by {} `{}`)", s.kind, s.file))
             .unwrap_or_default()
     };
     if let Some(c) = &e.corrected_from {
-        what.push_str(&format!(
-            " (extrapolated from {} {} at {} h, t½ {} h)",
-            fmt_sig(c.value),
-            e.unit,
-            fmt_num(c.hours_since_dose),
-            fmt_num(c.half_life_h)
-        ));
+        match c.half_life_h {
+            Some(h) => what.push_str(&format!(
+                " (extrapolated from {} {} at {} h, t½ {} h)",
+                fmt_sig(c.value),
+                e.unit,
+                fmt_num(c.hours_since_dose),
+                fmt_num(h)
+            )),
+            None => what.push_str(&format!(
+                " (trough predicted from {} {} at {} h)",
+                fmt_sig(c.value),
+                e.unit,
+                fmt_num(c.hours_since_dose)
+            )),
+        }
     }
     what.push_str(&by_script("exposure"));
     // Name the scope only when the target itself is specific to it.
