@@ -297,6 +297,14 @@ impl<W: Write> Writer for Table<W> {
                 a.interventions.join("; ")
             )?;
         }
+        for note in r
+            .assessment
+            .iter()
+            .flat_map(|a| a.script.iter())
+            .flat_map(|s| s.notes.iter())
+        {
+            writeln!(self.out, "    note: {note}")?;
+        }
         for w in &r.warnings {
             writeln!(self.out, "    ! {w}")?;
         }
