@@ -18,6 +18,7 @@ mod load;
 mod model;
 mod plugin;
 mod raw;
+mod reload;
 mod result;
 mod sample;
 mod schema;
@@ -31,8 +32,11 @@ pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, Record, read_records};
 pub use load::{load_pack, load_pack_with};
-pub use model::{Basis, Drug, Evidence, HookProvider, Measure, Pack, Target, fmt_num};
+pub use model::{Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, fmt_num};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
+pub use reload::{
+    LivePack, PackWatcher, ReloadOutcome, ReloadStatus, WatchOptions, describe_error, watch,
+};
 pub use result::{
     Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
     Sampling, ScriptUsed, Status, TargetUsed,

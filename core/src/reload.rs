@@ -1,0 +1,340 @@
+//! Hot reload: new evidence goes live without a restart, and never
+//! half-loaded.
+//!
+//! A [`LivePack`] holds the pack in use behind an atomic pointer. A reload
+//! builds and validates the complete new pack off to the side (scripts
+//! compiled, plugins checked) and swaps it in only when it is whole; on any
+//! error the last good pack stays and the error is kept for display. A
+//! [`PackWatcher`] turns file-system events into reloads: it watches the
+//! pack directory recursively and its parent (so a directory swapped
+//! through a symlink, as a Kubernetes ConfigMap does, is seen), debounces
+//! bursts of events into one reload, and re-arms its watches after each
+//! reload so that re-created directories and new symlink targets are
+//! followed. Where native events are unavailable it polls.
+//!
+//! An evaluation takes one [`LivePack::pack`] snapshot and uses it from start
+//! to end: a batch that straddles a reload is answered wholly by the old or
+//! wholly by the new pack, and every result carries that pack's digest.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use notify::{RecursiveMode, Watcher};
+
+use crate::error::PackError;
+use crate::model::Pack;
+use crate::plugin::LoadOptions;
+
+/// What the last reloads did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReloadStatus {
+    /// When the pack in use was loaded (RFC 3339, UTC).
+    pub loaded_at: String,
+    /// Why the last reload failed; `None` when it succeeded.
+    pub last_reload_error: Option<String>,
+    /// Reloads that swapped in a new pack.
+    pub reloads: u64,
+    /// Reloads refused because the pack on disk was not valid.
+    pub failed_reloads: u64,
+}
+
+/// What one reload did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReloadOutcome {
+    /// A new pack is in use.
+    Reloaded {
+        /// Digest of the pack it replaced.
+        old_digest: String,
+        /// Digest of the pack now in use.
+        new_digest: String,
+    },
+    /// The pack on disk is valid and has the same content.
+    Unchanged,
+    /// The pack on disk is not valid; the last good pack stays.
+    Failed(String),
+}
+
+/// A pack that can be replaced while it is being used.
+pub struct LivePack {
+    dir: PathBuf,
+    options: LoadOptions,
+    current: ArcSwap<Pack>,
+    status: Mutex<ReloadStatus>,
+}
+
+impl std::fmt::Debug for LivePack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LivePack({})", self.dir.display())
+    }
+}
+
+/// `problem`s of a refused pack as lines of text.
+pub fn describe_error(error: &PackError) -> String {
+    match error {
+        PackError::Io { .. } => error.to_string(),
+        PackError::Invalid { problems, .. } => {
+            let mut lines: Vec<String> = vec![error.to_string()];
+            lines.extend(problems.iter().map(ToString::to_string));
+            lines.join("\n")
+        }
+    }
+}
+
+impl LivePack {
+    /// Loads the pack in `dir`; it must be valid to start with.
+    pub fn load(dir: impl AsRef<Path>, options: LoadOptions) -> Result<Arc<LivePack>, PackError> {
+        let dir = dir.as_ref().to_path_buf();
+        let pack = crate::load_pack_with(&dir, &options)?;
+        Ok(Arc::new(LivePack {
+            dir,
+            options,
+            current: ArcSwap::from_pointee(pack),
+            status: Mutex::new(ReloadStatus {
+                loaded_at: rfc3339(SystemTime::now()),
+                last_reload_error: None,
+                reloads: 0,
+                failed_reloads: 0,
+            }),
+        }))
+    }
+
+    /// The pack in use now. Keep the snapshot for a whole evaluation.
+    pub fn pack(&self) -> Arc<Pack> {
+        self.current.load_full()
+    }
+
+    /// The pack directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The reload history.
+    pub fn status(&self) -> ReloadStatus {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Loads the pack from disk again and swaps it in if it is valid.
+    pub fn reload(&self) -> ReloadOutcome {
+        let loaded = crate::load_pack_with(&self.dir, &self.options);
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        match loaded {
+            Ok(pack) => {
+                status.last_reload_error = None;
+                let old_digest = self.current.load().digest.clone();
+                if pack.digest == old_digest {
+                    return ReloadOutcome::Unchanged;
+                }
+                let new_digest = pack.digest.clone();
+                self.current.store(Arc::new(pack));
+                status.loaded_at = rfc3339(SystemTime::now());
+                status.reloads += 1;
+                ReloadOutcome::Reloaded {
+                    old_digest,
+                    new_digest,
+                }
+            }
+            Err(error) => {
+                let message = describe_error(&error);
+                status.last_reload_error = Some(message.clone());
+                status.failed_reloads += 1;
+                ReloadOutcome::Failed(message)
+            }
+        }
+    }
+}
+
+/// How a [`PackWatcher`] watches.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// Quiet time after the last event before reloading.
+    pub debounce: Duration,
+    /// Poll at this interval instead of using native events (network file systems).
+    pub poll: Option<Duration>,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            debounce: Duration::from_millis(100),
+            poll: None,
+        }
+    }
+}
+
+/// Watches a [`LivePack`]'s directory and reloads it on changes. Dropping it stops it.
+pub struct PackWatcher {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for PackWatcher {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum Signal {
+    Changed,
+    Stop,
+}
+
+/// Starts watching; `on_reload` is called after every reload with its outcome.
+pub fn watch(
+    live: Arc<LivePack>,
+    options: WatchOptions,
+    on_reload: impl Fn(&ReloadOutcome) + Send + 'static,
+) -> Result<PackWatcher, String> {
+    let (events_tx, events_rx) = mpsc::channel::<notify::Result<notify::Event>>();
+    let mut watcher: Box<dyn Watcher + Send> = match options.poll {
+        Some(interval) => Box::new(
+            notify::PollWatcher::new(
+                events_tx,
+                notify::Config::default().with_poll_interval(interval),
+            )
+            .map_err(|e| format!("cannot poll `{}`: {e}", live.dir.display()))?,
+        ),
+        None => Box::new(
+            notify::recommended_watcher(events_tx)
+                .map_err(|e| format!("cannot watch `{}`: {e}", live.dir.display()))?,
+        ),
+    };
+    arm(watcher.as_mut(), &live.dir)?;
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("tdm-pack-watcher".into())
+        .spawn(move || {
+            let relevant = |event: &notify::Event| relevant(&live.dir, event);
+            loop {
+                match next_change(&events_rx, &stop_rx, &relevant) {
+                    Signal::Stop => return,
+                    Signal::Changed => {}
+                }
+                // Debounce: wait until the burst is over (an editor's save,
+                // a ConfigMap swap), then reload once.
+                let mut quiet_since = Instant::now();
+                while quiet_since.elapsed() < options.debounce {
+                    match events_rx
+                        .recv_timeout(options.debounce.saturating_sub(quiet_since.elapsed()))
+                    {
+                        Ok(Ok(event)) if relevant(&event) => quiet_since = Instant::now(),
+                        Ok(_) => {}
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                let outcome = live.reload();
+                // Directories may have been replaced: watch the new ones.
+                let _ = watcher.unwatch(&live.dir);
+                if let Some(parent) = live.dir.parent() {
+                    let _ = watcher.unwatch(parent);
+                }
+                let _ = arm(watcher.as_mut(), &live.dir);
+                on_reload(&outcome);
+            }
+        })
+        .map_err(|e| format!("cannot start the watcher: {e}"))?;
+    Ok(PackWatcher {
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+fn arm(watcher: &mut (dyn Watcher + Send), dir: &Path) -> Result<(), String> {
+    watcher
+        .watch(dir, RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch `{}`: {e}", dir.display()))?;
+    // The parent shows a swap of the pack directory itself (a symlink whose
+    // target changes, a directory renamed into place).
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
+    }
+    Ok(())
+}
+
+/// Whether an event concerns the pack: a path inside it, or the pack path itself.
+fn relevant(dir: &Path, event: &notify::Event) -> bool {
+    if matches!(event.kind, notify::EventKind::Access(_)) {
+        return false;
+    }
+    let canonical = dir.canonicalize().ok();
+    event.paths.iter().any(|p| {
+        p.starts_with(dir)
+            || canonical.as_ref().is_some_and(|c| p.starts_with(c))
+            || p.file_name() == dir.file_name()
+    })
+}
+
+fn next_change(
+    events: &mpsc::Receiver<notify::Result<notify::Event>>,
+    stop: &mpsc::Receiver<()>,
+    relevant: &dyn Fn(&notify::Event) -> bool,
+) -> Signal {
+    loop {
+        if matches!(
+            stop.try_recv(),
+            Err(mpsc::TryRecvError::Disconnected) | Ok(())
+        ) {
+            return Signal::Stop;
+        }
+        match events.recv_timeout(Duration::from_millis(50)) {
+            Ok(Ok(event)) if relevant(&event) => return Signal::Changed,
+            // An error of the watcher itself (a watched directory removed):
+            // reload to find out what is there now.
+            Ok(Err(_)) => return Signal::Changed,
+            Ok(Ok(_)) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Signal::Stop,
+        }
+    }
+}
+
+/// `2026-11-24T21:40:00Z`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::rfc3339;
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_556_400)),
+            "2026-11-24T21:40:00Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+}
