@@ -5,8 +5,10 @@ mod eval_cmd;
 mod exit;
 mod output;
 mod schema_cmd;
+mod serve;
 mod test_cmd;
 mod validate_cmd;
+mod watch_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +39,56 @@ enum Command {
     Validate(ValidateArgs),
     /// Write the JSON Schemas (draft-07) of pack files, samples and results.
     Schema(SchemaArgs),
+    /// For pack authors: re-validate, re-test and re-evaluate samples on every change.
+    Watch(WatchArgs),
+    /// Serve evaluations over HTTP, reloading the pack when it changes.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `tdm watch`.
+#[derive(Args)]
+pub(crate) struct WatchArgs {
+    /// The pack directory.
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// Samples to re-evaluate on every change (JSON, NDJSON or CSV).
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<String>,
+    /// Poll every MS milliseconds instead of using file-system events (network file systems).
+    #[arg(long, value_name = "MS")]
+    pub poll: Option<u64>,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
+
+/// Arguments of `tdm serve`.
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// The pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Address to listen on. A non-loopback address needs --token-file.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub addr: String,
+    /// File holding the bearer token every request must carry.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Poll every MS milliseconds instead of using file-system events.
+    #[arg(long, value_name = "MS")]
+    pub poll: Option<u64>,
+    /// Log sample ids (never values or patients) with each request.
+    #[arg(long)]
+    pub log_ids: bool,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
 }
 
 /// Arguments of `tdm validate`.
@@ -194,6 +246,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test_cmd::run(&args),
         Command::Validate(args) => validate_cmd::run(&args),
         Command::Schema(args) => schema_cmd::run(&args),
+        Command::Watch(args) => watch_cmd::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(exit as u8)
 }

@@ -8,9 +8,9 @@
 //! [`PackWatcher`] turns file-system events into reloads: it watches the
 //! pack directory recursively and its parent (so a directory swapped
 //! through a symlink, as a Kubernetes ConfigMap does, is seen), debounces
-//! bursts of events into one reload, and re-arms its watches after each
-//! reload so that re-created directories and new symlink targets are
-//! followed. Where native events are unavailable it polls.
+//! bursts of events into one reload, and moves its watches when the pack
+//! path comes to lead somewhere else (a symlink whose target changed). Where
+//! native events are unavailable it polls.
 //!
 //! An evaluation takes one [`LivePack::pack`] snapshot and uses it from start
 //! to end: a batch that straddles a reload is answered wholly by the old or
@@ -195,26 +195,17 @@ pub fn watch(
     on_reload: impl Fn(&ReloadOutcome) + Send + 'static,
 ) -> Result<PackWatcher, String> {
     let (events_tx, events_rx) = mpsc::channel::<notify::Result<notify::Event>>();
-    let mut watcher: Box<dyn Watcher + Send> = match options.poll {
-        Some(interval) => Box::new(
-            notify::PollWatcher::new(
-                events_tx,
-                notify::Config::default().with_poll_interval(interval),
-            )
-            .map_err(|e| format!("cannot poll `{}`: {e}", live.dir.display()))?,
-        ),
-        None => Box::new(
-            notify::recommended_watcher(events_tx)
-                .map_err(|e| format!("cannot watch `{}`: {e}", live.dir.display()))?,
-        ),
-    };
-    arm(watcher.as_mut(), &live.dir)?;
+    // Where the pack path led when the watches were placed.
+    let mut armed = live.dir.canonicalize().ok();
+    let mut watcher = make_watcher(events_tx, options.poll, &live.dir)?;
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("tdm-pack-watcher".into())
         .spawn(move || {
-            let relevant = |event: &notify::Event| relevant(&live.dir, event);
             loop {
+                let target = armed.clone();
+                let relevant =
+                    |event: &notify::Event| relevant(&live.dir, target.as_deref(), event);
                 match next_change(&events_rx, &stop_rx, &relevant) {
                     Signal::Stop => return,
                     Signal::Changed => {}
@@ -233,13 +224,20 @@ pub fn watch(
                     }
                 }
                 let outcome = live.reload();
-                // Directories may have been replaced: watch the new ones.
-                let _ = watcher.unwatch(&live.dir);
-                if let Some(parent) = live.dir.parent() {
-                    let _ = watcher.unwatch(parent);
-                }
-                let _ = arm(watcher.as_mut(), &live.dir);
                 on_reload(&outcome);
+                // The pack path now leads somewhere else (a symlink whose
+                // target changed): watch the new place, then reload once
+                // more for anything that changed while the watches moved.
+                let now = live.dir.canonicalize().ok();
+                if now != armed {
+                    // Watch the new target too (the old one may soon be gone).
+                    let _ = arm(watcher.as_mut(), &live.dir);
+                    armed = now;
+                    let again = live.reload();
+                    if again != ReloadOutcome::Unchanged {
+                        on_reload(&again);
+                    }
+                }
             }
         })
         .map_err(|e| format!("cannot start the watcher: {e}"))?;
@@ -249,9 +247,33 @@ pub fn watch(
     })
 }
 
+fn make_watcher(
+    events: mpsc::Sender<notify::Result<notify::Event>>,
+    poll: Option<Duration>,
+    dir: &Path,
+) -> Result<Box<dyn Watcher + Send>, String> {
+    let mut watcher: Box<dyn Watcher + Send> = match poll {
+        Some(interval) => Box::new(
+            notify::PollWatcher::new(
+                events,
+                notify::Config::default().with_poll_interval(interval),
+            )
+            .map_err(|e| format!("cannot poll `{}`: {e}", dir.display()))?,
+        ),
+        None => Box::new(
+            notify::recommended_watcher(events)
+                .map_err(|e| format!("cannot watch `{}`: {e}", dir.display()))?,
+        ),
+    };
+    arm(watcher.as_mut(), dir)?;
+    Ok(watcher)
+}
+
 fn arm(watcher: &mut (dyn Watcher + Send), dir: &Path) -> Result<(), String> {
+    // Watch where the path leads now (its target, when it is a symlink).
+    let target = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     watcher
-        .watch(dir, RecursiveMode::Recursive)
+        .watch(&target, RecursiveMode::Recursive)
         .map_err(|e| format!("cannot watch `{}`: {e}", dir.display()))?;
     // The parent shows a swap of the pack directory itself (a symlink whose
     // target changes, a directory renamed into place).
@@ -261,16 +283,17 @@ fn arm(watcher: &mut (dyn Watcher + Send), dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether an event concerns the pack: a path inside it, or the pack path itself.
-fn relevant(dir: &Path, event: &notify::Event) -> bool {
+/// Whether an event concerns the pack: a path inside it (by its name or
+/// where it leads), or the pack path itself. Called for every event of the
+/// parent directory too, so it does no I/O.
+fn relevant(dir: &Path, target: Option<&Path>, event: &notify::Event) -> bool {
     if matches!(event.kind, notify::EventKind::Access(_)) {
         return false;
     }
-    let canonical = dir.canonicalize().ok();
     event.paths.iter().any(|p| {
-        p.starts_with(dir)
-            || canonical.as_ref().is_some_and(|c| p.starts_with(c))
-            || p.file_name() == dir.file_name()
+        p.file_name() == dir.file_name()
+            || p.starts_with(dir)
+            || target.is_some_and(|t| p.starts_with(t))
     })
 }
 

@@ -1,0 +1,254 @@
+//! `tdm serve`: evaluations over HTTP for laboratory systems, with the pack
+//! reloaded when it changes (or on SIGHUP) and never served half-loaded.
+//!
+//! Safe defaults: loopback only unless a bearer token is configured, a body
+//! limit, a time limit per request, and logs without sample values or
+//! patient identifiers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tdm_core::{LivePack, LoadOptions, ReloadOutcome, WatchOptions, evaluate_value};
+
+use crate::ServeArgs;
+use crate::exit::Exit;
+
+struct AppState {
+    live: Arc<LivePack>,
+    token: Option<String>,
+    timeout: Duration,
+    log_ids: bool,
+}
+
+pub(crate) fn run(args: &ServeArgs) -> Exit {
+    let addr: SocketAddr = match args.addr.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: --addr `{}` is not an address: {e}", args.addr);
+            return Exit::Usage;
+        }
+    };
+    let token = match &args.token_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path).map(|t| t.trim().to_owned()) {
+            Ok(t) if !t.is_empty() => Some(t),
+            Ok(_) => {
+                eprintln!("error: the token file `{}` is empty", path.display());
+                return Exit::Usage;
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read the token file `{}`: {e}",
+                    path.display()
+                );
+                return Exit::Usage;
+            }
+        },
+    };
+    if !addr.ip().is_loopback() && token.is_none() {
+        eprintln!(
+            "error: refusing to listen on {addr} without a bearer token: give --token-file FILE, \
+             or listen on a loopback address such as 127.0.0.1:7878"
+        );
+        return Exit::Usage;
+    }
+    let options = LoadOptions {
+        plugins: crate::plugins(args.allow_plugins),
+    };
+    let live = match LivePack::load(&args.pack, options) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            return Exit::PackRefused;
+        }
+    };
+    let watch_options = WatchOptions {
+        debounce: Duration::from_millis(100),
+        poll: args.poll.map(Duration::from_millis),
+    };
+    let _watcher = match tdm_core::watch(live.clone(), watch_options, log_reload) {
+        Ok(w) => w,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::InputUnreadable;
+        }
+    };
+    let state = Arc::new(AppState {
+        live,
+        token,
+        timeout: Duration::from_secs(args.timeout),
+        log_ids: args.log_ids,
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return Exit::OutputFailed;
+        }
+    };
+    match runtime.block_on(serve(addr, state, args.max_body)) {
+        Ok(()) => Exit::Ok,
+        Err(message) => {
+            eprintln!("error: {message}");
+            Exit::OutputFailed
+        }
+    }
+}
+
+fn log_reload(outcome: &ReloadOutcome) {
+    match outcome {
+        ReloadOutcome::Reloaded {
+            old_digest,
+            new_digest,
+        } => eprintln!("reload: {old_digest} -> {new_digest}"),
+        ReloadOutcome::Unchanged => eprintln!("reload: no change in content"),
+        ReloadOutcome::Failed(message) => {
+            eprintln!(
+                "reload refused, the last good pack stays: {}",
+                message.lines().next().unwrap_or("")
+            );
+        }
+    }
+}
+
+async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Result<(), String> {
+    let app = Router::new()
+        .route("/v1/evaluate", post(evaluate))
+        .route("/v1/pack", get(pack_info))
+        .route("/healthz", get(health))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{local}");
+    eprintln!(
+        "serving pack {} from {}",
+        state.live.pack().digest,
+        state.live.dir().display()
+    );
+    // SIGHUP forces a reload, as for other daemons.
+    let live = state.live.clone();
+    tokio::spawn(async move {
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            while hup.recv().await.is_some() {
+                let live = live.clone();
+                if let Ok(outcome) = tokio::task::spawn_blocking(move || live.reload()).await {
+                    log_reload(&outcome);
+                }
+            }
+        }
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Bearer token (when configured) and one log line per request, without
+/// sample values or patient identifiers.
+async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    if let Some(token) = &state.token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if given != Some(format!("Bearer {token}").as_str()) {
+            eprintln!("{method} {path} 401 (missing or wrong bearer token)");
+            return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        }
+    }
+    let response = next.run(request).await;
+    eprintln!(
+        "{method} {path} {} {:.1} ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {e}"),
+            );
+        }
+    };
+    // One pack for the whole request, even if a reload happens meanwhile.
+    let pack = state.live.pack();
+    let log_ids = state.log_ids;
+    let work = move || {
+        let results: Vec<_> = match &value {
+            Value::Array(items) => items.iter().map(|s| evaluate_value(&pack, s)).collect(),
+            single => vec![evaluate_value(&pack, single)],
+        };
+        if log_ids {
+            let ids: Vec<&str> = results.iter().filter_map(|r| r.id.as_deref()).collect();
+            eprintln!("evaluated ids: {}", ids.join(", "));
+        }
+        // Serialised from the types, so fields keep the contract's order.
+        if value.is_array() {
+            serde_json::to_vec(&results)
+        } else {
+            serde_json::to_vec(&results[0])
+        }
+    };
+    match tokio::time::timeout(state.timeout, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(Ok(body))) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(Ok(Err(e))) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot write the results: {e}"),
+        ),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("evaluation failed: {e}"),
+        ),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the evaluation took longer than the time limit",
+        ),
+    }
+}
+
+async fn pack_info(State(state): State<Arc<AppState>>) -> Response {
+    let pack = state.live.pack();
+    let status = state.live.status();
+    Json(json!({
+        "name": pack.name,
+        "version": pack.version,
+        "digest": pack.digest,
+        "loaded_at": status.loaded_at,
+        "last_reload_error": status.last_reload_error,
+    }))
+    .into_response()
+}
+
+async fn health() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}

@@ -1,0 +1,181 @@
+//! `tdm watch`: for pack authors. On every change the pack is validated, its
+//! test cases run and the samples re-evaluated, and what changed is printed.
+//! When the new state is invalid, the errors are shown and the last good
+//! state stays in force.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tdm_core::{
+    EvalResult, InputFormat, LivePack, LoadOptions, Pack, ReloadOutcome, WatchOptions,
+    describe_error,
+};
+
+use crate::WatchArgs;
+use crate::exit::Exit;
+
+pub(crate) fn run(args: &WatchArgs) -> Exit {
+    let options = LoadOptions {
+        plugins: crate::plugins(args.allow_plugins),
+    };
+    let samples = match &args.samples {
+        None => Vec::new(),
+        Some(path) => match read_samples(path) {
+            Ok(s) => s,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Exit::InputUnreadable;
+            }
+        },
+    };
+    // Wait for a valid pack to start from.
+    let live = loop {
+        match LivePack::load(&args.pack, options.clone()) {
+            Ok(live) => break live,
+            Err(e) => {
+                println!("{}", describe_error(&e));
+                println!("waiting for a valid pack…");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    };
+    let mut previous = report(&live.pack(), &args.pack, &samples, None);
+    let (tx, rx) = mpsc::channel();
+    let options = WatchOptions {
+        debounce: Duration::from_millis(100),
+        poll: args.poll.map(Duration::from_millis),
+    };
+    let _watcher = match tdm_core::watch(live.clone(), options, move |o| {
+        let _ = tx.send(o.clone());
+    }) {
+        Ok(w) => w,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::InputUnreadable;
+        }
+    };
+    println!("watching {} (Ctrl-C to stop)", args.pack.display());
+    for outcome in rx {
+        match outcome {
+            ReloadOutcome::Reloaded {
+                old_digest,
+                new_digest,
+            } => {
+                println!("\n== reloaded: {old_digest} -> {new_digest}");
+                previous = report(&live.pack(), &args.pack, &samples, Some(&previous));
+            }
+            ReloadOutcome::Unchanged => println!("\n== saved, no change in content"),
+            ReloadOutcome::Failed(message) => {
+                println!(
+                    "\n== the pack on disk is invalid; still in force: {}",
+                    live.pack().digest
+                );
+                println!("{message}");
+            }
+        }
+    }
+    Exit::Ok
+}
+
+fn read_samples(path: &str) -> Result<Vec<tdm_core::Record>, String> {
+    let format = InputFormat::from_path(path)
+        .ok_or_else(|| format!("cannot tell the format of `{path}` from its extension"))?;
+    let file = File::open(path).map_err(|e| format!("cannot open `{path}`: {e}"))?;
+    let mut records = Vec::new();
+    tdm_core::read_records(BufReader::new(file), format, |r| {
+        records.push(r);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(records)
+}
+
+/// What a sample's result says, for comparing two packs.
+fn summary(r: &EvalResult) -> String {
+    match &r.assessment {
+        None => format!("error: {}", r.error.as_deref().unwrap_or("")),
+        Some(a) => {
+            let next = match (a.next_dose_mg, a.next_interval_h) {
+                (Some(mg), Some(h)) => {
+                    format!(" {} mg q{}h", tdm_core::fmt_num(mg), tdm_core::fmt_num(h))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{}/{}{next}",
+                a.classification.map_or("-", |c| c.as_str()),
+                a.advice.as_str()
+            )
+        }
+    }
+}
+
+/// Runs the cases and the samples against `pack`, prints them (and what
+/// changed since `previous`), and returns the samples' summaries.
+fn report(
+    pack: &Pack,
+    dir: &std::path::Path,
+    samples: &[tdm_core::Record],
+    previous: Option<&BTreeMap<usize, (String, String)>>,
+) -> BTreeMap<usize, (String, String)> {
+    println!(
+        "pack {} {} ({}): valid, {} drugs",
+        pack.name,
+        pack.version,
+        pack.digest,
+        pack.drugs.len()
+    );
+    match tdm_core::load_cases(dir) {
+        Err(e) => println!("test cases: {}", describe_error(&e)),
+        Ok(cases) => {
+            let outcomes: Vec<_> = cases.iter().map(|c| tdm_core::run_case(pack, c)).collect();
+            let failed: Vec<_> = outcomes.iter().filter(|o| !o.failures.is_empty()).collect();
+            println!(
+                "test cases: {} passed, {} failed",
+                outcomes.len() - failed.len(),
+                failed.len()
+            );
+            for o in failed {
+                println!(
+                    "  FAIL {} :: {}: {}",
+                    o.case.file,
+                    o.case.name,
+                    o.failures.join("; ")
+                );
+            }
+        }
+    }
+    let mut now = BTreeMap::new();
+    for record in samples {
+        let result = tdm_core::evaluate_record(pack, record.clone());
+        let id = result
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("record {}", record.index));
+        now.insert(record.index, (id, summary(&result)));
+    }
+    if !samples.is_empty() {
+        match previous {
+            None => println!("samples: {} evaluated", samples.len()),
+            Some(before) => {
+                let changed: Vec<_> = now
+                    .iter()
+                    .filter_map(|(i, (id, s))| {
+                        before
+                            .get(i)
+                            .filter(|(_, b)| b != s)
+                            .map(|(_, b)| (id, b, s))
+                    })
+                    .collect();
+                println!("samples: {} of {} changed", changed.len(), samples.len());
+                for (id, before, after) in changed {
+                    println!("  {id}: {before} -> {after}");
+                }
+            }
+        }
+    }
+    now
+}

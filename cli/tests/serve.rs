@@ -1,0 +1,262 @@
+//! `tdm serve` over loopback: the API, the token, SIGHUP, and requests under
+//! load while the pack is rewritten, with zero non-2xx answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(pack: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .args(["serve", "--pack"])
+        .arg(pack)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    Server { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn post(base: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+    let mut req = agent().post(format!("{base}/v1/evaluate"));
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.send_json(body).unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+fn get(base: &str, path: &str) -> (u16, Value) {
+    let mut resp = agent().get(format!("{base}{path}")).call().unwrap();
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+fn sample() -> Value {
+    json!({"id": "S1", "drug": "imatinib", "indication": "CML", "value": 850, "unit": "ng/mL", "dose_mg": 400})
+}
+
+#[test]
+fn the_api_answers_one_sample_an_array_and_the_pack() {
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    assert_eq!(
+        get(&server.base, "/healthz"),
+        (200, json!({"status": "ok"}))
+    );
+    let (status, pack) = get(&server.base, "/v1/pack");
+    assert_eq!(status, 200);
+    assert_eq!(pack["name"], "ki-oncology");
+    assert_eq!(pack["last_reload_error"], Value::Null);
+    assert!(pack["loaded_at"].as_str().unwrap().ends_with('Z'));
+
+    let (status, one) = post(&server.base, &sample(), None);
+    assert_eq!(status, 200);
+    assert_eq!(one["advice"], "increase_dose");
+    assert_eq!(one["pack"]["digest"], pack["digest"]);
+
+    let batch =
+        json!([sample(), {"id": "S2", "drug": "nope", "value": 1, "unit": "ng/mL"}, sample()]);
+    let (status, many) = post(&server.base, &batch, None);
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = many
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["S1", "S2", "S1"]);
+    assert_eq!(many[1]["status"], "error");
+
+    let mut resp = agent()
+        .post(format!("{}/v1/evaluate", server.base))
+        .send("not json")
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(
+        resp.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("not JSON")
+    );
+}
+
+#[test]
+fn a_token_is_required_off_loopback_and_checked_when_given() {
+    let o = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .args([
+            "serve",
+            "--pack",
+            "rules/ki-oncology",
+            "--addr",
+            "0.0.0.0:0",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("without a bearer token"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    fs::write(&token_file, "s3cret\n").unwrap();
+    let server = start(
+        &root().join("rules/ki-oncology"),
+        &["--token-file", token_file.to_str().unwrap()],
+    );
+    assert_eq!(post(&server.base, &sample(), None).0, 401);
+    assert_eq!(post(&server.base, &sample(), Some("wrong")).0, 401);
+    assert_eq!(post(&server.base, &sample(), Some("s3cret")).0, 200);
+}
+
+#[test]
+fn sighup_forces_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("rules/ki-oncology"), dir.path());
+    // Polling once a minute: only SIGHUP can make this reload quickly.
+    let server = start(dir.path(), &["--poll", "60000"]);
+    let before = get(&server.base, "/v1/pack").1["digest"].clone();
+    let file = dir.path().join("drugs/gefitinib.yaml");
+    fs::write(
+        &file,
+        fs::read_to_string(&file)
+            .unwrap()
+            .replace("lower: 200", "lower: 210"),
+    )
+    .unwrap();
+    Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(&server.base, "/v1/pack").1["digest"] == before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_ne!(get(&server.base, "/v1/pack").1["digest"], before);
+}
+
+#[test]
+fn requests_under_load_during_reloads_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("rules/ki-oncology"), dir.path());
+    let server = start(dir.path(), &[]);
+    let stop = AtomicBool::new(false);
+    let file = dir.path().join("drugs/imatinib.yaml");
+    let original = fs::read_to_string(&file).unwrap();
+    let (answers, digests) = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut n = 0;
+                    let mut digests = std::collections::HashSet::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let (status, r) = post(&server.base, &json!([sample(), sample()]), None);
+                        assert_eq!(status, 200, "{r}");
+                        assert_eq!(r[0]["status"], "ok", "{r}");
+                        assert_eq!(
+                            r[0]["pack"]["digest"], r[1]["pack"]["digest"],
+                            "one pack per request"
+                        );
+                        digests.insert(r[0]["pack"]["digest"].as_str().unwrap().to_owned());
+                        n += 1;
+                    }
+                    (n, digests)
+                })
+            })
+            .collect();
+        for i in 0..20 {
+            // Alternate an editor's rename-save and a broken half-written file.
+            if i % 5 == 4 {
+                fs::write(&file, "drug: imatinib\ntargets: [").unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+            }
+            let tmp = file.with_extension("swp");
+            fs::write(
+                &tmp,
+                original.replace("lower: 1000", &format!("lower: {}", 1000 + i)),
+            )
+            .unwrap();
+            fs::rename(&tmp, &file).unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut total = 0;
+        let mut digests = std::collections::HashSet::new();
+        for c in clients {
+            let (n, d) = c.join().unwrap();
+            total += n;
+            digests.extend(d);
+        }
+        (total, digests)
+    });
+    assert!(answers > 50, "{answers} requests");
+    assert!(digests.len() > 1, "the clients saw reloads");
+    // The last write (lower 1019) is served within a second, without error.
+    let written = Instant::now();
+    let lower = || post(&server.base, &sample(), None).1["target"]["lower"].clone();
+    while lower() != json!(1019.0) && written.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        lower(),
+        json!(1019.0),
+        "the last write was not served within 1 s"
+    );
+    assert_eq!(
+        get(&server.base, "/v1/pack").1["last_reload_error"],
+        Value::Null
+    );
+}
