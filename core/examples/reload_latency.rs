@@ -24,9 +24,15 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50);
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/ki-oncology"), tmp.path());
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/ki-oncology"),
+        tmp.path(),
+    );
     let live = LivePack::load(tmp.path(), LoadOptions::default()).unwrap();
     let _watcher = watch(live.clone(), WatchOptions::default(), |_| {}).unwrap();
     let file = tmp.path().join("drugs/gefitinib.yaml");
@@ -35,7 +41,11 @@ fn main() {
     for i in 0..runs {
         let before = live.pack().digest.clone();
         let tmp_file = file.with_extension("swp");
-        fs::write(&tmp_file, original.replace("lower: 200", &format!("lower: {}", 201 + i))).unwrap();
+        fs::write(
+            &tmp_file,
+            original.replace("lower: 200", &format!("lower: {}", 201 + i)),
+        )
+        .unwrap();
         fs::rename(&tmp_file, &file).unwrap();
         let saved = Instant::now();
         while live.pack().digest == before {
