@@ -191,7 +191,7 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
 }
 
 async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
+    let value: Value = match tdm_core::parse_json(&body) {
         Ok(v) => v,
         Err(e) => {
             return error(

@@ -9,11 +9,15 @@ use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
 
-use serde::Deserialize as _;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::sample::{Cells, Sample, SampleError};
+
+/// The largest record read: a sample is a few hundred bytes. A longer NDJSON
+/// line is an error record (skipped without being held in memory); a longer
+/// CSV line or JSON element stops the input.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +103,17 @@ pub fn read_records<R: BufRead>(
     }
 }
 
-fn record_from_value(index: usize, line: u64, value: Value) -> Record {
+pub(crate) fn record_from_value(index: usize, line: u64, value: Value) -> Record {
+    if let Some(key) = value.get(crate::strict::DUPLICATE).and_then(Value::as_str) {
+        let message = format!(
+            "the key `{key}` appears twice in this sample: which value was meant cannot be told"
+        );
+        let mut r = unreadable(index, line, message);
+        if let (Err(e), Some(id)) = (&mut r.sample, value.get("id").and_then(Value::as_str)) {
+            e.id = Some(id.to_owned());
+        }
+        return r;
+    }
     let sample = match value {
         Value::Object(map) => Sample::from_map(&map, Cells::Typed),
         other => Err(SampleError {
@@ -149,17 +163,25 @@ fn ndjson<R: BufRead>(
     let mut index = 0;
     loop {
         buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
+        let (read, too_long) = read_line_bounded(&mut input, &mut buf, MAX_RECORD_BYTES)?;
+        if read == 0 {
             return Ok(());
         }
         line += 1;
+        if too_long {
+            index += 1;
+            let message =
+                format!("line {line} is longer than {MAX_RECORD_BYTES} bytes: not a sample");
+            each(unreadable(index, line, message)).map_err(InputError::Stopped)?;
+            continue;
+        }
         let text = String::from_utf8_lossy(&buf);
         let text = text.trim_start_matches('\u{feff}').trim();
         if text.is_empty() {
             continue;
         }
         index += 1;
-        let record = match serde_json::from_str::<Value>(text) {
+        let record = match crate::strict::from_str(text) {
             Ok(v) => record_from_value(index, line, v),
             Err(e) => unreadable(
                 index,
@@ -175,14 +197,81 @@ fn ndjson<R: BufRead>(
     }
 }
 
+/// Reads one line into `buf`, keeping at most `limit` bytes; the rest of a
+/// longer line is consumed and dropped. Answers (bytes read, too long).
+fn read_line_bounded<R: BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<(usize, bool)> {
+    let mut read = 0;
+    let mut too_long = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok((read, too_long));
+        }
+        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            if buf.len() + used > limit {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..used]);
+            }
+        }
+        input.consume(used);
+        read += used;
+        if done {
+            return Ok((read, too_long));
+        }
+    }
+}
+
+/// Fails the input when one line grows past `limit` bytes, so that a CSV
+/// file with an endless line cannot exhaust memory.
+struct LineLimit<R> {
+    inner: R,
+    since_newline: usize,
+    limit: usize,
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+            }
+        }
+        if self.since_newline > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a line is longer than {} bytes", self.limit),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 fn csv_records<R: BufRead>(
     input: R,
     each: &mut dyn FnMut(Record) -> io::Result<()>,
 ) -> Result<(), InputError> {
+    let guarded = LineLimit {
+        inner: input,
+        since_newline: 0,
+        limit: MAX_RECORD_BYTES,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(guarded);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| InputError::CsvHeader(e.to_string()))?
@@ -247,6 +336,8 @@ fn csv_reason(e: &csv::Error) -> String {
 struct LineCounter<R> {
     inner: R,
     line: Rc<Cell<u64>>,
+    /// Bytes read since the last element was handed on.
+    since_element: Rc<Cell<usize>>,
 }
 
 impl<R: Read> Read for LineCounter<R> {
@@ -254,6 +345,13 @@ impl<R: Read> Read for LineCounter<R> {
         let n = self.inner.read(buf)?;
         let newlines = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
         self.line.set(self.line.get() + newlines);
+        self.since_element.set(self.since_element.get() + n);
+        if self.since_element.get() > MAX_RECORD_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a sample is longer than {MAX_RECORD_BYTES} bytes"),
+            ));
+        }
         Ok(n)
     }
 }
@@ -263,9 +361,11 @@ fn json<R: BufRead>(
     each: &mut dyn FnMut(Record) -> io::Result<()>,
 ) -> Result<(), InputError> {
     let line = Rc::new(Cell::new(1));
+    let since_element = Rc::new(Cell::new(0));
     let counter = LineCounter {
         inner: SkipBom::new(input),
         line: line.clone(),
+        since_element: since_element.clone(),
     };
     let mut de = serde_json::Deserializer::from_reader(counter);
     let mut stopped = None;
@@ -275,6 +375,7 @@ fn json<R: BufRead>(
             stopped: &mut stopped,
             index: 0,
             line,
+            since_element,
         };
         seed.deserialize(&mut de).and_then(|()| de.end())
     };
@@ -307,6 +408,7 @@ struct Elements<'a> {
     stopped: &'a mut Option<io::Error>,
     index: usize,
     line: Rc<Cell<u64>>,
+    since_element: Rc<Cell<usize>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Elements<'_> {
@@ -325,7 +427,8 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(value) = seq.next_element_seed(crate::strict::Strict)? {
+            self.since_element.set(0);
             self.index += 1;
             let record = record_from_value(self.index, self.line.get(), value);
             if let Err(e) = (self.each)(record) {
@@ -337,7 +440,8 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let value =
+            crate::strict::Strict.deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
         let record = record_from_value(1, self.line.get(), value);
         if let Err(e) = (self.each)(record) {
             *self.stopped = Some(e);

@@ -24,6 +24,7 @@ mod sample;
 mod schema;
 mod script;
 mod shape;
+mod strict;
 mod units;
 mod yaml;
 
@@ -63,24 +64,15 @@ pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {
 }
 
 /// Evaluates a sample given as a JSON value (an object of contract fields).
+/// Parse JSON text with [`parse_json`] so that duplicate keys are refused.
 pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
-    let sample = match value {
-        serde_json::Value::Object(map) => Sample::from_map(map, Cells::Typed),
-        _ => Err(SampleError {
-            id: None,
-            patient: None,
-            drug: None,
-            message: "a sample must be an object of input fields".into(),
-        }),
-    };
-    evaluate_record(
-        pack,
-        Record {
-            index: 1,
-            line: 0,
-            sample,
-        },
-    )
+    evaluate_record(pack, input::record_from_value(1, 0, value.clone()))
+}
+
+/// Parses JSON text strictly: a key that appears twice in an object marks
+/// the sample as an error (which value was meant cannot be told).
+pub fn parse_json(text: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
+    strict::from_slice(text)
 }
 
 /// The closest candidate to `given`, when one is close enough to suggest.

@@ -1,0 +1,156 @@
+//! Inputs that have bitten real parsers, in `tests/adversarial/`: each file
+//! gives its documented outcome (accepted, with warnings where due, or
+//! refused with a clear error), snapshotted in
+//! `tests/snapshots/adversarial/`. None panics, no record is lost, and the
+//! generated giants (a 100 MB line, a 100 MB JSON element, deep nesting)
+//! are refused without holding them in memory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use tdm_core::{InputFormat, Pack, Status, evaluate_record, load_pack, read_records};
+
+fn pack() -> Pack {
+    load_pack(tdm_tests::tests_dir().join("../rules/ki-oncology")).unwrap()
+}
+
+/// One line per record: what came out, in order; or why the input stopped.
+fn outcome(pack: &Pack, input: impl Read, format: InputFormat) -> String {
+    let mut lines = Vec::new();
+    let read = read_records(BufReader::new(input), format, |record| {
+        let index = record.index;
+        let r = evaluate_record(pack, record);
+        let what = match (&r.status, &r.assessment) {
+            (Status::Error, _) => format!("error: {}", r.error.as_deref().unwrap_or("")),
+            (Status::Ok, Some(a)) => format!(
+                "ok: {} {} {} {}",
+                a.exposure.value,
+                a.exposure.unit,
+                a.classification.map_or("-", |c| c.as_str()),
+                a.advice.as_str()
+            ),
+            (Status::Ok, None) => "ok without assessment".into(),
+        };
+        lines.push(format!(
+            "#{index} line {} id {}: {what}",
+            r.line.map_or("-".into(), |l| l.to_string()),
+            r.id.as_deref().unwrap_or("-")
+        ));
+        for w in r
+            .warnings
+            .iter()
+            .filter(|w| !w.contains("steady state") && !w.contains("taken to be a trough"))
+        {
+            lines.push(format!("    warning: {w}"));
+        }
+        Ok(())
+    });
+    if let Err(e) = read {
+        lines.push(format!("input stopped: {e}"));
+    }
+    lines.join("\n") + "\n"
+}
+
+fn format_of(path: &Path) -> InputFormat {
+    InputFormat::from_path(&path.to_string_lossy()).unwrap()
+}
+
+#[test]
+fn every_adversarial_input_has_its_documented_outcome() {
+    let pack = pack();
+    let mut files: Vec<PathBuf> = fs::read_dir(tdm_tests::tests_dir().join("adversarial"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15);
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = outcome(&pack, fs::File::open(&file).unwrap(), format_of(&file));
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("snapshots/adversarial");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!("tests/adversarial/{name}"));
+        settings.bind(|| insta::assert_snapshot!(name, text));
+    }
+}
+
+/// A reader of `size` bytes of `fill` between `head` and `tail`, made on
+/// the fly: the test itself never holds the giant input.
+fn giant(head: &str, fill: u8, size: usize, tail: &str) -> impl Read {
+    Cursor::new(head.as_bytes().to_vec())
+        .chain(std::io::repeat(fill).take(size as u64))
+        .chain(Cursor::new(tail.as_bytes().to_vec()))
+}
+
+#[test]
+fn a_100_mb_ndjson_line_is_one_error_record_and_the_next_line_is_read() {
+    let pack = pack();
+    let input = giant(
+        "{\"id\": \"huge\", \"drug\": \"",
+        b'x',
+        100 * 1024 * 1024,
+        "\"}\n{\"id\": \"after\", \"drug\": \"gefitinib\", \"value\": 250, \"unit\": \"ng/mL\"}\n",
+    );
+    let text = outcome(&pack, input, InputFormat::Ndjson);
+    assert!(
+        text.contains("#1 line 1 id -: error: line 1 is longer than 1048576 bytes"),
+        "{text}"
+    );
+    assert!(text.contains("#2 line 2 id after: ok"), "{text}");
+}
+
+#[test]
+fn a_100_mb_csv_line_or_json_element_stops_the_input_with_a_reason() {
+    let pack = pack();
+    let csv = giant(
+        "id,drug,value,unit\nfirst,gefitinib,250,ng/mL\n",
+        b'x',
+        100 * 1024 * 1024,
+        "\n",
+    );
+    let text = outcome(&pack, csv, InputFormat::Csv);
+    assert!(
+        text.contains("id first: ok")
+            && text.contains("input stopped")
+            && text.contains("longer than 1048576 bytes"),
+        "{text}"
+    );
+    let json = giant(
+        "[{\"id\": \"first\", \"drug\": \"gefitinib\", \"value\": 250, \"unit\": \"ng/mL\"}, {\"id\": \"",
+        b'x',
+        100 * 1024 * 1024,
+        "\"}]",
+    );
+    let text = outcome(&pack, json, InputFormat::Json);
+    assert!(
+        text.contains("id first: ok")
+            && text.contains("input stopped")
+            && text.contains("longer than 1048576 bytes"),
+        "{text}"
+    );
+}
+
+#[test]
+fn deeply_nested_json_is_refused_not_recursed_into() {
+    let pack = pack();
+    let deep = format!(
+        "{{\"id\": \"deep\", \"drug\": {}{}}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let text = outcome(&pack, Cursor::new(deep.clone()), InputFormat::Ndjson);
+    assert!(
+        text.contains("error: line 1 is not valid JSON") && text.contains("recursion limit"),
+        "{text}"
+    );
+    let text = outcome(&pack, Cursor::new(format!("[{deep}]")), InputFormat::Json);
+    assert!(
+        text.contains("input stopped") && text.contains("recursion limit"),
+        "{text}"
+    );
+}
