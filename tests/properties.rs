@@ -1,0 +1,240 @@
+//! Properties that must hold for every input, checked with proptest.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::io::Cursor;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use tdm_core::{
+    Advice, Classification, InputFormat, Pack, Unit, evaluate_record, evaluate_value, load_pack,
+    log_linear_factor, read_records,
+};
+
+fn ki() -> &'static Pack {
+    static PACK: OnceLock<Pack> = OnceLock::new();
+    PACK.get_or_init(|| load_pack(tdm_tests::tests_dir().join("../rules/ki-oncology")).unwrap())
+}
+
+proptest! {
+    /// Converting to the canonical unit and back is the identity, and molar
+    /// units go through the molar mass.
+    #[test]
+    fn units_round_trip(value in 1e-6f64..1e7, molar_mass in 100.0f64..1000.0) {
+        for symbol in Unit::all() {
+            let unit = Unit::parse(symbol).unwrap();
+            let canonical = unit.to_canonical(value, Some(molar_mass)).unwrap();
+            let back = unit.from_canonical(canonical, Some(molar_mass)).unwrap();
+            prop_assert!(((back - value) / value).abs() < 1e-12, "{symbol}: {value} -> {canonical} -> {back}");
+            if unit.molar {
+                let per_nmol = if symbol.starts_with('n') { 1e-3 } else { 1.0 };
+                prop_assert!((canonical - value * molar_mass * per_nmol).abs() <= 1e-9 * canonical.abs());
+            }
+        }
+    }
+
+    /// Before the trough time the corrected value is never above the
+    /// measured one; at the trough time it equals it.
+    #[test]
+    fn extrapolation_never_raises_a_pre_trough_sample(t in 0.0f64..24.0, half_life in 1.0f64..500.0) {
+        let f = log_linear_factor(t, 24.0, half_life);
+        prop_assert!(f > 0.0 && f <= 1.0);
+        prop_assert_eq!(log_linear_factor(24.0, 24.0, half_life), 1.0);
+    }
+
+    /// The same end to end: imatinib samples from 3 h (where extrapolation is
+    /// valid) to the trough.
+    #[test]
+    fn extrapolated_imatinib_troughs_are_at_most_the_measured_value(t in 3.0f64..=24.0, value in 1.0f64..10_000.0) {
+        let r = evaluate_value(ki(), &json!({"drug": "imatinib", "indication": "CML", "value": value,
+            "unit": "ng/mL", "hours_since_dose": t, "days_on_dose": 30}));
+        let exposure = r.assessment.as_ref().unwrap().exposure.value;
+        prop_assert!(exposure <= value * (1.0 + 1e-6), "{exposure} > {value} at {t} h");
+        if t == 24.0 {
+            prop_assert!((exposure - value).abs() <= value * 1e-6);
+        }
+    }
+}
+
+/// A sample of a threshold drug at `value` times its lower bound.
+fn threshold_sample(drug: usize, factor: f64, grade: u8) -> Value {
+    let mut s = match drug {
+        0 => {
+            json!({"drug": "imatinib", "indication": "CML", "value": 1000.0 * factor, "dose_mg": 400})
+        }
+        1 => {
+            json!({"drug": "sunitinib", "regimen": "intermittent", "value": 35.0 * factor, "dose_mg": 50,
+                    "metabolites": {"SU12662": 15.0 * factor}})
+        }
+        2 => json!({"drug": "pazopanib", "value": 20_000.0 * factor, "dose_mg": 800}),
+        3 => json!({"drug": "nilotinib", "value": 469.0 * factor, "dose_mg": 300}),
+        _ => json!({"drug": "gefitinib", "value": 200.0 * factor, "dose_mg": 250}),
+    };
+    s["unit"] = json!("ng/mL");
+    s["days_on_dose"] = json!(60);
+    s["toxicity_grade"] = json!(grade);
+    s
+}
+
+fn rank(c: Option<Classification>) -> u8 {
+    match c {
+        Some(Classification::Below) => 0,
+        Some(Classification::Within) => 1,
+        Some(Classification::Above) => 2,
+        None => 9,
+    }
+}
+
+/// +1 up, 0 stay, -1 down; `None` for advice without a dose direction.
+fn direction(a: Advice) -> Option<i8> {
+    match a {
+        Advice::IncreaseDose => Some(1),
+        Advice::Continue => Some(0),
+        Advice::ReduceDose => Some(-1),
+        _ => None,
+    }
+}
+
+proptest! {
+    /// For a fixed drug, dose and toxicity, a higher exposure never gives a
+    /// lower classification nor a more aggressive increase.
+    #[test]
+    fn decisions_are_monotone_in_exposure(drug in 0usize..5, grade in 0u8..=5, a in 0.05f64..6.0, b in 0.05f64..6.0) {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let r1 = evaluate_value(ki(), &threshold_sample(drug, low, grade));
+        let r2 = evaluate_value(ki(), &threshold_sample(drug, high, grade));
+        let (a1, a2) = (r1.assessment.as_ref().unwrap(), r2.assessment.as_ref().unwrap());
+        prop_assert!(rank(a1.classification) <= rank(a2.classification), "{:?} then {:?}", a1.classification, a2.classification);
+        if let (Some(d1), Some(d2)) = (direction(a1.advice), direction(a2.advice)) {
+            prop_assert!(d1 >= d2, "{:?} at {low} then {:?} at {high}", a1.advice, a2.advice);
+        }
+        prop_assert!(!(a1.advice == Advice::Continue && a2.advice == Advice::IncreaseDose));
+    }
+}
+
+/// One input line: a valid sample, or one of the ways a line goes wrong.
+fn line() -> impl Strategy<Value = (String, bool)> {
+    prop_oneof![
+        (0usize..5, 0.1f64..5.0, 0u8..=5)
+            .prop_map(|(d, f, g)| (threshold_sample(d, f, g).to_string(), true)),
+        "[a-z ]{1,20}".prop_map(|s| (format!("not json {s}"), false)),
+        Just((
+            r#"{"drug": "imatinib", "value": "850", "unit": "ng/mL"}"#.to_owned(),
+            false
+        )),
+        Just((
+            r#"{"drug": "unknownib", "value": 1, "unit": "ng/mL"}"#.to_owned(),
+            false
+        )),
+        Just((r#"[1, 2, 3]"#.to_owned(), false)),
+        Just((
+            r#"{"drug": "gefitinib", "value": 1, "value": 2, "unit": "ng/mL"}"#.to_owned(),
+            false
+        )),
+    ]
+}
+
+proptest! {
+    /// Any mix of valid and invalid records: exactly one result per record,
+    /// in order, and each valid record's result equals its result alone.
+    #[test]
+    fn batches_keep_every_record_in_order(lines in prop::collection::vec(line(), 0..40)) {
+        let text: String = lines.iter().enumerate().map(|(i, (l, valid))| {
+            // Number the records through their id where the line is an object.
+            let mut v: Value = serde_json::from_str(l).unwrap_or(Value::Null);
+            if *valid { v["id"] = json!(format!("r{i}")); v.to_string() } else { l.clone() }
+        }).collect::<Vec<_>>().join("\n");
+        let mut results = Vec::new();
+        read_records(Cursor::new(text.clone()), InputFormat::Ndjson, |r| {
+            results.push(evaluate_record(ki(), r));
+            Ok(())
+        }).unwrap();
+        prop_assert_eq!(results.len(), lines.len());
+        for (i, ((l, valid), r)) in lines.iter().zip(&results).enumerate() {
+            prop_assert_eq!(r.line, Some(i as u64 + 1));
+            if *valid {
+                let mut alone_input: Value = serde_json::from_str(l).unwrap();
+                alone_input["id"] = json!(format!("r{i}"));
+                let mut alone = evaluate_value(ki(), &alone_input);
+                alone.line = r.line;
+                prop_assert_eq!(&alone, r);
+            } else {
+                prop_assert_eq!(r.status, tdm_core::Status::Error);
+            }
+        }
+    }
+}
+
+/// Writes `value` as JSON (which is YAML) with keys in an order drawn from
+/// `seed` and irregular spacing.
+fn next(seed: &mut u64) -> usize {
+    *seed = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    (*seed >> 33) as usize
+}
+
+fn emit(value: &Value, seed: &mut u64, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            for i in (1..keys.len()).rev() {
+                keys.swap(i, next(seed) % (i + 1));
+            }
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(if next(seed) % 2 == 0 { ", " } else { ",\n  " });
+                }
+                out.push_str(&Value::String((*k).clone()).to_string());
+                out.push_str(": ");
+                emit(&map[*k], seed, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                emit(item, seed, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn base() -> std::path::PathBuf {
+    tdm_tests::tests_dir().join("broken/_base")
+}
+
+fn digest_with_drug_file(text: &str) -> String {
+    let dir = tdm_tests::assemble(None);
+    fs::write(dir.path().join("drugs/testinib.yaml"), text).unwrap();
+    load_pack(dir.path())
+        .unwrap_or_else(|e| panic!("{e:?}\n{text}"))
+        .digest
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Formatting, key order and comments never change the digest; a
+    /// changed clinical number always does.
+    #[test]
+    fn the_digest_follows_content_not_form(seed in any::<u64>(), delta in 1u32..500) {
+        let original = fs::read_to_string(base().join("drugs/testinib.yaml")).unwrap();
+        let reference = digest_with_drug_file(&original);
+        let value = tdm_core::yaml_to_json(&original, "drug").unwrap();
+        let mut text = String::from("# reformatted, keys shuffled\n");
+        let mut s = seed;
+        emit(&value, &mut s, &mut text);
+        text.push_str("\n# the end\n");
+        prop_assert_eq!(digest_with_drug_file(&text), reference.clone());
+        let changed = original.replace("lower: 1000", &format!("lower: {}", 1000 + delta));
+        prop_assert_ne!(digest_with_drug_file(&changed), reference);
+    }
+}
