@@ -32,7 +32,7 @@ pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
 pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, Record, read_records};
-pub use load::{load_pack, load_pack_with};
+pub use load::{load_pack, load_pack_from_texts, load_pack_with};
 pub use model::{Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, fmt_num};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use reload::{

@@ -21,6 +21,13 @@ pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
     load_pack_with(dir, &LoadOptions::default())
 }
 
+/// Loads and validates a pack given as `(relative path, text)` pairs instead
+/// of a directory: `pack.yaml` first, then `drugs/*.yaml` and
+/// `scripts/*.rhai`. Native plugins cannot be loaded this way.
+pub fn load_pack_from_texts(files: &[(String, String)]) -> Result<Pack, PackError> {
+    load_from_texts(PathBuf::from("<memory>"), files, &LoadOptions::default())
+}
+
 /// Loads and validates the pack in `dir` with `options`.
 pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pack, PackError> {
     let dir = dir.as_ref();

@@ -1,0 +1,34 @@
+//! Arbitrary bytes as a batch in each input format: one result per record,
+//! never a panic.
+#![no_main]
+
+mod common;
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use tdm_core::{InputFormat, Pack};
+
+fn pack() -> &'static Pack {
+    static PACK: OnceLock<Pack> = OnceLock::new();
+    PACK.get_or_init(|| tdm_core::load_pack_from_texts(&common::ki_oncology_files()).expect("the shipped pack loads"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, body)) = data.split_first() else { return };
+    let format = match selector % 3 {
+        0 => InputFormat::Json,
+        1 => InputFormat::Ndjson,
+        _ => InputFormat::Csv,
+    };
+    let mut count = 0usize;
+    let _ = tdm_core::read_records(std::io::Cursor::new(body), format, |record| {
+        count += 1;
+        let r = tdm_core::evaluate_record(pack(), record);
+        assert!(r.error.is_some() || r.assessment.is_some());
+        Ok(())
+    });
+    if let Ok(value) = tdm_core::parse_json(body) {
+        let _ = tdm_core::evaluate_value(pack(), &value);
+    }
+});
