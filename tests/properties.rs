@@ -185,7 +185,11 @@ fn emit(value: &Value, seed: &mut u64, out: &mut String) {
             out.push('{');
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(if next(seed) % 2 == 0 { ", " } else { ",\n  " });
+                    out.push_str(if next(seed).is_multiple_of(2) {
+                        ", "
+                    } else {
+                        ",\n  "
+                    });
                 }
                 out.push_str(&Value::String((*k).clone()).to_string());
                 out.push_str(": ");
