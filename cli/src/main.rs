@@ -4,6 +4,7 @@
 mod eval_cmd;
 mod exit;
 mod output;
+mod report;
 mod schema_cmd;
 mod serve;
 mod test_cmd;
@@ -43,6 +44,37 @@ enum Command {
     Watch(WatchArgs),
     /// Serve evaluations over HTTP, reloading the pack when it changes.
     Serve(ServeArgs),
+    /// Write a report per patient: the concentration–time chart, every sample, the latest advice.
+    Report(ReportArgs),
+}
+
+/// Arguments of `tdm report`.
+#[derive(Args)]
+pub(crate) struct ReportArgs {
+    /// The rule pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Directory to write one report per patient into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// `html` (self-contained, prints on A4) or `md` (for a health record).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+    /// Samples of one or more patients, each with `patient` and `sampled_at` (JSON, NDJSON or CSV).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// One self-contained HTML page per patient.
+    Html,
+    /// Markdown per patient.
+    Md,
 }
 
 /// Arguments of `tdm watch`.
@@ -248,6 +280,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => schema_cmd::run(&args),
         Command::Watch(args) => watch_cmd::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     ExitCode::from(exit as u8)
 }

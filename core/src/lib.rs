@@ -25,6 +25,7 @@ mod schema;
 mod script;
 mod shape;
 mod strict;
+mod time;
 mod units;
 mod yaml;
 
@@ -44,6 +45,7 @@ pub use result::{
 };
 pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
 pub use schema::schemas;
+pub use time::parse as parse_date_time;
 pub use units::{Quantity, Unit, UnitError};
 pub use yaml::to_json_value as yaml_to_json;
 

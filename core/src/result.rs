@@ -14,6 +14,9 @@ pub struct EvalResult {
     /// The record's `patient`, echoed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient: Option<String>,
+    /// The record's `sampled_at`, echoed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampled_at: Option<String>,
     /// The drug as the pack names it (or as given, when unknown).
     pub drug: Option<String>,
     /// `ok` or `error`.
@@ -280,6 +283,7 @@ impl EvalResult {
         EvalResult {
             id,
             patient: None,
+            sampled_at: None,
             drug,
             status: Status::Error,
             error: Some(message.into()),

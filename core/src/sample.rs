@@ -22,6 +22,7 @@ pub const FIELDS: &[&str] = &[
     "hours_since_dose",
     "days_on_dose",
     "toxicity_grade",
+    "sampled_at",
 ];
 
 /// CSV columns named `metabolite:<name>` carry metabolite values.
@@ -58,6 +59,8 @@ pub struct Sample {
     pub days_on_dose: Option<f64>,
     /// Worst current CTCAE grade, 0–5.
     pub toxicity_grade: Option<u8>,
+    /// When the sample was drawn, as given (a checked date-time).
+    pub sampled_at: Option<String>,
     /// Fields outside the contract, kept for warnings and for rule hooks.
     pub extra: Vec<(String, Value)>,
 }
@@ -150,6 +153,7 @@ impl Reader<'_> {
             hours_since_dose: self.not_negative("hours_since_dose")?,
             days_on_dose: self.not_negative("days_on_dose")?,
             toxicity_grade,
+            sampled_at: self.date_time("sampled_at")?,
             extra: Vec::new(),
         };
         for (key, value) in self.map {
@@ -184,6 +188,18 @@ impl Reader<'_> {
             Some(other) => Err(format!(
                 "field `{field}` must be text, got {}",
                 describe(other)
+            )),
+        }
+    }
+
+    fn date_time(&self, field: &str) -> Result<Option<String>, String> {
+        let Some(text) = self.text(field)? else {
+            return Ok(None);
+        };
+        match crate::time::parse(&text) {
+            Some(_) => Ok(Some(text)),
+            None => Err(format!(
+                "field `{field}` must be a date and time such as 2026-11-24T08:30 (or with seconds and a UTC offset), got \"{text}\""
             )),
         }
     }
@@ -440,4 +456,7 @@ pub struct SampleInput {
     /// Worst current CTCAE grade.
     #[schemars(range(min = 0, max = 5))]
     pub toxicity_grade: Option<u8>,
+    /// When the sample was drawn: `2026-11-24T08:30`, with optional seconds
+    /// and UTC offset (`Z`, `+01:00`); used by `tdm report`.
+    pub sampled_at: Option<String>,
 }

@@ -33,6 +33,7 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
         }
     };
     result.patient = sample.patient.clone();
+    result.sampled_at = sample.sampled_at.clone();
     let inputs = pack
         .drug(&sample.drug)
         .map_or(&[][..], |d| d.inputs.as_slice());
@@ -371,6 +372,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     Ok(EvalResult {
         id: sample.id.clone(),
         patient: None,
+        sampled_at: None,
         drug: Some(drug.name.clone()),
         status: Status::Ok,
         error: None,

@@ -1,0 +1,98 @@
+//! The report as Markdown, for pasting into a health record.
+
+use tdm_core::{Pack, fmt_num, round_sig};
+
+use super::{Course, short_time};
+
+pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
+    let mut out = format!("# TDM report — patient {patient}\n\n");
+    out.push_str(&format!(
+        "Pack: {} {} ({})\n",
+        pack.name, pack.version, pack.digest
+    ));
+    for course in courses {
+        out.push_str(&format!("\n## {}\n\n", course.drug));
+        out.push_str("| sampled | dose | measured | at trough | target | class | advice |\n|---|---|---|---|---|---|---|\n");
+        for p in &course.points {
+            let r = &p.result;
+            let row = match (&r.assessment, p.values()) {
+                (Some(a), Some((measured, trough))) => format!(
+                    "| {} | {} | {} {} | {} | {} | {} | {} |",
+                    short_time(&p.sampled_at),
+                    p.dose_mg
+                        .map_or("-".into(), |d| format!("{} mg", fmt_num(d))),
+                    fmt_num(round_sig(measured, 4)),
+                    a.exposure.unit,
+                    fmt_num(round_sig(trough, 4)),
+                    bounds(a.target.lower, a.target.upper),
+                    a.classification.map_or("-", |c| c.as_str()),
+                    a.advice.as_str()
+                ),
+                _ => format!(
+                    "| {} | - | - | - | - | error | {} |",
+                    short_time(&p.sampled_at),
+                    r.error.as_deref().unwrap_or("")
+                ),
+            };
+            out.push_str(&row);
+            out.push('\n');
+        }
+        if let Some(last) = course.points.last() {
+            out.push_str(&format!(
+                "\n### Advice for the sample of {}\n\n",
+                short_time(&last.sampled_at)
+            ));
+            let r = &last.result;
+            match &r.assessment {
+                Some(a) => {
+                    out.push_str(&format!("**{}**", a.advice.as_str().replace('_', " ")));
+                    if let (Some(mg), Some(h)) = (a.next_dose_mg, a.next_interval_h) {
+                        out.push_str(&format!(": {} mg every {} h", fmt_num(mg), fmt_num(h)));
+                    }
+                    out.push_str(&format!("\n\n{}\n", r.rationale.as_deref().unwrap_or("")));
+                    if !a.interventions.is_empty() {
+                        out.push_str(&format!(
+                            "\nBefore a dose increase: {}.\n",
+                            a.interventions.join("; ")
+                        ));
+                    }
+                    out.push_str(&format!(
+                        "\nEvidence: {}, {} ({}); references: {}.\n",
+                        format!("{:?}", a.target.evidence).to_lowercase(),
+                        if a.target.usage == "primary" {
+                            "the tables' target"
+                        } else {
+                            "an alternative from the text"
+                        },
+                        format!("{:?}", a.target.basis).to_lowercase(),
+                        if a.target.references.is_empty() {
+                            "none given".into()
+                        } else {
+                            a.target.references.join(", ")
+                        }
+                    ));
+                    for w in &r.warnings {
+                        out.push_str(&format!("\n- {w}"));
+                    }
+                    if !r.warnings.is_empty() {
+                        out.push('\n');
+                    }
+                }
+                None => out.push_str(&format!(
+                    "The latest sample could not be evaluated: {}\n",
+                    r.error.as_deref().unwrap_or("")
+                )),
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn bounds(lower: Option<f64>, upper: Option<f64>) -> String {
+    match (lower, upper) {
+        (Some(l), Some(u)) => format!("{}–{}", fmt_num(l), fmt_num(u)),
+        (Some(l), None) => format!(">= {}", fmt_num(l)),
+        (None, Some(u)) => format!("<= {}", fmt_num(u)),
+        (None, None) => "-".into(),
+    }
+}

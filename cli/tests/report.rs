@@ -1,0 +1,135 @@
+//! `tdm report`: the Markdown is snapshotted; the HTML's chart is checked
+//! against the numbers it draws; nothing in the page is fetched.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn report(format: &str, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args([
+            "report",
+            "--pack",
+            "rules/ki-oncology",
+            "--format",
+            format,
+            "--out",
+        ])
+        .arg(out)
+        .arg("examples/history.csv")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_markdown_report_of_each_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = report("md", dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for patient in ["P-101", "P-202"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{patient}.md"))).unwrap();
+        // The digest changes with any edit of the pack; it is checked elsewhere.
+        let text = regex_free_redact(&text);
+        insta::assert_snapshot!(format!("report-{patient}"), text);
+    }
+}
+
+fn regex_free_redact(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("(sha256:") {
+            Some(i) => format!("{}(sha256:[digest])", &l[..i]),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `name="value"` of the first attribute `name` in `element`.
+fn attr(element: &str, name: &str) -> Option<f64> {
+    let start = element.find(&format!(" {name}=\""))? + name.len() + 3;
+    element[start..].split('"').next()?.parse().ok()
+}
+
+fn elements<'a>(svg: &'a str, tag_and_class: &str) -> Vec<&'a str> {
+    svg.match_indices(tag_and_class)
+        .map(|(i, _)| &svg[i..i + svg[i..].find('>').unwrap()])
+        .collect()
+}
+
+#[test]
+fn the_html_chart_draws_every_sample_and_the_target_at_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = report("html", dir.path());
+    assert_eq!(o.status.code(), Some(0));
+    let html = std::fs::read_to_string(dir.path().join("P-101.html")).unwrap();
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    // One point at trough per sample; the extrapolated one also as measured.
+    let troughs = elements(svg, "<circle class=\"trough\"");
+    assert_eq!(troughs.len(), 5);
+    assert_eq!(
+        elements(svg, "<circle class=\"measured\"").len(),
+        2,
+        "samples H-02 and H-03 were corrected"
+    );
+    // The y axis is linear: two points fix it; the target line must sit at 1000.
+    let (v1, y1) = (
+        attr(troughs[0], "data-value").unwrap(),
+        attr(troughs[0], "cy").unwrap(),
+    );
+    let (v2, y2) = (
+        attr(troughs[3], "data-value").unwrap(),
+        attr(troughs[3], "cy").unwrap(),
+    );
+    let y_of = |v: f64| y1 + (v - v1) * (y2 - y1) / (v2 - v1);
+    let target = elements(svg, "<line class=\"target-lower\"")[0];
+    assert_eq!(attr(target, "data-value"), Some(1000.0));
+    assert!(
+        (attr(target, "y1").unwrap() - y_of(1000.0)).abs() < 0.05,
+        "{target}"
+    );
+    let mean = elements(svg, "<line class=\"population-mean\"")[0];
+    assert!(
+        (attr(mean, "y1").unwrap() - y_of(1170.0)).abs() < 0.05,
+        "{mean}"
+    );
+    // Later samples lie further right; the grade 3 sample is marked.
+    let xs: Vec<f64> = troughs.iter().map(|t| attr(t, "cx").unwrap()).collect();
+    assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+    assert_eq!(elements(svg, "<path class=\"toxicity\"").len(), 1);
+    assert!(svg.contains("class=\"dose\""));
+    // Self-contained: nothing is fetched.
+    for needle in [" src=", " href=", "@import", "url("] {
+        assert!(
+            !html.contains(needle),
+            "the page refers to something outside: {needle}"
+        );
+    }
+    assert!(html.contains("@page { size: A4"));
+    assert!(html.contains("Pack ki-oncology 1.0.0"));
+}
+
+#[test]
+fn samples_without_patient_or_time_are_left_out_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args(["report", "--pack", "rules/ki-oncology", "--out"])
+        .arg(dir.path())
+        .arg("examples/samples.ndjson")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("a report needs `patient` and `sampled_at`")
+    );
+}
