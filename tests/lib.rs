@@ -11,9 +11,10 @@ pub fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-/// Copies every file under `from` into `to`, keeping the layout and
-/// replacing what is there.
+/// Copies every file under `from` into `to` (made if missing), keeping the
+/// layout and replacing what is there.
 pub fn copy_into(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap().flatten() {
         let path = entry.path();
         let target = to.join(entry.file_name());

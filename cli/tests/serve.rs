@@ -15,18 +15,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 struct Server {
     child: Child,
     base: String,
@@ -165,7 +153,7 @@ fn a_token_is_required_off_loopback_and_checked_when_given() {
 #[test]
 fn sighup_forces_a_reload() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("rules/ki-oncology"), dir.path());
+    tdm_tests::copy_into(&root().join("rules/ki-oncology"), dir.path());
     // Polling once a minute: only SIGHUP can make this reload quickly.
     let server = start(dir.path(), &["--poll", "60000"]);
     let before = get(&server.base, "/v1/pack").1["digest"].clone();
@@ -191,7 +179,7 @@ fn sighup_forces_a_reload() {
 #[test]
 fn requests_under_load_during_reloads_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("rules/ki-oncology"), dir.path());
+    tdm_tests::copy_into(&root().join("rules/ki-oncology"), dir.path());
     let server = start(dir.path(), &[]);
     let stop = AtomicBool::new(false);
     let file = dir.path().join("drugs/imatinib.yaml");

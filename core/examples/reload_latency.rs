@@ -11,25 +11,13 @@ use std::time::{Duration, Instant};
 
 use tdm_core::{LivePack, LoadOptions, WatchOptions, watch};
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn main() {
     let runs: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(50);
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(
+    tdm_tests::copy_into(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/ki-oncology"),
         tmp.path(),
     );

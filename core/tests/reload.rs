@@ -24,18 +24,6 @@ fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/broken/_base")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn drug_text(lower: u32) -> String {
     fs::read_to_string(base().join("drugs/testinib.yaml"))
         .unwrap()
@@ -100,7 +88,7 @@ impl Watched {
 #[test]
 fn an_editor_save_by_rename_reloads() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&base(), tmp.path());
+    tdm_tests::copy_into(&base(), tmp.path());
     let w = start(tmp.path(), None);
     assert_eq!(lower(&w.live), Some(1000.0));
     save_by_rename(&tmp.path().join("drugs/testinib.yaml"), &drug_text(1100));
@@ -111,7 +99,7 @@ fn an_editor_save_by_rename_reloads() {
 #[test]
 fn a_broken_edit_keeps_the_last_good_pack_and_a_fix_reloads() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&base(), tmp.path());
+    tdm_tests::copy_into(&base(), tmp.path());
     let w = start(tmp.path(), None);
     let digest = w.live.pack().digest.clone();
     fs::write(
@@ -136,7 +124,7 @@ fn a_broken_edit_keeps_the_last_good_pack_and_a_fix_reloads() {
 #[test]
 fn deleting_and_re_creating_a_file_and_adding_and_removing_drugs() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&base(), tmp.path());
+    tdm_tests::copy_into(&base(), tmp.path());
     let w = start(tmp.path(), None);
     let file = tmp.path().join("drugs/testinib.yaml");
     fs::remove_file(&file).unwrap();
@@ -167,14 +155,14 @@ fn deleting_and_re_creating_a_file_and_adding_and_removing_drugs() {
 fn a_configmap_style_data_symlink_swap_reloads() {
     let tmp = tempfile::tempdir().unwrap();
     let mount = tmp.path().join("pack");
-    copy_dir(&base(), &mount.join("..v1"));
+    tdm_tests::copy_into(&base(), &mount.join("..v1"));
     symlink("..v1", mount.join("..data")).unwrap();
     symlink("..data/pack.yaml", mount.join("pack.yaml")).unwrap();
     symlink("..data/drugs", mount.join("drugs")).unwrap();
     let w = start(&mount, None);
     assert_eq!(lower(&w.live), Some(1000.0));
 
-    copy_dir(&base(), &mount.join("..v2"));
+    tdm_tests::copy_into(&base(), &mount.join("..v2"));
     fs::write(mount.join("..v2/drugs/testinib.yaml"), drug_text(1300)).unwrap();
     symlink("..v2", mount.join("..data_tmp")).unwrap();
     fs::rename(mount.join("..data_tmp"), mount.join("..data")).unwrap();
@@ -185,8 +173,8 @@ fn a_configmap_style_data_symlink_swap_reloads() {
 #[test]
 fn a_change_of_the_watched_paths_target_reloads() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&base(), &tmp.path().join("v1"));
-    copy_dir(&base(), &tmp.path().join("v2"));
+    tdm_tests::copy_into(&base(), &tmp.path().join("v1"));
+    tdm_tests::copy_into(&base(), &tmp.path().join("v2"));
     fs::write(tmp.path().join("v2/drugs/testinib.yaml"), drug_text(1400)).unwrap();
     let current = tmp.path().join("current");
     symlink("v1", &current).unwrap();
@@ -205,7 +193,7 @@ fn a_change_of_the_watched_paths_target_reloads() {
 #[test]
 fn polling_reloads_where_native_events_are_unavailable() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&base(), tmp.path());
+    tdm_tests::copy_into(&base(), tmp.path());
     let w = start(tmp.path(), Some(Duration::from_millis(100)));
     // Polling compares modification times: make sure the new one differs.
     std::thread::sleep(Duration::from_millis(1100));
@@ -217,13 +205,13 @@ fn polling_reloads_where_native_events_are_unavailable() {
 #[test]
 fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&base(), tmp.path());
+    tdm_tests::copy_into(&base(), tmp.path());
     // Every version the test will write, with its digest.
     let versions: Vec<u32> = (0..30).map(|i| 1000 + 10 * (i % 7)).collect();
     let mut valid = std::collections::HashSet::new();
     for v in &versions {
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&base(), dir.path());
+        tdm_tests::copy_into(&base(), dir.path());
         fs::write(dir.path().join("drugs/testinib.yaml"), drug_text(*v)).unwrap();
         valid.insert(load_pack(dir.path()).unwrap().digest);
     }
@@ -262,7 +250,7 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
         }
         // The final version must be served within 1 s of the last write.
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&base(), dir.path());
+        tdm_tests::copy_into(&base(), dir.path());
         fs::write(
             dir.path().join("drugs/testinib.yaml"),
             drug_text(*versions.last().unwrap()),

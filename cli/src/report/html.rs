@@ -87,22 +87,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
                             esc(&a.interventions.join("; "))
                         );
                     }
-                    let _ = write!(
-                        out,
-                        "<p>Evidence: {} ({}, {}); references: {}.</p>",
-                        format!("{:?}", a.target.evidence).to_lowercase(),
-                        if a.target.usage == "primary" {
-                            "the tables' target"
-                        } else {
-                            "an alternative from the text"
-                        },
-                        format!("{:?}", a.target.basis).to_lowercase(),
-                        esc(&if a.target.references.is_empty() {
-                            "none given".into()
-                        } else {
-                            a.target.references.join(", ")
-                        })
-                    );
+                    let _ = write!(out, "<p>Evidence: {}.</p>", esc(&super::evidence(a)));
                     if !r.warnings.is_empty() {
                         out.push_str("<ul>");
                         for w in &r.warnings {

@@ -56,21 +56,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
                             a.interventions.join("; ")
                         ));
                     }
-                    out.push_str(&format!(
-                        "\nEvidence: {}, {} ({}); references: {}.\n",
-                        format!("{:?}", a.target.evidence).to_lowercase(),
-                        if a.target.usage == "primary" {
-                            "the tables' target"
-                        } else {
-                            "an alternative from the text"
-                        },
-                        format!("{:?}", a.target.basis).to_lowercase(),
-                        if a.target.references.is_empty() {
-                            "none given".into()
-                        } else {
-                            a.target.references.join(", ")
-                        }
-                    ));
+                    out.push_str(&format!("\nEvidence: {}.\n", super::evidence(a)));
                     for w in &r.warnings {
                         out.push_str(&format!("\n- {w}"));
                     }

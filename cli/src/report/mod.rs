@@ -175,3 +175,22 @@ fn file_name(patient: &str) -> String {
 pub(crate) fn short_time(text: &str) -> String {
     text.replace('T', " ").chars().take(16).collect()
 }
+
+/// `viable (the tables' target, threshold); references: 19`.
+pub(crate) fn evidence(a: &tdm_core::Assessment) -> String {
+    format!(
+        "{} ({}, {}); references: {}",
+        format!("{:?}", a.target.evidence).to_lowercase(),
+        if a.target.usage == "primary" {
+            "the tables' target"
+        } else {
+            "an alternative from the text"
+        },
+        format!("{:?}", a.target.basis).to_lowercase(),
+        if a.target.references.is_empty() {
+            "none given".into()
+        } else {
+            a.target.references.join(", ")
+        }
+    )
+}
