@@ -331,7 +331,12 @@ pub fn frequency(interval_h: f64) -> String {
 
 /// A number as a pharmacist writes it: no trailing zeros, at most 3 decimals.
 pub fn fmt_num(value: f64) -> String {
-    let s = format!("{value:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
+    // Rounded first, then written shortest: much faster than `{:.3}`,
+    // which formats exactly.
+    let rounded = (value * 1000.0).round() / 1000.0;
+    if rounded == 0.0 {
+        "0".into()
+    } else {
+        format!("{rounded}")
+    }
 }

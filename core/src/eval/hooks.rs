@@ -12,6 +12,15 @@ use crate::sample::Sample;
 use crate::script;
 use crate::units::{Quantity, Unit};
 
+/// Whether the drug's script or plugin implements `hook`.
+pub(crate) fn implements(drug: &Drug, hook: &str) -> bool {
+    match &drug.hooks {
+        Some(HookProvider::Script(s)) => s.has(hook),
+        Some(HookProvider::Plugin { plugin, .. }) => plugin.hooks().iter().any(|h| h == hook),
+        None => false,
+    }
+}
+
 /// Calls `hook` of the drug's script or plugin, if it implements it.
 /// Answers with the returned value and who returned it (for messages).
 fn call_hook(
@@ -160,6 +169,9 @@ pub(crate) fn target(
     sample: &Sample,
     chosen: &Target,
 ) -> Result<Option<Target>, String> {
+    if !implements(drug, "target") {
+        return Ok(None);
+    }
     let Some((returned, what)) =
         call_hook(pack, drug, "target", vec![sample_map(sample, drug, None)])?
     else {

@@ -161,12 +161,18 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         half_life_h: drug.half_life_h,
         method: "log-linear".into(),
     });
-    let map = hooks::sample_map(
-        sample,
-        drug,
-        Some((&measured, timing.factors.as_deref(), timing.interval_h)),
-    );
-    if let Some(e) = hooks::exposure(pack, drug, map, quantity)? {
+    // The hooks' inputs are built only for a drug that has such a hook.
+    let scripted = if hooks::implements(drug, "exposure") {
+        let map = hooks::sample_map(
+            sample,
+            drug,
+            Some((&measured, timing.factors.as_deref(), timing.interval_h)),
+        );
+        hooks::exposure(pack, drug, map, quantity)?
+    } else {
+        None
+    };
+    if let Some(e) = scripted {
         total = e.value;
         warnings.extend(e.warnings);
         used(&mut trace, "exposure");
@@ -248,19 +254,24 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let mut decision = decision;
     let mut next_dose_mg = decision.next.as_ref().map(|l| l.mg);
     let mut next_interval_h = decision.next.as_ref().map(|l| l.interval_h);
-    let result_map = serde_json::json!({
-        "classification": classification.map(Classification::as_str),
-        "advice": decision.advice.as_str(),
-        "next_dose_mg": next_dose_mg, "next_interval_h": next_interval_h,
-        "exposure": total, "unit": quantity.canonical(),
-        "lower": lower, "upper": target.upper, "target_id": target.id,
-    });
-    let map = hooks::sample_map(
-        sample,
-        drug,
-        Some((&measured, timing.factors.as_deref(), timing.interval_h)),
-    );
-    if let Some(change) = hooks::next_dose(pack, drug, map, result_map)? {
+    let change = if hooks::implements(drug, "next_dose") {
+        let result_map = serde_json::json!({
+            "classification": classification.map(Classification::as_str),
+            "advice": decision.advice.as_str(),
+            "next_dose_mg": next_dose_mg, "next_interval_h": next_interval_h,
+            "exposure": total, "unit": quantity.canonical(),
+            "lower": lower, "upper": target.upper, "target_id": target.id,
+        });
+        let map = hooks::sample_map(
+            sample,
+            drug,
+            Some((&measured, timing.factors.as_deref(), timing.interval_h)),
+        );
+        hooks::next_dose(pack, drug, map, result_map)?
+    } else {
+        None
+    };
+    if let Some(change) = change {
         used(&mut trace, "next_dose");
         let changed = change.advice.is_some() || change.next_dose_mg.is_some();
         if let Some(advice) = change.advice {
