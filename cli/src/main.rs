@@ -3,6 +3,7 @@
 
 mod eval_cmd;
 mod exit;
+mod gen_cmd;
 mod output;
 mod report;
 mod schema_cmd;
@@ -46,6 +47,28 @@ enum Command {
     Serve(ServeArgs),
     /// Write a report per patient: the concentration–time chart, every sample, the latest advice.
     Report(ReportArgs),
+    /// Write N deterministic, realistic samples over every drug of a pack (for benchmarks).
+    GenSamples(GenArgs),
+}
+
+/// Arguments of `tdm gen-samples`.
+#[derive(Args)]
+pub(crate) struct GenArgs {
+    /// The pack whose drugs, targets and dose levels the samples follow.
+    #[arg(long, value_name = "DIR", default_value = "rules/ki-oncology")]
+    pub pack: PathBuf,
+    /// How many samples.
+    #[arg(long)]
+    pub n: u64,
+    /// Seed: the same seed gives the same samples.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Ndjson)]
+    pub format: InputFormatArg,
+    /// Share of deliberately bad records (unknown drug, bad unit, negative or text value).
+    #[arg(long, default_value_t = 0.02)]
+    pub bad_fraction: f64,
 }
 
 /// Arguments of `tdm report`.
@@ -281,6 +304,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch_cmd::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::GenSamples(args) => gen_cmd::run(&args),
     };
     ExitCode::from(exit as u8)
 }

@@ -34,7 +34,9 @@ pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, Record, read_records};
 pub use load::{load_pack, load_pack_from_texts, load_pack_with};
-pub use model::{Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, fmt_num};
+pub use model::{
+    Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, TroughCorrection, fmt_num,
+};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use reload::{
     LivePack, PackWatcher, ReloadOutcome, ReloadStatus, WatchOptions, describe_error, watch,

@@ -1,0 +1,197 @@
+//! `tdm gen-samples`: a deterministic stream of realistic mixed samples over
+//! every drug of a pack — metabolites, timing, toxicity, and a small share of
+//! bad records — for benchmarks and load tests.
+
+use std::io::{self, BufWriter, Write};
+
+use serde_json::{Map, Value, json};
+use tdm_core::{Lower, Measure, Pack, TroughCorrection};
+
+use crate::exit::Exit;
+use crate::{GenArgs, InputFormatArg};
+
+/// splitmix64: small, fast and the same on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn round(v: f64, decimals: i32) -> f64 {
+    let s = 10f64.powi(decimals);
+    (v * s).round() / s
+}
+
+/// One sample of `pack`'s drugs; `bad` breaks it in one of the usual ways.
+fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Value> {
+    let drug = &pack.drugs[rng.below(pack.drugs.len())];
+    let targets: Vec<_> = drug.targets.iter().filter(|t| t.primary).collect();
+    let target = targets[rng.below(targets.len())];
+    let level = &drug.dosing.levels[rng.below(drug.dosing.levels.len())];
+    let reference = match target.lower {
+        Some(Lower::Fixed(v)) => v,
+        _ => target.population_mean.unwrap_or(100.0),
+    };
+    // Levels vary several-fold between patients: 0.3x to 2.5x the reference.
+    let value = reference * (0.3 + 2.2 * rng.unit());
+    let mut s = Map::new();
+    s.insert("id".into(), json!(format!("G{index:08}")));
+    s.insert(
+        "patient".into(),
+        json!(format!("P{:06}", rng.below(100_000))),
+    );
+    s.insert("drug".into(), json!(drug.name));
+    if let Some(i) = target.indications.first() {
+        s.insert("indication".into(), json!(i));
+    }
+    if let Some(r) = target.regimens.first() {
+        s.insert("regimen".into(), json!(r));
+    }
+    let parent_share = if target.sum_of.len() > 1 { 0.7 } else { 1.0 };
+    if target.measure == Measure::Auc {
+        s.insert("measure".into(), json!("auc"));
+        s.insert("value".into(), json!(round(value, 1)));
+        s.insert("unit".into(), json!("ng*h/mL"));
+    } else if rng.unit() < 0.1 && value > 1000.0 {
+        s.insert(
+            "value".into(),
+            json!(round(value * parent_share / 1000.0, 3)),
+        );
+        s.insert("unit".into(), json!("mg/L"));
+    } else {
+        s.insert("value".into(), json!(round(value * parent_share, 2)));
+        s.insert("unit".into(), json!("ng/mL"));
+    }
+    if target.sum_of.len() > 1 {
+        let mut metabolites = Map::new();
+        for &i in &target.sum_of[1..] {
+            metabolites.insert(
+                drug.analytes[i].name.clone(),
+                json!(round(value * (1.0 - parent_share), 2)),
+            );
+        }
+        s.insert("metabolites".into(), Value::Object(metabolites));
+    }
+    s.insert("dose_mg".into(), json!(level.mg));
+    if level.interval_h != drug.dosing.interval_h {
+        s.insert("interval_h".into(), json!(level.interval_h));
+    }
+    // Most samples are troughs; some are drawn earlier where that can be corrected.
+    let hours = match (&drug.correction, rng.unit()) {
+        (TroughCorrection::LogLinear { valid_from_h }, u) if u < 0.3 => {
+            valid_from_h + (level.interval_h - valid_from_h) * rng.unit()
+        }
+        _ => level.interval_h,
+    };
+    s.insert("hours_since_dose".into(), json!(round(hours, 1)));
+    s.insert("days_on_dose".into(), json!(7 + rng.below(114)));
+    s.insert(
+        "toxicity_grade".into(),
+        json!([0, 0, 0, 1, 1, 2, 3][rng.below(7)]),
+    );
+    if bad {
+        match rng.below(4) {
+            0 => s.insert("drug".into(), json!(format!("{}x", drug.name))),
+            1 => s.insert("unit".into(), json!("ng/dl")),
+            2 => s.insert("value".into(), json!(-1)),
+            _ => s.insert("value".into(), json!("n/a")),
+        };
+    }
+    s
+}
+
+pub(crate) fn run(args: &GenArgs) -> Exit {
+    let pack = match crate::load_pack(&args.pack, tdm_core::Plugins::VerifyOnly) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut rng = Rng(args.seed);
+    let metabolite_columns: Vec<String> = {
+        let mut names: Vec<String> = pack
+            .drugs
+            .iter()
+            .flat_map(|d| {
+                d.targets.iter().flat_map(move |t| {
+                    t.sum_of
+                        .iter()
+                        .skip(1)
+                        .map(move |&i| d.analytes[i].name.clone())
+                })
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let columns: Vec<String> = tdm_core::FIELDS
+        .iter()
+        .filter(|f| **f != "metabolites" && **f != "sampled_at")
+        .map(|f| (*f).to_owned())
+        .chain(
+            metabolite_columns
+                .iter()
+                .map(|m| format!("{}{m}", tdm_core::METABOLITE_COLUMN_PREFIX)),
+        )
+        .collect();
+    let written = (|| -> io::Result<()> {
+        match args.format {
+            InputFormatArg::Csv => writeln!(out, "{}", columns.join(","))?,
+            InputFormatArg::Json => out.write_all(b"[\n")?,
+            InputFormatArg::Ndjson => {}
+        }
+        for i in 0..args.n {
+            let bad = rng.unit() < args.bad_fraction;
+            let s = sample(&pack, &mut rng, i, bad);
+            match args.format {
+                InputFormatArg::Ndjson => writeln!(out, "{}", Value::Object(s))?,
+                InputFormatArg::Json => {
+                    let sep = if i + 1 < args.n { "," } else { "" };
+                    writeln!(out, "{}{sep}", Value::Object(s))?;
+                }
+                InputFormatArg::Csv => {
+                    let cell = |v: Option<&Value>| match v {
+                        None | Some(Value::Null) => String::new(),
+                        Some(Value::String(t)) => t.clone(),
+                        Some(other) => other.to_string(),
+                    };
+                    let row: Vec<String> = columns
+                        .iter()
+                        .map(
+                            |c| match c.strip_prefix(tdm_core::METABOLITE_COLUMN_PREFIX) {
+                                Some(m) => cell(s.get("metabolites").and_then(|ms| ms.get(m))),
+                                None => cell(s.get(c.as_str())),
+                            },
+                        )
+                        .collect();
+                    writeln!(out, "{}", row.join(","))?;
+                }
+            }
+        }
+        if args.format == InputFormatArg::Json {
+            out.write_all(b"]\n")?;
+        }
+        out.flush()
+    })();
+    match written {
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: cannot write the samples: {e}");
+            Exit::OutputFailed
+        }
+    }
+}
