@@ -472,3 +472,57 @@ fn schema_writes_the_committed_schemas() {
         assert_eq!(v["$schema"], "http://json-schema.org/draft-07/schema#");
     }
 }
+
+#[test]
+fn gen_samples_is_deterministic_and_evaluates_with_a_few_bad_records() {
+    let a = tdm(&["gen-samples", "--n", "500", "--seed", "9"]);
+    let b = tdm(&["gen-samples", "--n", "500", "--seed", "9"]);
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout, "the same seed gives the same samples");
+    assert_ne!(
+        a.stdout,
+        tdm(&["gen-samples", "--n", "500", "--seed", "10"]).stdout
+    );
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "--format",
+            "ndjson",
+            "--input-format",
+            "ndjson",
+            "-",
+        ],
+        &stdout(&a),
+    );
+    let results = ndjson(&o);
+    assert_eq!(results.len(), 500);
+    let errors = results.iter().filter(|r| r["status"] == "error").count();
+    assert!(
+        (1..=30).contains(&errors),
+        "{errors} bad records of 500 at 2 %"
+    );
+    let drugs: std::collections::HashSet<_> =
+        results.iter().filter_map(|r| r["drug"].as_str()).collect();
+    assert!(
+        drugs.len() >= 25,
+        "samples cover the pack's drugs: {}",
+        drugs.len()
+    );
+    let csv = tdm(&["gen-samples", "--n", "50", "--format", "csv"]);
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "--format",
+            "ndjson",
+            "--input-format",
+            "csv",
+            "-",
+        ],
+        &stdout(&csv),
+    );
+    assert_eq!(ndjson(&o).len(), 50);
+}
