@@ -11,6 +11,10 @@ use std::io::{BufReader, BufWriter, Write};
 use serde_json::json;
 use tdm_core::{InputFormat, Record};
 
+// The allocator of `tdm`, so that only the evaluation differs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fields(r: &Record) -> (String, String, f64, String, String) {
     match &r.sample {
         Ok(s) => (

@@ -3,11 +3,14 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter};
 
-use serde_json::{Map, Value};
-use tdm_core::{Cells, EvalResult, InputError, InputFormat, Record, Sample, Status};
+use std::thread;
 
+use serde_json::{Map, Value};
+use tdm_core::{Cells, InputFormat, Record, Sample};
+
+use crate::batch::{self, Failure, Tally};
 use crate::exit::Exit;
-use crate::output::{Writer, writer_for};
+use crate::output::writer_for;
 use crate::{EvalArgs, InputFormatArg, SampleFlags};
 
 pub(crate) fn run(args: &EvalArgs) -> Exit {
@@ -15,13 +18,8 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let stdout = io::stdout();
-    let mut writer = writer_for(
-        args.format,
-        BufWriter::with_capacity(1 << 16, stdout.lock()),
-    );
-    let mut tally = Tally::default();
-    let outcome = match (&args.file, &args.sample.drug) {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout());
+    let (tally, outcome) = match (&args.file, &args.sample.drug) {
         (None, None) => {
             eprintln!(
                 "error: give a FILE (or `-` for standard input), or one sample with --drug, --value and --unit\n\n\
@@ -38,7 +36,14 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
                 }
             };
             let result = tdm_core::evaluate_record(&pack, record);
-            emit(&mut *writer, &mut tally, &result).map_err(Failure::Output)
+            let mut tally = Tally::default();
+            tally.count(&result);
+            let mut writer = writer_for(args.format, &mut out);
+            let written = writer
+                .begin()
+                .and_then(|()| writer.write(&result))
+                .and_then(|()| writer.finish(&tally.summary()));
+            (tally, written.map_err(Failure::Output))
         }
         (Some(path), _) => {
             let format = match input_format(args.input_format, path) {
@@ -48,8 +53,8 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
                     return Exit::Usage;
                 }
             };
-            let input: Box<dyn BufRead> = if path == "-" {
-                Box::new(BufReader::with_capacity(1 << 16, io::stdin().lock()))
+            let input: Box<dyn BufRead + Send> = if path == "-" {
+                Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
             } else {
                 match File::open(path) {
                     Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
@@ -59,27 +64,20 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
                     }
                 }
             };
-            if let Err(e) = writer.begin() {
-                return output_failed(&e);
-            }
-            tdm_core::read_records(input, format, |record| {
-                let result = tdm_core::evaluate_record(&pack, record);
-                emit(&mut *writer, &mut tally, &result)
-            })
-            .map_err(|e| match e {
-                InputError::Stopped(e) => Failure::Output(e),
-                other => Failure::Input(other),
-            })
+            let jobs = args.jobs.map_or_else(
+                || thread::available_parallelism().map_or(1, |n| n.get()),
+                usize::from,
+            );
+            batch::run(&pack, input, format, args.format, &mut out, jobs)
         }
     };
-    let finished = writer.finish(&tally.summary());
-    match (outcome, finished) {
-        (Err(Failure::Output(e)), _) | (Ok(()), Err(e)) => return output_failed(&e),
-        (Err(Failure::Input(e)), _) => {
+    match outcome {
+        Err(Failure::Output(e)) => return output_failed(&e),
+        Err(Failure::Input(e)) => {
             eprintln!("{:?}", miette::Report::new(e));
             return Exit::InputUnreadable;
         }
-        (Ok(()), Ok(())) => {}
+        Ok(()) => {}
     }
     if !args.quiet && args.format != crate::OutputFormat::Table {
         eprintln!("{}", tally.summary());
@@ -91,11 +89,6 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
     }
 }
 
-enum Failure {
-    Input(InputError),
-    Output(io::Error),
-}
-
 fn output_failed(e: &io::Error) -> Exit {
     if e.kind() == io::ErrorKind::BrokenPipe {
         // The reader went away (`| head`): not an error of ours to report.
@@ -103,33 +96,6 @@ fn output_failed(e: &io::Error) -> Exit {
     }
     eprintln!("error: cannot write the output: {e}");
     Exit::OutputFailed
-}
-
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    errors: u64,
-}
-
-impl Tally {
-    fn summary(&self) -> String {
-        let total = self.ok + self.errors;
-        format!(
-            "{total} record{}: {} ok, {} error{}",
-            if total == 1 { "" } else { "s" },
-            self.ok,
-            self.errors,
-            if self.errors == 1 { "" } else { "s" }
-        )
-    }
-}
-
-fn emit(writer: &mut dyn Writer, tally: &mut Tally, result: &EvalResult) -> io::Result<()> {
-    match result.status {
-        Status::Ok => tally.ok += 1,
-        Status::Error => tally.errors += 1,
-    }
-    writer.write(result)
 }
 
 fn input_format(given: Option<InputFormatArg>, path: &str) -> Result<InputFormat, String> {

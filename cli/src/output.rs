@@ -15,20 +15,42 @@ pub(crate) trait Writer {
     fn write(&mut self, result: &EvalResult) -> io::Result<()>;
     /// After the last result; flushes.
     fn finish(&mut self, summary: &str) -> io::Result<()>;
+    /// Hands on what is buffered, without closing anything.
+    fn flush(&mut self) -> io::Result<()>;
 }
 
 pub(crate) fn writer_for<'a, W: Write + 'a>(format: OutputFormat, out: W) -> Box<dyn Writer + 'a> {
+    writer_after(format, out, None)
+}
+
+/// A writer for a later part of the same output, after `written` results:
+/// the header, opening bracket or separators already written are not
+/// written again. Lets parts of a batch be written out on several threads.
+pub(crate) fn continuation<'a, W: Write + 'a>(
+    format: OutputFormat,
+    out: W,
+    written: u64,
+) -> Box<dyn Writer + 'a> {
+    writer_after(format, out, Some(written))
+}
+
+fn writer_after<'a, W: Write + 'a>(
+    format: OutputFormat,
+    out: W,
+    written: Option<u64>,
+) -> Box<dyn Writer + 'a> {
+    let begun = written.is_some();
     match format {
-        OutputFormat::Table => Box::new(Table { out, begun: false }),
+        OutputFormat::Table => Box::new(Table { out, begun }),
         OutputFormat::Json => Box::new(Json {
             out,
-            count: 0,
-            begun: false,
+            count: written.unwrap_or(0),
+            begun,
         }),
         OutputFormat::Ndjson => Box::new(Ndjson { out }),
         OutputFormat::Csv => Box::new(Csv {
             out: csv::Writer::from_writer(out),
-            begun: false,
+            begun,
         }),
     }
 }
@@ -48,6 +70,10 @@ impl<W: Write> Writer for Ndjson<W> {
     }
 
     fn finish(&mut self, _: &str) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
@@ -79,6 +105,10 @@ impl<W: Write> Writer for Json<W> {
     fn finish(&mut self, _: &str) -> io::Result<()> {
         self.begin()?;
         self.out.write_all(b"\n]\n")?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
@@ -189,6 +219,10 @@ impl<W: Write> Writer for Csv<W> {
 
     fn finish(&mut self, _: &str) -> io::Result<()> {
         self.begin()?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
@@ -313,6 +347,10 @@ impl<W: Write> Writer for Table<W> {
 
     fn finish(&mut self, summary: &str) -> io::Result<()> {
         writeln!(self.out, "{summary}")?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

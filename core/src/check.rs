@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::error::{Position, Problem};
 use crate::model::*;
+use crate::num::Num;
 use crate::raw::*;
 use crate::units::Unit;
 use crate::yaml::{self, Spanned};
@@ -389,9 +390,9 @@ impl Checker<'_> {
             yaml::position(at),
             format!(
                 "{what} {} {unit} is {} % of the population mean {} {unit}: likely a unit slip",
-                fmt_num(value),
+                Num(value),
                 crate::eval::round_sig(ratio * 100.0, 2),
-                fmt_num(mean)
+                Num(mean)
             ),
             Some("check the unit (mg/L written as ng/mL is a factor of 1,000); if the value is right, say why in `plausibility_override`"),
         );

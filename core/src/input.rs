@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -96,10 +97,85 @@ pub fn read_records<R: BufRead>(
     format: InputFormat,
     mut each: impl FnMut(Record) -> io::Result<()>,
 ) -> Result<(), InputError> {
+    read_raw_records(input, format, |raw| each(raw.check()))
+}
+
+/// Splits `input` into records, in order, without checking their fields:
+/// splitting is sequential, but [`RawRecord::check`] can then run on
+/// several threads. [`read_records`] is both steps in one.
+pub fn read_raw_records<R: BufRead>(
+    input: R,
+    format: InputFormat,
+    mut each: impl FnMut(RawRecord) -> io::Result<()>,
+) -> Result<(), InputError> {
     match format {
         InputFormat::Ndjson => ndjson(input, &mut each),
         InputFormat::Csv => csv_records(input, &mut each),
         InputFormat::Json => json(input, &mut each),
+    }
+}
+
+/// One record as split from the input, its fields not yet checked.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    /// 1-based position in the input.
+    pub index: usize,
+    /// Line of the record.
+    pub line: u64,
+    body: Body,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    /// An NDJSON line (trimmed, not empty).
+    Line(String),
+    /// A CSV row and the header that names its cells.
+    Row {
+        headers: Arc<[String]>,
+        row: csv::StringRecord,
+    },
+    /// A JSON array element, already parsed.
+    Value(Value),
+    /// Could not be split out as a record: why.
+    Unreadable(String),
+}
+
+impl RawRecord {
+    fn new(index: usize, line: u64, body: Body) -> Self {
+        RawRecord { index, line, body }
+    }
+
+    /// Checks the fields: the sample, or the error that replaces it.
+    pub fn check(self) -> Record {
+        let RawRecord { index, line, body } = self;
+        match body {
+            Body::Line(text) => match crate::strict::from_str(&text) {
+                Ok(v) => record_from_value(index, line, v),
+                Err(e) => unreadable(
+                    index,
+                    line,
+                    format!(
+                        "line {line} is not valid JSON (column {}): {}",
+                        e.column(),
+                        strip_position(&e.to_string())
+                    ),
+                ),
+            },
+            Body::Row { headers, row } => {
+                let map: Map<String, Value> = headers
+                    .iter()
+                    .cloned()
+                    .zip(row.iter().map(|c| Value::String(c.to_owned())))
+                    .collect();
+                Record {
+                    index,
+                    line,
+                    sample: Sample::from_map(&map, Cells::Text),
+                }
+            }
+            Body::Value(value) => record_from_value(index, line, value),
+            Body::Unreadable(message) => unreadable(index, line, message),
+        }
     }
 }
 
@@ -156,7 +232,7 @@ fn unreadable(index: usize, line: u64, message: String) -> Record {
 
 fn ndjson<R: BufRead>(
     mut input: R,
-    each: &mut dyn FnMut(Record) -> io::Result<()>,
+    each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
     let mut buf = Vec::new();
     let mut line = 0u64;
@@ -172,7 +248,8 @@ fn ndjson<R: BufRead>(
             index += 1;
             let message =
                 format!("line {line} is longer than {MAX_RECORD_BYTES} bytes: not a sample");
-            each(unreadable(index, line, message)).map_err(InputError::Stopped)?;
+            each(RawRecord::new(index, line, Body::Unreadable(message)))
+                .map_err(InputError::Stopped)?;
             continue;
         }
         let text = String::from_utf8_lossy(&buf);
@@ -181,18 +258,7 @@ fn ndjson<R: BufRead>(
             continue;
         }
         index += 1;
-        let record = match crate::strict::from_str(text) {
-            Ok(v) => record_from_value(index, line, v),
-            Err(e) => unreadable(
-                index,
-                line,
-                format!(
-                    "line {line} is not valid JSON (column {}): {}",
-                    e.column(),
-                    strip_position(&e.to_string())
-                ),
-            ),
-        };
+        let record = RawRecord::new(index, line, Body::Line(text.to_owned()));
         each(record).map_err(InputError::Stopped)?;
     }
 }
@@ -261,7 +327,7 @@ impl<R: Read> Read for LineLimit<R> {
 
 fn csv_records<R: BufRead>(
     input: R,
-    each: &mut dyn FnMut(Record) -> io::Result<()>,
+    each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
     let guarded = LineLimit {
         inner: input,
@@ -272,7 +338,7 @@ fn csv_records<R: BufRead>(
         .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(guarded);
-    let headers: Vec<String> = reader
+    let headers: Arc<[String]> = reader
         .headers()
         .map_err(|e| InputError::CsvHeader(e.to_string()))?
         .iter()
@@ -291,16 +357,11 @@ fn csv_records<R: BufRead>(
             Ok(false) => return Ok(()),
             Ok(true) => {
                 index += 1;
-                let map: Map<String, Value> = headers
-                    .iter()
-                    .cloned()
-                    .zip(row.iter().map(|c| Value::String(c.to_owned())))
-                    .collect();
-                Record {
-                    index,
-                    line,
-                    sample: Sample::from_map(&map, Cells::Text),
-                }
+                let body = Body::Row {
+                    headers: headers.clone(),
+                    row: row.clone(),
+                };
+                RawRecord::new(index, line, body)
             }
             Err(e) if e.is_io_error() => {
                 return Err(InputError::Io(io::Error::other(e.to_string())));
@@ -308,11 +369,8 @@ fn csv_records<R: BufRead>(
             Err(e) => {
                 index += 1;
                 let line = e.position().map_or(line, |p| p.line());
-                unreadable(
-                    index,
-                    line,
-                    format!("CSV line {line} cannot be read: {}", csv_reason(&e)),
-                )
+                let why = format!("CSV line {line} cannot be read: {}", csv_reason(&e));
+                RawRecord::new(index, line, Body::Unreadable(why))
             }
         };
         each(record).map_err(InputError::Stopped)?;
@@ -358,7 +416,7 @@ impl<R: Read> Read for LineCounter<R> {
 
 fn json<R: BufRead>(
     input: R,
-    each: &mut dyn FnMut(Record) -> io::Result<()>,
+    each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
     let line = Rc::new(Cell::new(1));
     let since_element = Rc::new(Cell::new(0));
@@ -404,7 +462,7 @@ fn strip_position(message: &str) -> String {
 
 /// Hands each element of a top-level array (or a lone object) to the callback.
 struct Elements<'a> {
-    each: &'a mut dyn FnMut(Record) -> io::Result<()>,
+    each: &'a mut dyn FnMut(RawRecord) -> io::Result<()>,
     stopped: &'a mut Option<io::Error>,
     index: usize,
     line: Rc<Cell<u64>>,
@@ -430,7 +488,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
         while let Some(value) = seq.next_element_seed(crate::strict::Strict)? {
             self.since_element.set(0);
             self.index += 1;
-            let record = record_from_value(self.index, self.line.get(), value);
+            let record = RawRecord::new(self.index, self.line.get(), Body::Value(value));
             if let Err(e) = (self.each)(record) {
                 *self.stopped = Some(e);
                 return Err(serde::de::Error::custom("stopped"));
@@ -442,7 +500,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let value =
             crate::strict::Strict.deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        let record = record_from_value(1, self.line.get(), value);
+        let record = RawRecord::new(1, self.line.get(), Body::Value(value));
         if let Err(e) = (self.each)(record) {
             *self.stopped = Some(e);
             return Err(serde::de::Error::custom("stopped"));

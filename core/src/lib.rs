@@ -16,6 +16,7 @@ mod eval;
 mod input;
 mod load;
 mod model;
+mod num;
 mod plugin;
 mod raw;
 mod reload;
@@ -32,11 +33,12 @@ mod yaml;
 pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
 pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
-pub use input::{InputError, InputFormat, Record, read_records};
+pub use input::{InputError, InputFormat, RawRecord, Record, read_raw_records, read_records};
 pub use load::{load_pack, load_pack_from_texts, load_pack_with};
 pub use model::{
-    Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, TroughCorrection, fmt_num,
+    Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, TroughCorrection,
 };
+pub use num::{Num, fmt_num};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use reload::{
     LivePack, PackWatcher, ReloadOutcome, ReloadStatus, WatchOptions, describe_error, watch,

@@ -2,9 +2,11 @@
 //! immutable afterwards, and free of anything unchecked.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::num::Num;
 use crate::units::Quantity;
 
 /// A loaded, validated rule pack.
@@ -37,9 +39,12 @@ pub struct Pack {
 impl Pack {
     /// Finds a drug by name or alias, ignoring case.
     pub fn drug(&self, name: &str) -> Option<&Drug> {
-        self.index
-            .get(&name.to_lowercase())
-            .map(|&i| &self.drugs[i])
+        // Names are indexed in lower case, as samples mostly give them.
+        let found = match self.index.get(name) {
+            Some(i) => Some(i),
+            None => self.index.get(&name.to_lowercase()),
+        };
+        found.map(|&i| &self.drugs[i])
     }
 
     /// Every name and alias the pack knows, for suggestions.
@@ -217,6 +222,19 @@ pub enum Evidence {
     Negative,
 }
 
+impl Evidence {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Exploratory => "exploratory",
+            Evidence::Promising => "promising",
+            Evidence::Viable => "viable",
+            Evidence::StandardOfCare => "standard_of_care",
+            Evidence::Negative => "negative",
+        }
+    }
+}
+
 /// A lower bound, fixed or proportional to the dose.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Lower {
@@ -312,31 +330,23 @@ impl DoseLevel {
 
     /// `400 mg once daily`, `5 mg twice daily`.
     pub fn describe(&self) -> String {
-        format!("{} mg {}", fmt_num(self.mg), frequency(self.interval_h))
+        let mut text = String::with_capacity(24);
+        let _ = write!(text, "{} mg {}", Num(self.mg), Frequency(self.interval_h));
+        text
     }
 }
 
 /// `once daily`, `twice daily`, `every 8 h`.
-pub fn frequency(interval_h: f64) -> String {
-    if interval_h == 24.0 {
-        "once daily".into()
-    } else if interval_h == 12.0 {
-        "twice daily".into()
-    } else if interval_h == 48.0 {
-        "every other day".into()
-    } else {
-        format!("every {} h", fmt_num(interval_h))
-    }
-}
+#[derive(Debug, Clone, Copy)]
+pub struct Frequency(pub f64);
 
-/// A number as a pharmacist writes it: no trailing zeros, at most 3 decimals.
-pub fn fmt_num(value: f64) -> String {
-    // Rounded first, then written shortest: much faster than `{:.3}`,
-    // which formats exactly.
-    let rounded = (value * 1000.0).round() / 1000.0;
-    if rounded == 0.0 {
-        "0".into()
-    } else {
-        format!("{rounded}")
+impl std::fmt::Display for Frequency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            24.0 => f.write_str("once daily"),
+            12.0 => f.write_str("twice daily"),
+            48.0 => f.write_str("every other day"),
+            h => write!(f, "every {} h", Num(h)),
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The decision tree of Figure 1 of the seed, made explicit (design.md,
 //! "Decision"), and the dose ladder that turns advice into a next dose.
 
-use crate::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target, fmt_num};
+use crate::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
+use crate::num::Num;
 use crate::result::{Advice, Classification};
 
 /// Everything the decision depends on.
@@ -20,16 +21,16 @@ pub(crate) struct Situation<'a> {
 }
 
 /// The advice and what follows from it.
-pub(crate) struct Decision {
+pub(crate) struct Decision<'a> {
     pub advice: Advice,
-    pub next: Option<DoseLevel>,
+    pub next: Option<&'a DoseLevel>,
     pub interventions: Vec<String>,
     pub warnings: Vec<String>,
     /// The second half of the rationale: what to do and why.
     pub reason: String,
 }
 
-impl Decision {
+impl Decision<'_> {
     fn new(advice: Advice, reason: impl Into<String>) -> Self {
         Decision {
             advice,
@@ -42,7 +43,7 @@ impl Decision {
 }
 
 /// Runs the tree.
-pub(crate) fn decide(s: &Situation) -> Decision {
+pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
     // 1. A sample that cannot be interpreted.
     if let Some(why) = s.invalid {
         return Decision::new(Advice::RepeatSample, why.to_owned());
@@ -141,11 +142,7 @@ fn position(s: &Situation) -> Position {
 
 fn current(s: &Situation) -> String {
     match s.dose_mg {
-        Some(mg) => format!(
-            "{} mg {}",
-            fmt_num(mg),
-            crate::model::frequency(s.interval_h)
-        ),
+        Some(mg) => format!("{} mg {}", Num(mg), crate::model::Frequency(s.interval_h)),
         None => "the current dose".into(),
     }
 }
@@ -158,7 +155,7 @@ fn not_a_level_warning(s: &Situation) -> String {
     )
 }
 
-fn step_up(s: &Situation) -> Decision {
+fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
     let mut d = Decision::new(Advice::IncreaseDose, String::new());
     d.interventions = s
         .policy
@@ -205,7 +202,7 @@ fn step_up(s: &Situation) -> Decision {
                 )
             };
             level_warnings(s.drug, level, &mut d.warnings);
-            d.next = Some(level.clone());
+            d.next = Some(level);
         }
         None => {
             d.advice = Advice::ConsiderAlternative;
@@ -218,7 +215,7 @@ fn step_up(s: &Situation) -> Decision {
     d
 }
 
-fn step_down(s: &Situation, why: &str) -> Decision {
+fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
     let mut d = Decision::new(Advice::ReduceDose, String::new());
     let next = match position(s) {
         Position::At(i) => i.checked_sub(1).map(|j| &s.drug.dosing.levels[j]),
@@ -241,7 +238,7 @@ fn step_down(s: &Situation, why: &str) -> Decision {
                 level.describe()
             );
             level_warnings(s.drug, level, &mut d.warnings);
-            d.next = Some(level.clone());
+            d.next = Some(level);
         }
         None => {
             d.advice = Advice::ConsiderAlternative;

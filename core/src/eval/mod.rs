@@ -14,7 +14,8 @@ mod timing;
 pub use text::round_sig;
 pub use timing::log_linear_factor;
 
-use crate::model::{HookProvider, Lower, Measure, Pack, fmt_num};
+use crate::model::{HookProvider, Lower, Measure, Pack};
+use crate::num::Num;
 use crate::result::*;
 use crate::sample::{FIELDS, Sample};
 use crate::units::{Quantity, Unit};
@@ -37,9 +38,10 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
     let inputs = pack
         .drug(&sample.drug)
         .map_or(&[][..], |d| d.inputs.as_slice());
-    let mut unknown = unknown_field_warnings(sample, inputs);
-    unknown.append(&mut result.warnings);
-    result.warnings = unknown;
+    if !sample.extra.is_empty() {
+        let unknown = unknown_field_warnings(sample, inputs);
+        result.warnings.splice(0..0, unknown);
+    }
     result
 }
 
@@ -230,9 +232,9 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
                 warnings.push(format!(
                     "{} {} {} is above {} {}: {}{refs}",
                     measure.label(),
-                    text::fmt_sig(total),
+                    text::Sig(total),
                     quantity.canonical(),
-                    text::fmt_sig(s.above),
+                    text::Sig(s.above),
                     quantity.canonical(),
                     s.effect
                 ));
@@ -252,8 +254,8 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         interval_h: timing.interval_h,
     });
     let mut decision = decision;
-    let mut next_dose_mg = decision.next.as_ref().map(|l| l.mg);
-    let mut next_interval_h = decision.next.as_ref().map(|l| l.interval_h);
+    let mut next_dose_mg = decision.next.map(|l| l.mg);
+    let mut next_interval_h = decision.next.map(|l| l.interval_h);
     let change = if hooks::implements(drug, "next_dose") {
         let result_map = serde_json::json!({
             "classification": classification.map(Classification::as_str),
@@ -294,7 +296,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             t.notes.extend(change.notes);
         }
         let next = match (next_dose_mg, next_interval_h) {
-            (Some(mg), Some(h)) => format!("{} mg {}", fmt_num(mg), crate::model::frequency(h)),
+            (Some(mg), Some(h)) => format!("{} mg {}", Num(mg), crate::model::Frequency(h)),
             _ => "no dose change".into(),
         };
         if changed {
@@ -370,11 +372,11 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         script: trace,
     };
     let mut reason = decision.reason;
-    if let Some(next) = &decision.next
+    if let Some(next) = decision.next
         && next.interval_h != timing.interval_h
         && next_dose_mg == Some(next.mg)
     {
-        reason.push_str(&format!(" ({} mg/day)", fmt_num(next.daily_mg())));
+        reason.push_str(&format!(" ({} mg/day)", Num(next.daily_mg())));
     }
     if !assessment.interventions.is_empty() && decision.advice == Advice::IncreaseDose {
         reason.push_str(&format!(", after: {}", assessment.interventions.join("; ")));

@@ -30,12 +30,10 @@ pub(crate) fn choose<'a>(
 ) -> Result<Choice<'a>, String> {
     let indication = sample.indication.as_deref();
     let regimen = sample.regimen.as_deref();
-    let of_measure: Vec<&Target> = drug
-        .targets
-        .iter()
-        .filter(|t| t.measure == measure)
-        .collect();
-    if of_measure.is_empty() {
+    // The candidates narrow step by step; the lists are only gathered for
+    // an error message.
+    let of_measure = || drug.targets.iter().filter(|t| t.measure == measure);
+    if of_measure().next().is_none() {
         let mut others: Vec<&str> = drug.targets.iter().map(|t| t.measure.label()).collect();
         others.dedup();
         return Err(format!(
@@ -45,59 +43,41 @@ pub(crate) fn choose<'a>(
             others.join(", ")
         ));
     }
-    let by_indication: Vec<&Target> = of_measure
-        .iter()
-        .copied()
-        .filter(|t| matches(&t.indications, indication))
-        .collect();
-    if by_indication.is_empty() {
+    let by_indication = || of_measure().filter(|t| matches(&t.indications, indication));
+    if by_indication().next().is_none() {
         return Err(format!(
             "field `indication`: {} has no {} target for `{}`; known: {}",
             drug.name,
             measure.label(),
             indication.unwrap_or_default(),
-            known(&of_measure, |t| &t.indications)
+            known(&of_measure().collect::<Vec<_>>(), |t| &t.indications)
         ));
     }
-    let pool: Vec<&Target> = by_indication
-        .iter()
-        .copied()
-        .filter(|t| matches(&t.regimens, regimen))
-        .collect();
-    if pool.is_empty() {
+    let pool = || by_indication().filter(|t| matches(&t.regimens, regimen));
+    if pool().next().is_none() {
         return Err(format!(
             "field `regimen`: {} has no {} target for regimen `{}`; known: {}",
             drug.name,
             measure.label(),
             regimen.unwrap_or_default(),
-            known(&by_indication, |t| &t.regimens)
+            known(&by_indication().collect::<Vec<_>>(), |t| &t.regimens)
         ));
     }
-    let is_specific =
-        |t: &&Target| specific(&t.indications, indication) || specific(&t.regimens, regimen);
     // Preference: what the sample names explicitly, the tables before the
     // text; an alternative the sample does not name comes last.
-    let groups: [Vec<&Target>; 4] = [
-        pool.iter()
-            .copied()
-            .filter(|t| t.primary && is_specific(t))
-            .collect(),
-        pool.iter()
-            .copied()
-            .filter(|t| !t.primary && is_specific(t))
-            .collect(),
-        pool.iter()
-            .copied()
-            .filter(|t| t.primary && !is_specific(t))
-            .collect(),
-        pool.iter()
-            .copied()
-            .filter(|t| !t.primary && !is_specific(t))
-            .collect(),
-    ];
-    let Some((rank, group)) = groups.iter().enumerate().find(|(_, g)| !g.is_empty()) else {
+    let rank_of = |t: &Target| {
+        let named = specific(&t.indications, indication) || specific(&t.regimens, regimen);
+        match (named, t.primary) {
+            (true, true) => 0,
+            (true, false) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        }
+    };
+    let Some(rank) = pool().map(rank_of).min() else {
         return Err(format!("{} has no applicable target", drug.name));
     };
+    let group: Vec<&Target> = pool().filter(|t| rank_of(t) == rank).collect();
     let mut warnings = Vec::new();
     let target = if group.len() == 1 {
         group[0]
@@ -111,7 +91,7 @@ pub(crate) fn choose<'a>(
     } else {
         return Err(choices_error(
             drug,
-            group,
+            &group,
             indication.is_none(),
             regimen.is_none(),
         ));

@@ -1,29 +1,58 @@
 //! Sentences for people: bounds and the one-sentence rationale.
 
-use crate::model::{Basis, Lower, Target, fmt_num};
+use std::fmt::{self, Write};
+
+use crate::model::{Basis, Lower, Target};
+use crate::num::Num;
 use crate::result::{Assessment, Classification};
+
+/// Appends each piece's text to `out` (`&str` or any `Display`), without
+/// the intermediate strings of `format!`.
+macro_rules! put {
+    ($out:expr, $($piece:expr),+ $(,)?) => {{
+        $( let _ = write!($out, "{}", $piece); )+
+    }};
+}
 
 /// `>= 1000 ng/mL`, `50–100 ng/mL`, `<= 100 ng/mL`; `dose_mg` resolves a
 /// dose-normalised lower bound.
 pub(crate) fn bounds(t: &Target, dose_mg: Option<f64>) -> String {
+    let mut out = String::with_capacity(32);
+    write_bounds(&mut out, t, dose_mg);
+    out
+}
+
+fn write_bounds(out: &mut String, t: &Target, dose_mg: Option<f64>) {
     let unit = t.measure.quantity().canonical();
-    let lower = match (t.lower, dose_mg) {
-        (Some(Lower::Fixed(v)), _) => Some(fmt_sig(v)),
-        (Some(Lower::PerMgDose(k)), Some(d)) => Some(fmt_sig(k * d)),
-        (Some(Lower::PerMgDose(k)), None) => Some(format!("{} per mg of dose", fmt_num(k))),
-        (None, _) => None,
+    let lower = |out: &mut String| match (t.lower, dose_mg) {
+        (Some(Lower::Fixed(v)), _) => put!(out, Sig(v)),
+        (Some(Lower::PerMgDose(k)), Some(d)) => put!(out, Sig(k * d)),
+        (Some(Lower::PerMgDose(k)), None) => put!(out, Num(k), " per mg of dose"),
+        (None, _) => {}
     };
-    match (lower, t.upper) {
-        (Some(l), Some(u)) => format!("{l}–{} {unit}", fmt_sig(u)),
-        (Some(l), None) => format!(">= {l} {unit}"),
-        (None, Some(u)) => format!("<= {} {unit}", fmt_sig(u)),
-        (None, None) => String::new(),
+    match (t.lower, t.upper) {
+        (Some(_), Some(u)) => {
+            lower(out);
+            put!(out, "–", Sig(u), " ", unit);
+        }
+        (Some(_), None) => {
+            out.push_str(">= ");
+            lower(out);
+            put!(out, " ", unit);
+        }
+        (None, Some(u)) => put!(out, "<= ", Sig(u), " ", unit),
+        (None, None) => {}
     }
 }
 
 /// Three significant digits, as a laboratory reports a level.
-pub(crate) fn fmt_sig(value: f64) -> String {
-    fmt_num(round_sig(value, 3))
+#[derive(Clone, Copy)]
+pub(crate) struct Sig(pub f64);
+
+impl fmt::Display for Sig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Num(round_sig(self.0, 3)).fmt(f)
+    }
 }
 
 /// `value` rounded to `digits` significant digits (never into the integer
@@ -38,6 +67,8 @@ pub fn round_sig(value: f64, digits: i32) -> f64 {
 }
 
 /// The rationale: what was measured, against what, and what to do.
+///
+/// Written into one buffer: it is the longest text of every result.
 pub(crate) fn rationale(
     a: &Assessment,
     target: &Target,
@@ -45,79 +76,99 @@ pub(crate) fn rationale(
     reason: &str,
 ) -> String {
     let e = &a.exposure;
-    let mut what = format!("{} {} {}", target.measure.label(), fmt_sig(e.value), e.unit);
+    let mut out = String::with_capacity(320);
+    put!(out, target.measure.label(), " ", Sig(e.value), " ", e.unit);
     if e.analytes.len() > 1 {
-        let parts: Vec<&str> = e.analytes.iter().map(|x| x.name.as_str()).collect();
-        what.push_str(&format!(" ({})", parts.join(" + ")));
+        for (i, x) in e.analytes.iter().enumerate() {
+            out.push_str(if i == 0 { " (" } else { " + " });
+            out.push_str(&x.name);
+        }
+        out.push(')');
     }
     if e.parent_only {
-        what.push_str(" (parent only)");
+        out.push_str(" (parent only)");
     }
-    let by_script = |hook: &str| {
-        a.script
-            .as_ref()
-            .filter(|s| s.hooks.iter().any(|h| h == hook))
-            .map(|s| format!(" (by {} `{}`)", s.kind, s.file))
-            .unwrap_or_default()
-    };
     if let Some(c) = &e.corrected_from {
         match c.half_life_h {
-            Some(h) => what.push_str(&format!(
-                " (extrapolated from {} {} at {} h, t½ {} h)",
-                fmt_sig(c.value),
+            Some(h) => put!(
+                out,
+                " (extrapolated from ",
+                Sig(c.value),
+                " ",
                 e.unit,
-                fmt_num(c.hours_since_dose),
-                fmt_num(h)
-            )),
-            None => what.push_str(&format!(
-                " (trough predicted from {} {} at {} h)",
-                fmt_sig(c.value),
+                " at ",
+                Num(c.hours_since_dose),
+                " h, t½ ",
+                Num(h),
+                " h)"
+            ),
+            None => put!(
+                out,
+                " (trough predicted from ",
+                Sig(c.value),
+                " ",
                 e.unit,
-                fmt_num(c.hours_since_dose)
-            )),
+                " at ",
+                Num(c.hours_since_dose),
+                " h)"
+            ),
         }
     }
-    what.push_str(&by_script("exposure"));
+    by_script(&mut out, a, "exposure");
+    out.push_str(match a.classification {
+        Some(Classification::Below) => " is below the ",
+        Some(Classification::Within) if target.basis == Basis::PopulationMean => {
+            " is at or above the "
+        }
+        Some(Classification::Within) => " is within the ",
+        Some(Classification::Above) => " is above the ",
+        None => " cannot be judged against the ",
+    });
     // Name the scope only when the target itself is specific to it.
     let scope = [
         (&target.indications, a.indication.as_deref()),
         (&target.regimens, a.regimen.as_deref()),
     ]
     .into_iter()
-    .find(|(list, _)| !list.is_empty())
-    .map(|(list, given)| {
-        let name = given
-            .and_then(|g| list.iter().find(|x| x.eq_ignore_ascii_case(g)))
-            .map_or_else(|| list.join("/"), Clone::clone);
-        format!("{name} ")
-    })
-    .unwrap_or_default();
-    let kind = match target.basis {
-        Basis::Threshold => "target",
-        Basis::PopulationMean => "population mean",
-    };
-    let refs = if target.references.is_empty() {
-        String::new()
-    } else {
-        format!("; ref {}", target.references.join(", "))
-    };
-    let evidence = format!("{:?}", target.evidence).to_lowercase();
-    let position = match a.classification {
-        Some(Classification::Below) => "is below",
-        Some(Classification::Within) => {
-            if target.basis == Basis::PopulationMean {
-                "is at or above"
-            } else {
-                "is within"
-            }
+    .find(|(list, _)| !list.is_empty());
+    if let Some((list, given)) = scope {
+        match given.and_then(|g| list.iter().find(|x| x.eq_ignore_ascii_case(g))) {
+            Some(name) => out.push_str(name),
+            None => out.push_str(&list.join("/")),
         }
-        Some(Classification::Above) => "is above",
-        None => "cannot be judged against",
+        out.push(' ');
+    }
+    let bounds_at = match target.basis {
+        Basis::Threshold => {
+            out.push_str("target of ");
+            out.len()
+        }
+        Basis::PopulationMean => {
+            out.push_str("population mean of ");
+            out.len()
+        }
     };
-    let value = match target.basis {
-        Basis::PopulationMean => bounds(target, dose_mg).trim_start_matches(">= ").to_owned(),
-        Basis::Threshold => bounds(target, dose_mg),
-    };
-    let value = format!("{value}{}", by_script("target"));
-    format!("{what} {position} the {scope}{kind} of {value} ({evidence}{refs}): {reason}.")
+    write_bounds(&mut out, target, dose_mg);
+    if target.basis == Basis::PopulationMean && out[bounds_at..].starts_with(">= ") {
+        out.replace_range(bounds_at..bounds_at + 3, "");
+    }
+    by_script(&mut out, a, "target");
+    put!(out, " (", target.evidence.as_str());
+    for (i, r) in target.references.iter().enumerate() {
+        out.push_str(if i == 0 { "; ref " } else { ", " });
+        out.push_str(r);
+    }
+    put!(out, "): ", reason, ".");
+    out
+}
+
+/// ` (by script `x.rhai`)` when the script's `hook` changed the result.
+fn by_script(out: &mut String, a: &Assessment, hook: &str) {
+    if let Some(s) = a
+        .script
+        .as_ref()
+        .filter(|s| s.hooks.iter().any(|h| h == hook))
+    {
+        put!(out, " (by ", s.kind, " `", s.file, "`)");
+    }
 }

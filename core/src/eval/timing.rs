@@ -1,7 +1,8 @@
 //! Is the sample a steady-state trough, and if it was drawn earlier, may it
 //! be extrapolated to one? (Wang et al. 2009; van Eerden et al. 2021.)
 
-use crate::model::{Drug, Policy, TroughCorrection, fmt_num};
+use crate::model::{Drug, Policy, TroughCorrection};
+use crate::num::Num;
 use crate::sample::Sample;
 
 /// The outcome of the timing checks.
@@ -86,14 +87,14 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
             } else {
                 format!(
                     "estimated as {} half-lives of {} h; no confirmed value",
-                    fmt_num(policy.steady_state_half_lives),
-                    fmt_num(drug.half_life_h.unwrap_or_default())
+                    Num(policy.steady_state_half_lives),
+                    Num(drug.half_life_h.unwrap_or_default())
                 )
             };
             t.invalid = Some(format!(
                 "not at steady state: {} days on the current dose, steady state after about {} days ({how}); repeat the sample on or after day {}",
-                fmt_num(days),
-                super::text::fmt_sig(needed),
+                Num(days),
+                super::text::Sig(needed),
                 needed.ceil()
             ));
         }
@@ -103,8 +104,8 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
                 t.warnings.push(format!(
                     "time to steady state of {} is not confirmed: estimated as {} half-lives ({} days)",
                     drug.name,
-                    fmt_num(policy.steady_state_half_lives),
-                    super::text::fmt_sig(t.steady_state_days.unwrap_or_default())
+                    Num(policy.steady_state_half_lives),
+                    super::text::Sig(t.steady_state_days.unwrap_or_default())
                 ));
             }
         }
@@ -130,8 +131,8 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
                         t.trough = "not_interpretable";
                         t.invalid.get_or_insert(format!(
                             "drawn {} h after the dose, not at trough ({} h), and no half-life of {} is given to extrapolate it; repeat the sample at trough",
-                            fmt_num(hours),
-                            fmt_num(tau),
+                            Num(hours),
+                            Num(tau),
                             drug.analytes[i].name
                         ));
                         return;
@@ -152,9 +153,9 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             if hours != tau {
                 t.warnings.push(format!(
                     "drawn {} h after the dose, within {} h of the trough time ({} h): taken as a trough without correction",
-                    fmt_num(hours),
-                    fmt_num(policy.trough_tolerance_h),
-                    fmt_num(tau)
+                    Num(hours),
+                    Num(policy.trough_tolerance_h),
+                    Num(tau)
                 ));
             }
         }
@@ -163,26 +164,26 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             let why = if hours < *valid_from_h {
                 format!(
                     "earlier than {} h, from when log-linear extrapolation is valid for {} (absorption phase)",
-                    fmt_num(*valid_from_h),
+                    Num(*valid_from_h),
                     drug.name
                 )
             } else {
                 format!(
                     "later than the dosing interval ({} h): a dose may have been missed or delayed",
-                    fmt_num(tau)
+                    Num(tau)
                 )
             };
             t.invalid.get_or_insert(format!(
                 "drawn {} h after the dose, {why}; repeat the sample at trough (just before the next dose)",
-                fmt_num(hours)
+                Num(hours)
             ));
         }
         TroughCorrection::None { reason } => {
             t.trough = "not_interpretable";
             t.invalid.get_or_insert(format!(
                 "drawn {} h after the dose, not at trough ({} h), and {} has no validated trough correction ({reason}); repeat the sample just before the next dose",
-                fmt_num(hours),
-                fmt_num(tau),
+                Num(hours),
+                Num(tau),
                 drug.name
             ));
         }
