@@ -13,7 +13,7 @@ use serde_json::json;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use tdm_core::{Cells, Sample, evaluate, evaluate_value, load_pack};
+use tdm_core::{Cells, Sample, content_digest, evaluate, evaluate_value, load_pack, yaml_to_json};
 
 const MANIFEST: &str = r#"
 name: bench
@@ -62,6 +62,30 @@ fn write_pack(dir: &Path, script: bool) {
         )
         .unwrap();
     }
+}
+
+/// The pack's files as the digest sees them: YAML parsed, scripts as text.
+fn pack_files(root: &Path) -> Vec<(String, serde_json::Value)> {
+    let mut files = Vec::new();
+    for dir in ["", "drugs", "scripts"] {
+        for entry in fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            if dir == "scripts" {
+                files.push((name, serde_json::Value::String(text)));
+            } else if name.ends_with(".yaml") {
+                let value = yaml_to_json(&text, &name).unwrap();
+                files.push((name, value));
+            }
+        }
+    }
+    files
 }
 
 fn benches(c: &mut Criterion) {
@@ -130,6 +154,14 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("load pack", |bench| {
         bench.iter(|| load_pack(black_box(&root)).unwrap())
+    });
+    // The digest alone: canonical form and sha256 of the parsed files.
+    let files = pack_files(&root);
+    let refs: Vec<(&str, &serde_json::Value)> =
+        files.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    assert_eq!(content_digest(refs.iter().copied()), pack.digest);
+    group.bench_function("digest", |bench| {
+        bench.iter(|| content_digest(black_box(&refs).iter().copied()))
     });
     group.finish();
 }

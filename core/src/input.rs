@@ -79,8 +79,8 @@ pub enum InputError {
         /// serde_json's reason.
         message: String,
     },
-    /// The CSV has no usable header row.
-    #[error("the CSV input has no header row: {0}")]
+    /// The CSV has no usable header row (missing, empty, or a column named twice).
+    #[error("the CSV header row cannot be used: {0}")]
     #[diagnostic(
         code(tdm::input::csv),
         help("the first row names the fields: drug,value,unit,...")
@@ -162,10 +162,12 @@ impl RawRecord {
                 ),
             },
             Body::Row { headers, row } => {
+                // An empty cell is an absent field: it is left out of the map.
                 let map: Map<String, Value> = headers
                     .iter()
-                    .cloned()
-                    .zip(row.iter().map(|c| Value::String(c.to_owned())))
+                    .zip(row.iter())
+                    .filter(|(_, cell)| !cell.trim().is_empty())
+                    .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
                     .collect();
                 Record {
                     index,
@@ -346,6 +348,14 @@ fn csv_records<R: BufRead>(
         .collect();
     if headers.iter().all(String::is_empty) {
         return Err(InputError::CsvHeader("the first row is empty".into()));
+    }
+    // As with a JSON key given twice, which column was meant cannot be told.
+    for (i, name) in headers.iter().enumerate() {
+        if !name.is_empty() && headers[..i].contains(name) {
+            return Err(InputError::CsvHeader(format!(
+                "the column `{name}` appears twice; which one was meant cannot be told"
+            )));
+        }
     }
     let mut row = csv::StringRecord::new();
     let mut index = 0;

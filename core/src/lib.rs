@@ -81,6 +81,16 @@ pub fn parse_json(text: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
     strict::from_slice(text)
 }
 
+/// The content digest (`sha256:<hex>`) of pack files given as (name
+/// relative to the pack, content): YAML files as their parsed values,
+/// scripts as their text. Formatting, key order, comments and the spelling
+/// of a number do not change it; [`Pack::digest`] is this of the pack's files.
+pub fn content_digest<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+) -> String {
+    digest::digest(files)
+}
+
 /// The closest candidate to `given`, when one is close enough to suggest.
 pub(crate) fn suggest<'a>(
     given: &str,
