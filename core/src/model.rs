@@ -350,3 +350,30 @@ impl std::fmt::Display for Frequency {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_is_spelled_in_sentences_as_in_the_contract() {
+        for e in [
+            Evidence::Exploratory,
+            Evidence::Promising,
+            Evidence::Viable,
+            Evidence::StandardOfCare,
+            Evidence::Negative,
+        ] {
+            let json = serde_json::to_value(e).unwrap();
+            assert_eq!(json.as_str(), Some(e.as_str()));
+        }
+    }
+
+    #[test]
+    fn frequencies_as_a_pharmacist_says_them() {
+        assert_eq!(Frequency(24.0).to_string(), "once daily");
+        assert_eq!(Frequency(12.0).to_string(), "twice daily");
+        assert_eq!(Frequency(48.0).to_string(), "every other day");
+        assert_eq!(Frequency(8.0).to_string(), "every 8 h");
+    }
+}
