@@ -2,7 +2,6 @@
 //! immutable afterwards, and free of anything unchecked.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
@@ -330,9 +329,14 @@ impl DoseLevel {
 
     /// `400 mg once daily`, `5 mg twice daily`.
     pub fn describe(&self) -> String {
-        let mut text = String::with_capacity(24);
-        let _ = write!(text, "{} mg {}", Num(self.mg), Frequency(self.interval_h));
-        text
+        self.to_string()
+    }
+}
+
+impl std::fmt::Display for DoseLevel {
+    /// `400 mg once daily`, `5 mg twice daily`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} mg {}", Num(self.mg), Frequency(self.interval_h))
     }
 }
 

@@ -2,6 +2,7 @@
 //! "Decision"), and the dose ladder that turns advice into a next dose.
 
 use crate::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
+use crate::model::Frequency;
 use crate::num::Num;
 use crate::result::{Advice, Classification};
 
@@ -140,17 +141,22 @@ fn position(s: &Situation) -> Position {
     }
 }
 
-fn current(s: &Situation) -> String {
-    match s.dose_mg {
-        Some(mg) => format!("{} mg {}", Num(mg), crate::model::Frequency(s.interval_h)),
-        None => "the current dose".into(),
+/// The sample's dose: `400 mg once daily`, or `the current dose`.
+struct Current<'a, 'b>(&'a Situation<'b>);
+
+impl std::fmt::Display for Current<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.dose_mg {
+            Some(mg) => write!(f, "{} mg {}", Num(mg), Frequency(self.0.interval_h)),
+            None => f.write_str("the current dose"),
+        }
     }
 }
 
 fn not_a_level_warning(s: &Situation) -> String {
     format!(
         "the current dose ({}) is not one of the pack's dose levels for {}: the next level was taken by daily dose",
-        current(s),
+        Current(s),
         s.drug.name
     )
 }
@@ -191,14 +197,14 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             d.reason = if same_daily {
                 format!(
                     "split the intake: from {} to {}",
-                    current(s),
-                    level.describe()
+                    Current(s),
+                    level
                 )
             } else {
                 format!(
                     "increase the dose from {} to {}",
-                    current(s),
-                    level.describe()
+                    Current(s),
+                    level
                 )
             };
             level_warnings(s.drug, level, &mut d.warnings);
@@ -208,7 +214,7 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             d.advice = Advice::ConsiderAlternative;
             d.reason = format!(
                 "{} is already the highest dose level of the pack: consider an alternative treatment",
-                current(s)
+                Current(s)
             );
         }
     }
@@ -234,8 +240,8 @@ fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
         Some(level) => {
             d.reason = format!(
                 "{why}: reduce the dose from {} to {}",
-                current(s),
-                level.describe()
+                Current(s),
+                level
             );
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
@@ -244,7 +250,7 @@ fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
             d.advice = Advice::ConsiderAlternative;
             d.reason = format!(
                 "{why}, and {} is already the lowest dose level: consider an alternative treatment",
-                current(s)
+                Current(s)
             );
         }
     }
@@ -255,7 +261,7 @@ fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
     if !level.label {
         warnings.push(format!(
             "{} of {} is beyond the label (used in TDM practice){}",
-            level.describe(),
+            level,
             drug.name,
             level
                 .note
@@ -264,12 +270,12 @@ fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
                 .unwrap_or_default()
         ));
     } else if let Some(note) = &level.note {
-        warnings.push(format!("{}: {note}", level.describe()));
+        warnings.push(format!("{}: {note}", level));
     }
     if let Some(why) = &level.unconfirmed {
         warnings.push(format!(
             "{} rests on an unconfirmed fact: {why}",
-            level.describe()
+            level
         ));
     }
 }

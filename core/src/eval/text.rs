@@ -6,11 +6,41 @@ use crate::model::{Basis, Lower, Target};
 use crate::num::Num;
 use crate::result::{Assessment, Classification};
 
-/// Appends each piece's text to `out` (`&str` or any `Display`), without
-/// the intermediate strings of `format!`.
+/// A piece of a sentence: text is copied as it is, numbers are formatted.
+pub(crate) trait Piece {
+    fn put(self, out: &mut String);
+}
+
+impl Piece for &str {
+    fn put(self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl Piece for &String {
+    fn put(self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl Piece for Num {
+    fn put(self, out: &mut String) {
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Piece for Sig {
+    fn put(self, out: &mut String) {
+        let _ = write!(out, "{self}");
+    }
+}
+
+/// Appends each piece to `out` (a `&mut String`), without the intermediate
+/// strings and formatting passes of `format!`.
 macro_rules! put {
     ($out:expr, $($piece:expr),+ $(,)?) => {{
-        $( let _ = write!($out, "{}", $piece); )+
+        let out: &mut String = $out;
+        $( Piece::put($piece, out); )+
     }};
 }
 
@@ -77,7 +107,7 @@ pub(crate) fn rationale(
 ) -> String {
     let e = &a.exposure;
     let mut out = String::with_capacity(320);
-    put!(out, target.measure.label(), " ", Sig(e.value), " ", e.unit);
+    put!(&mut out, target.measure.label(), " ", Sig(e.value), " ", &e.unit);
     if e.analytes.len() > 1 {
         for (i, x) in e.analytes.iter().enumerate() {
             out.push_str(if i == 0 { " (" } else { " + " });
@@ -91,11 +121,11 @@ pub(crate) fn rationale(
     if let Some(c) = &e.corrected_from {
         match c.half_life_h {
             Some(h) => put!(
-                out,
+                &mut out,
                 " (extrapolated from ",
                 Sig(c.value),
                 " ",
-                e.unit,
+                &e.unit,
                 " at ",
                 Num(c.hours_since_dose),
                 " h, t½ ",
@@ -103,11 +133,11 @@ pub(crate) fn rationale(
                 " h)"
             ),
             None => put!(
-                out,
+                &mut out,
                 " (trough predicted from ",
                 Sig(c.value),
                 " ",
-                e.unit,
+                &e.unit,
                 " at ",
                 Num(c.hours_since_dose),
                 " h)"
@@ -153,12 +183,12 @@ pub(crate) fn rationale(
         out.replace_range(bounds_at..bounds_at + 3, "");
     }
     by_script(&mut out, a, "target");
-    put!(out, " (", target.evidence.as_str());
+    put!(&mut out, " (", target.evidence.as_str());
     for (i, r) in target.references.iter().enumerate() {
         out.push_str(if i == 0 { "; ref " } else { ", " });
         out.push_str(r);
     }
-    put!(out, "): ", reason, ".");
+    put!(&mut out, "): ", reason, ".");
     out
 }
 
@@ -169,6 +199,6 @@ fn by_script(out: &mut String, a: &Assessment, hook: &str) {
         .as_ref()
         .filter(|s| s.hooks.iter().any(|h| h == hook))
     {
-        put!(out, " (by ", s.kind, " `", s.file, "`)");
+        put!(out, " (by ", &s.kind, " `", &s.file, "`)");
     }
 }
