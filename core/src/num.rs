@@ -65,6 +65,36 @@ impl fmt::Display for Num {
     }
 }
 
+/// Powers of ten from 1e-12 to 1e6, as the nearest doubles. Above 1e6 the
+/// roundings scale by negative powers of ten, which are inexact, and the
+/// logarithm is kept so that results stay bit for bit what they were.
+const POWERS_OF_TEN: [f64; 19] = [
+    1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3,
+    1e4, 1e5, 1e6,
+];
+const LOWEST_POWER: i32 = -12;
+
+/// The decimal exponent of a finite `a > 0`: `(floor(log10 a), ceil(log10 a))`.
+/// Found by comparison in the range of clinical values (a logarithm costs
+/// more than the rest of a rounding); `log10` outside it. Next to a power of
+/// ten the two may differ by one, which changes no rounding (tested).
+pub(crate) fn decimal_exponents(a: f64) -> (i32, i32) {
+    let (first, last) = (POWERS_OF_TEN[0], POWERS_OF_TEN[POWERS_OF_TEN.len() - 1]);
+    if !(a >= first && a < last) {
+        let l = a.log10();
+        return (l.floor() as i32, l.ceil() as i32);
+    }
+    // The last power at or below `a`.
+    let i = POWERS_OF_TEN.partition_point(|&p| p <= a) - 1;
+    let floor = i as i32 + LOWEST_POWER;
+    let ceil = if POWERS_OF_TEN[i] == a {
+        floor
+    } else {
+        floor + 1
+    };
+    (floor, ceil)
+}
+
 /// [`Num`] as an owned string.
 pub fn fmt_num(value: f64) -> String {
     Num(value).to_string()
@@ -103,7 +133,64 @@ mod tests {
         }
     }
 
+    /// Rounding to significant digits the way it was first written, with
+    /// logarithms: the comparisons must give the same numbers.
+    fn sig_by_log(value: f64, digits: i32) -> f64 {
+        let decimals = (digits - 1 - value.abs().log10().floor() as i32).max(0);
+        let scale = 10f64.powi(decimals);
+        (value * scale).round() / scale
+    }
+
+    fn tidy_by_log(value: f64) -> f64 {
+        let digits = 6 - value.abs().log10().ceil() as i32;
+        let scale = 10f64.powi(digits);
+        (value * scale).round() / scale
+    }
+
+    fn same_roundings(value: f64) {
+        assert_eq!(
+            crate::eval::round_sig(value, 3).to_bits(),
+            sig_by_log(value, 3).to_bits(),
+            "round_sig({value:e})"
+        );
+        assert_eq!(
+            crate::result::tidy(value).to_bits(),
+            tidy_by_log(value).to_bits(),
+            "tidy({value:e})"
+        );
+    }
+
+    #[test]
+    fn exponents_at_and_next_to_every_power_of_ten() {
+        for p in POWERS_OF_TEN {
+            for value in [
+                p,
+                p.next_down(),
+                p.next_up(),
+                p.next_down().next_down(),
+                p.next_up().next_up(),
+            ] {
+                same_roundings(value);
+                same_roundings(-value);
+            }
+        }
+        assert_eq!(decimal_exponents(1000.0), (3, 3));
+        assert_eq!(decimal_exponents(999.0), (2, 3));
+        assert_eq!(decimal_exponents(0.05), (-2, -1));
+        assert_eq!(decimal_exponents(1e20), (20, 20));
+    }
+
     proptest! {
+        #[test]
+        fn roundings_as_with_logarithms(value in 1e-13f64..1e16) {
+            same_roundings(value);
+        }
+
+        #[test]
+        fn roundings_as_with_logarithms_for_lab_values(value in 0.001f64..100_000.0) {
+            same_roundings(value);
+        }
+
         #[test]
         fn same_text_as_the_standard_form(value in -1e12f64..1e12) {
             prop_assert_eq!(Num(value).to_string(), reference(value));

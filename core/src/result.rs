@@ -302,7 +302,7 @@ pub(crate) fn tidy(value: f64) -> f64 {
     if value == 0.0 || !value.is_finite() {
         return value;
     }
-    let digits = 6 - value.abs().log10().ceil() as i32;
+    let digits = 6 - crate::num::decimal_exponents(value.abs()).1;
     let scale = 10f64.powi(digits);
     (value * scale).round() / scale
 }

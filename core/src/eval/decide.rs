@@ -1,8 +1,8 @@
 //! The decision tree of Figure 1 of the seed, made explicit (design.md,
 //! "Decision"), and the dose ladder that turns advice into a next dose.
 
-use crate::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
 use crate::model::Frequency;
+use crate::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
 use crate::num::Num;
 use crate::result::{Advice, Classification};
 
@@ -195,17 +195,9 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
                 .dose_mg
                 .is_some_and(|mg| mg * 24.0 / s.interval_h == level.daily_mg());
             d.reason = if same_daily {
-                format!(
-                    "split the intake: from {} to {}",
-                    Current(s),
-                    level
-                )
+                format!("split the intake: from {} to {}", Current(s), level)
             } else {
-                format!(
-                    "increase the dose from {} to {}",
-                    Current(s),
-                    level
-                )
+                format!("increase the dose from {} to {}", Current(s), level)
             };
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
@@ -238,11 +230,7 @@ fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
     };
     match next {
         Some(level) => {
-            d.reason = format!(
-                "{why}: reduce the dose from {} to {}",
-                Current(s),
-                level
-            );
+            d.reason = format!("{why}: reduce the dose from {} to {}", Current(s), level);
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
         }
@@ -273,9 +261,6 @@ fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
         warnings.push(format!("{}: {note}", level));
     }
     if let Some(why) = &level.unconfirmed {
-        warnings.push(format!(
-            "{} rests on an unconfirmed fact: {why}",
-            level
-        ));
+        warnings.push(format!("{} rests on an unconfirmed fact: {why}", level));
     }
 }

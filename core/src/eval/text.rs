@@ -91,7 +91,7 @@ pub fn round_sig(value: f64, digits: i32) -> f64 {
     if value == 0.0 || !value.is_finite() {
         return value;
     }
-    let decimals = (digits - 1 - value.abs().log10().floor() as i32).max(0);
+    let decimals = (digits - 1 - crate::num::decimal_exponents(value.abs()).0).max(0);
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
 }
@@ -107,7 +107,14 @@ pub(crate) fn rationale(
 ) -> String {
     let e = &a.exposure;
     let mut out = String::with_capacity(320);
-    put!(&mut out, target.measure.label(), " ", Sig(e.value), " ", &e.unit);
+    put!(
+        &mut out,
+        target.measure.label(),
+        " ",
+        Sig(e.value),
+        " ",
+        &e.unit
+    );
     if e.analytes.len() > 1 {
         for (i, x) in e.analytes.iter().enumerate() {
             out.push_str(if i == 0 { " (" } else { " + " });
