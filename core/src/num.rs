@@ -17,19 +17,32 @@ pub struct Num(pub f64);
 /// than 0.001 there), so they can be written as an integer.
 const EXACT_MILLIS: f64 = 1e14;
 
-impl fmt::Display for Num {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Num {
+    /// Appends the text to `out`: the direct path for sentences, without the
+    /// formatting machinery of `write!`.
+    pub fn push_to(self, out: &mut String) {
+        let mut buf = [0u8; 24];
+        match self.digits(&mut buf) {
+            Some(text) => out.push_str(text),
+            None => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{self}");
+            }
+        }
+    }
+
+    /// The text written into `buf`, or `None` outside the exact range
+    /// (huge, infinite, NaN), which the standard form handles.
+    fn digits(self, buf: &mut [u8; 24]) -> Option<&str> {
         let millis = (self.0 * 1000.0).round();
         if millis == 0.0 {
-            return f.write_str("0");
+            return Some("0");
         }
         if !millis.is_finite() || millis.abs() >= EXACT_MILLIS {
-            // Huge, infinite or NaN: the standard shortest form.
-            return write!(f, "{}", millis / 1000.0);
+            return None;
         }
-        // Digits written from the right into a buffer: 14 digits, a point,
-        // a sign, and a leading `0` before the point at most.
-        let mut buf = [0u8; 24];
+        // Digits written from the right: 14 digits, a point, a sign, and a
+        // leading `0` before the point at most.
         let mut at = buf.len();
         let mut rest = millis.abs() as u64;
         let mut decimals = rest % 1000;
@@ -61,7 +74,18 @@ impl fmt::Display for Num {
             buf[at] = b'-';
         }
         // Only ASCII digits, `.` and `-` were written.
-        f.write_str(std::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)
+        std::str::from_utf8(&buf[at..]).ok()
+    }
+}
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 24];
+        match self.digits(&mut buf) {
+            Some(text) => f.write_str(text),
+            // Huge, infinite or NaN: the standard shortest form.
+            None => write!(f, "{}", (self.0 * 1000.0).round() / 1000.0),
+        }
     }
 }
 
@@ -205,6 +229,9 @@ mod tests {
         fn same_text_for_any_double(bits in any::<u64>()) {
             let value = f64::from_bits(bits);
             prop_assert_eq!(Num(value).to_string(), reference(value));
+            let mut pushed = String::from("x");
+            Num(value).push_to(&mut pushed);
+            prop_assert_eq!(pushed, format!("x{}", reference(value)));
         }
     }
 }

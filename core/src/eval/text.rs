@@ -1,6 +1,6 @@
 //! Sentences for people: bounds and the one-sentence rationale.
 
-use std::fmt::{self, Write};
+use std::fmt;
 
 use crate::model::{Basis, Lower, Target};
 use crate::num::Num;
@@ -25,13 +25,13 @@ impl Piece for &String {
 
 impl Piece for Num {
     fn put(self, out: &mut String) {
-        let _ = write!(out, "{self}");
+        self.push_to(out);
     }
 }
 
 impl Piece for Sig {
     fn put(self, out: &mut String) {
-        let _ = write!(out, "{self}");
+        Num(round_sig(self.0, 3)).push_to(out);
     }
 }
 
