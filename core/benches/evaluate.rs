@@ -118,6 +118,13 @@ fn benches(c: &mut Criterion) {
     group.bench_function("script target hook", |bench| {
         bench.iter(|| evaluate_value(&scripted, black_box(&sample)))
     });
+    let parsed_sample = Sample::from_map(sample.as_object().unwrap(), Cells::Typed).unwrap();
+    group.bench_function("yaml (parsed sample)", |bench| {
+        bench.iter(|| evaluate(&yaml, black_box(&parsed_sample)))
+    });
+    group.bench_function("script target hook (parsed sample)", |bench| {
+        bench.iter(|| evaluate(&scripted, black_box(&parsed_sample)))
+    });
     group.finish();
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/ki-oncology");
