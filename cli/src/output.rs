@@ -47,7 +47,10 @@ fn writer_after<'a, W: Write + 'a>(
             count: written.unwrap_or(0),
             begun,
         }),
-        OutputFormat::Ndjson => Box::new(Ndjson { out }),
+        OutputFormat::Ndjson => Box::new(Ndjson {
+            out,
+            line: Vec::with_capacity(2048),
+        }),
         OutputFormat::Csv => Box::new(Csv {
             out: csv::Writer::from_writer(out),
             begun,
@@ -57,6 +60,8 @@ fn writer_after<'a, W: Write + 'a>(
 
 struct Ndjson<W> {
     out: W,
+    /// The line being written, reused from result to result.
+    line: Vec<u8>,
 }
 
 impl<W: Write> Writer for Ndjson<W> {
@@ -65,8 +70,10 @@ impl<W: Write> Writer for Ndjson<W> {
     }
 
     fn write(&mut self, result: &EvalResult) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, result)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        result.write_json(&mut self.line);
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self, _: &str) -> io::Result<()> {

@@ -10,6 +10,7 @@
 
 mod cases;
 mod check;
+mod compact;
 mod digest;
 mod error;
 mod eval;

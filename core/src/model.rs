@@ -178,6 +178,14 @@ pub enum Measure {
 }
 
 impl Measure {
+    /// The contract spelling: `cmin`, `auc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Cmin => "cmin",
+            Measure::Auc => "auc",
+        }
+    }
+
     /// The quantity a value of this measure has.
     pub fn quantity(self) -> Quantity {
         match self {
@@ -219,6 +227,16 @@ pub enum Evidence {
     StandardOfCare,
     /// Shown not to help.
     Negative,
+}
+
+impl Basis {
+    /// The contract spelling: `threshold`, `population_mean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Threshold => "threshold",
+            Basis::PopulationMean => "population_mean",
+        }
+    }
 }
 
 impl Evidence {

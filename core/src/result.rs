@@ -225,6 +225,16 @@ pub enum Advice {
     InterpretOnly,
 }
 
+impl Status {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+        }
+    }
+}
+
 impl Advice {
     /// The contract spelling.
     pub fn as_str(self) -> &'static str {
