@@ -11,8 +11,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::fields::CsvHeader;
 use crate::sample::{Cells, Sample, SampleError};
 
 /// The largest record read: a sample is a few hundred bytes. A longer NDJSON
@@ -131,7 +132,7 @@ enum Body {
     Line(String),
     /// A CSV row and the header that names its cells.
     Row {
-        headers: Arc<[String]>,
+        header: Arc<CsvHeader>,
         row: csv::StringRecord,
     },
     /// A JSON array element, already parsed.
@@ -161,20 +162,11 @@ impl RawRecord {
                     ),
                 ),
             },
-            Body::Row { headers, row } => {
-                // An empty cell is an absent field: it is left out of the map.
-                let map: Map<String, Value> = headers
-                    .iter()
-                    .zip(row.iter())
-                    .filter(|(_, cell)| !cell.trim().is_empty())
-                    .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
-                    .collect();
-                Record {
-                    index,
-                    line,
-                    sample: Sample::from_map(&map, Cells::Text),
-                }
-            }
+            Body::Row { header, row } => Record {
+                index,
+                line,
+                sample: Sample::from_row(&header, &row),
+            },
             Body::Value(value) => record_from_value(index, line, value),
             Body::Unreadable(message) => unreadable(index, line, message),
         }
@@ -340,7 +332,7 @@ fn csv_records<R: BufRead>(
         .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(guarded);
-    let headers: Arc<[String]> = reader
+    let headers: Vec<String> = reader
         .headers()
         .map_err(|e| InputError::CsvHeader(e.to_string()))?
         .iter()
@@ -357,6 +349,7 @@ fn csv_records<R: BufRead>(
             )));
         }
     }
+    let header = Arc::new(CsvHeader::new(headers));
     let mut row = csv::StringRecord::new();
     let mut index = 0;
     loop {
@@ -368,7 +361,7 @@ fn csv_records<R: BufRead>(
             Ok(true) => {
                 index += 1;
                 let body = Body::Row {
-                    headers: headers.clone(),
+                    header: header.clone(),
                     row: row.clone(),
                 };
                 RawRecord::new(index, line, body)

@@ -14,6 +14,7 @@ mod compact;
 mod digest;
 mod error;
 mod eval;
+mod fields;
 mod input;
 mod load;
 mod model;

@@ -1,9 +1,11 @@
 //! The sample input contract (design.md) and its checks. A sample arrives
-//! as a JSON object (JSON, NDJSON, HTTP) or a CSV row; both become a map of
-//! field -> value first, so every format gets the same checks and messages.
+//! as a JSON object (JSON, NDJSON, HTTP) or a CSV row; both are read through
+//! the same field lookups (`fields.rs`), so every format gets the same
+//! checks and messages.
 
 use serde_json::{Map, Value};
 
+use crate::fields::{CsvHeader, Field, Fields};
 use crate::units::Quantity;
 
 /// Every field of the input contract.
@@ -88,28 +90,42 @@ pub enum Cells {
 }
 
 impl Sample {
-    /// Reads a sample from a JSON object or a CSV row.
+    /// Reads a sample from a JSON object (or, with `Cells::Text`, a map of
+    /// CSV cells).
     pub fn from_map(map: &Map<String, Value>, cells: Cells) -> Result<Sample, SampleError> {
-        let reader = Reader { map, cells };
-        let id = reader.text("id").ok().flatten();
-        let patient = reader.text("patient").ok().flatten();
-        let drug = reader.text("drug").ok().flatten();
-        let fail = |message: String| SampleError {
-            id: id.clone(),
-            patient: patient.clone(),
-            drug: drug.clone(),
-            message,
-        };
-        reader.read().map_err(fail)
+        Reader {
+            fields: Fields::Map(map, cells),
+        }
+        .sample()
+    }
+
+    /// Reads a sample from a CSV row, in place.
+    pub(crate) fn from_row(
+        header: &CsvHeader,
+        row: &csv::StringRecord,
+    ) -> Result<Sample, SampleError> {
+        Reader {
+            fields: Fields::Row(header, row),
+        }
+        .sample()
     }
 }
 
 struct Reader<'a> {
-    map: &'a Map<String, Value>,
-    cells: Cells,
+    fields: Fields<'a>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// The sample, or the error with whatever identifies the record.
+    fn sample(&self) -> Result<Sample, SampleError> {
+        self.read().map_err(|message| SampleError {
+            id: self.text("id").ok().flatten(),
+            patient: self.text("patient").ok().flatten(),
+            drug: self.text("drug").ok().flatten(),
+            message,
+        })
+    }
+
     fn read(&self) -> Result<Sample, String> {
         let drug = self.text("drug")?.ok_or("field `drug` is required")?;
         let unit = self
@@ -156,38 +172,36 @@ impl Reader<'_> {
             sampled_at: self.date_time("sampled_at")?,
             extra: Vec::new(),
         };
-        for (key, value) in self.map {
-            let known = FIELDS.contains(&key.as_str())
-                || (self.cells == Cells::Text && key.starts_with(METABOLITE_COLUMN_PREFIX));
-            if !(known || self.cells == Cells::Text && is_empty_cell(value)) {
-                sample.extra.push((key.clone(), value.clone()));
+        let cells = self.fields.are_cells();
+        self.fields.each(|key, value| {
+            let known =
+                FIELDS.contains(&key) || (cells && key.starts_with(METABOLITE_COLUMN_PREFIX));
+            if !(known || cells && value.is_empty_cell()) {
+                sample.extra.push((key.to_owned(), value.to_value()));
             }
-        }
+            Ok(())
+        })?;
         Ok(sample)
     }
 
-    fn get(&self, field: &str) -> Option<&Value> {
-        match self.map.get(field) {
-            None | Some(Value::Null) => None,
-            Some(v) if self.cells == Cells::Text && is_empty_cell(v) => None,
-            Some(v) => Some(v),
-        }
+    fn get(&self, field: &str) -> Option<Field<'a>> {
+        self.fields.get(field)
     }
 
     fn text(&self, field: &str) -> Result<Option<String>, String> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => {
-                Err(format!("field `{field}` is empty"))
-            }
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+        let Some(value) = self.get(field) else {
+            return Ok(None);
+        };
+        match (value.as_str(), value) {
+            (Some(s), _) if s.trim().is_empty() => Err(format!("field `{field}` is empty")),
+            (Some(s), _) => Ok(Some(s.to_owned())),
             // Identifiers are often numeric in lab exports; they are kept verbatim.
-            Some(Value::Number(n)) if field == "id" || field == "patient" => {
+            (None, Field::Json(Value::Number(n))) if field == "id" || field == "patient" => {
                 Ok(Some(n.to_string()))
             }
-            Some(other) => Err(format!(
+            (None, other) => Err(format!(
                 "field `{field}` must be text, got {}",
-                describe(other)
+                other.describe()
             )),
         }
     }
@@ -205,14 +219,16 @@ impl Reader<'_> {
     }
 
     fn number(&self, field: &str) -> Result<Option<f64>, String> {
-        let value = match self.get(field) {
-            None => return Ok(None),
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) if self.cells == Cells::Text => parse_number(s),
-            Some(other) => {
+        let Some(given) = self.get(field) else {
+            return Ok(None);
+        };
+        let value = match given {
+            Field::Json(Value::Number(n)) => n.as_f64(),
+            Field::Cell(s) => parse_number(s),
+            other => {
                 return Err(format!(
                     "field `{field}` must be a number, got {}",
-                    describe(other)
+                    other.describe()
                 ));
             }
         };
@@ -220,7 +236,7 @@ impl Reader<'_> {
             Some(v) if v.is_finite() => Ok(Some(v)),
             _ => Err(format!(
                 "field `{field}` must be a finite number written with a decimal point, got {}",
-                self.get(field).map(describe).unwrap_or_default()
+                given.describe()
             )),
         }
     }
@@ -243,7 +259,7 @@ impl Reader<'_> {
         let mut out = Vec::new();
         match self.get("metabolites") {
             None => {}
-            Some(Value::Object(map)) => {
+            Some(Field::Json(Value::Object(map))) => {
                 for (name, value) in map {
                     let v = match value {
                         Value::Number(n) => n.as_f64().filter(|v| v.is_finite()),
@@ -252,7 +268,7 @@ impl Reader<'_> {
                     .ok_or_else(|| {
                         format!(
                             "metabolite `{name}` must be a number, got {}",
-                            describe(value)
+                            Field::Json(value).describe()
                         )
                     })?;
                     out.push((name.clone(), check_metabolite(name, v)?));
@@ -261,27 +277,28 @@ impl Reader<'_> {
             Some(other) => {
                 return Err(format!(
                     "field `metabolites` must be an object of name -> value, got {}",
-                    describe(other)
+                    other.describe()
                 ));
             }
         }
-        if self.cells == Cells::Text {
-            for (key, value) in self.map {
+        if self.fields.are_cells() {
+            self.fields.each(|key, value| {
                 let Some(name) = key.strip_prefix(METABOLITE_COLUMN_PREFIX) else {
-                    continue;
+                    return Ok(());
                 };
-                if is_empty_cell(value) {
-                    continue;
+                if value.is_empty_cell() {
+                    return Ok(());
                 }
                 let v = value
                     .as_str()
                     .and_then(parse_number)
                     .filter(|v| v.is_finite())
                     .ok_or_else(|| {
-                        format!("column `{key}` must be a number, got {}", describe(value))
+                        format!("column `{key}` must be a number, got {}", value.describe())
                     })?;
                 out.push((name.trim().to_owned(), check_metabolite(name, v)?));
-            }
+                Ok(())
+            })?;
         }
         Ok(out)
     }
@@ -297,10 +314,6 @@ fn check_metabolite(name: &str, value: f64) -> Result<f64, String> {
     }
 }
 
-fn is_empty_cell(value: &Value) -> bool {
-    value.as_str().is_some_and(|s| s.trim().is_empty())
-}
-
 /// A decimal number as a CSV cell holds it. Thousands separators and
 /// decimal commas (`1.234,5`) are refused: reading them would be a guess.
 fn parse_number(text: &str) -> Option<f64> {
@@ -312,18 +325,6 @@ fn parse_number(text: &str) -> Option<f64> {
         return None;
     }
     t.parse().ok()
-}
-
-fn describe(value: &Value) -> String {
-    let text = match value {
-        Value::String(s) => format!("\"{s}\""),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
-    }
 }
 
 #[cfg(test)]
