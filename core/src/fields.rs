@@ -28,7 +28,8 @@ impl CsvHeader {
 pub(crate) enum Fields<'a> {
     /// An object of field -> value; with `Cells::Text`, strings are cells.
     Map(&'a Map<String, Value>, Cells),
-    /// A CSV row, its cells named by the header.
+    /// A CSV row, its cells named by the header; cells are trimmed of
+    /// surrounding whitespace as they are read.
     Row(&'a CsvHeader, &'a csv::StringRecord),
 }
 
@@ -57,7 +58,7 @@ impl<'a> Fields<'a> {
             },
             Fields::Row(header, row) => {
                 let column = header.names.iter().position(|n| n == field)?;
-                Field::Cell(row.get(column)?)
+                Field::Cell(row.get(column)?.trim())
             }
         };
         (!found.is_empty_cell()).then_some(found)
@@ -80,10 +81,8 @@ impl<'a> Fields<'a> {
             }
             Fields::Row(header, row) => {
                 for &column in &header.by_name {
-                    f(
-                        &header.names[column],
-                        Field::Cell(row.get(column).unwrap_or("")),
-                    )?;
+                    let cell = row.get(column).unwrap_or("").trim();
+                    f(&header.names[column], Field::Cell(cell))?;
                 }
             }
         }

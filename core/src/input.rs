@@ -328,15 +328,17 @@ fn csv_records<R: BufRead>(
         since_newline: 0,
         limit: MAX_RECORD_BYTES,
     };
+    // Cells are trimmed when they are read (`fields.rs`): the csv crate's
+    // own trimming copies every record twice.
     let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::None)
         .flexible(false)
         .from_reader(guarded);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| InputError::CsvHeader(e.to_string()))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
         .collect();
     if headers.iter().all(String::is_empty) {
         return Err(InputError::CsvHeader("the first row is empty".into()));
