@@ -116,10 +116,19 @@ pub struct Drug {
 impl Drug {
     /// Finds an analyte by name or alias, ignoring case.
     pub fn analyte(&self, name: &str) -> Option<usize> {
-        let name = name.to_lowercase();
         self.analytes.iter().position(|a| {
-            a.name.to_lowercase() == name || a.aliases.iter().any(|x| x.to_lowercase() == name)
+            same_name(&a.name, name) || a.aliases.iter().any(|x| same_name(x, name))
         })
+    }
+}
+
+/// Names equal ignoring case; without allocating when both are ASCII, as
+/// analyte names are.
+fn same_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 

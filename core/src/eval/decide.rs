@@ -144,6 +144,15 @@ fn position(s: &Situation) -> Position {
 /// The sample's dose: `400 mg once daily`, or `the current dose`.
 struct Current<'a, 'b>(&'a Situation<'b>);
 
+impl super::sentence::Piece for Current<'_, '_> {
+    fn put(self, out: &mut String) {
+        match self.0.dose_mg {
+            Some(mg) => put!(out, Num(mg), " mg ", Frequency(self.0.interval_h)),
+            None => out.push_str("the current dose"),
+        }
+    }
+}
+
 impl std::fmt::Display for Current<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.dose_mg {
@@ -170,7 +179,7 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
         .chain(&s.drug.dosing.interventions)
         .map(|i| {
             if i.beyond_label {
-                format!("{} (beyond the label)", i.action)
+                sentence!(&i.action, " (beyond the label)")
             } else {
                 i.action.clone()
             }
@@ -194,11 +203,12 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             let same_daily = s
                 .dose_mg
                 .is_some_and(|mg| mg * 24.0 / s.interval_h == level.daily_mg());
-            d.reason = if same_daily {
-                format!("split the intake: from {} to {}", Current(s), level)
+            let step = if same_daily {
+                "split the intake: from "
             } else {
-                format!("increase the dose from {} to {}", Current(s), level)
+                "increase the dose from "
             };
+            d.reason = sentence!(step, Current(s), " to ", level);
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
         }
@@ -230,7 +240,7 @@ fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
     };
     match next {
         Some(level) => {
-            d.reason = format!("{why}: reduce the dose from {} to {}", Current(s), level);
+            d.reason = sentence!(why, ": reduce the dose from ", Current(s), " to ", level);
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
         }

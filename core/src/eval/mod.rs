@@ -4,6 +4,8 @@
 //! analytes, correct to trough, check steady state, choose the target,
 //! classify, decide.
 
+#[macro_use]
+mod sentence;
 mod analytes;
 mod decide;
 mod hooks;
@@ -376,10 +378,15 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         && next.interval_h != timing.interval_h
         && next_dose_mg == Some(next.mg)
     {
-        reason.push_str(&format!(" ({} mg/day)", Num(next.daily_mg())));
+        reason.push_str(" (");
+        Num(next.daily_mg()).push_to(&mut reason);
+        reason.push_str(" mg/day)");
     }
     if !assessment.interventions.is_empty() && decision.advice == Advice::IncreaseDose {
-        reason.push_str(&format!(", after: {}", assessment.interventions.join("; ")));
+        for (i, step) in assessment.interventions.iter().enumerate() {
+            reason.push_str(if i == 0 { ", after: " } else { "; " });
+            reason.push_str(step);
+        }
     }
     let rationale = text::rationale(&assessment, target, sample.dose_mg, &reason);
     Ok(EvalResult {

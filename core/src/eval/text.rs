@@ -6,43 +6,7 @@ use crate::model::{Basis, Lower, Target};
 use crate::num::Num;
 use crate::result::{Assessment, Classification};
 
-/// A piece of a sentence: text is copied as it is, numbers are formatted.
-pub(crate) trait Piece {
-    fn put(self, out: &mut String);
-}
-
-impl Piece for &str {
-    fn put(self, out: &mut String) {
-        out.push_str(self);
-    }
-}
-
-impl Piece for &String {
-    fn put(self, out: &mut String) {
-        out.push_str(self);
-    }
-}
-
-impl Piece for Num {
-    fn put(self, out: &mut String) {
-        self.push_to(out);
-    }
-}
-
-impl Piece for Sig {
-    fn put(self, out: &mut String) {
-        Num(round_sig(self.0, 3)).push_to(out);
-    }
-}
-
-/// Appends each piece to `out` (a `&mut String`), without the intermediate
-/// strings and formatting passes of `format!`.
-macro_rules! put {
-    ($out:expr, $($piece:expr),+ $(,)?) => {{
-        let out: &mut String = $out;
-        $( Piece::put($piece, out); )+
-    }};
-}
+use super::sentence::Piece;
 
 /// `>= 1000 ng/mL`, `50–100 ng/mL`, `<= 100 ng/mL`; `dose_mg` resolves a
 /// dose-normalised lower bound.
@@ -78,6 +42,12 @@ fn write_bounds(out: &mut String, t: &Target, dose_mg: Option<f64>) {
 /// Three significant digits, as a laboratory reports a level.
 #[derive(Clone, Copy)]
 pub(crate) struct Sig(pub f64);
+
+impl Piece for Sig {
+    fn put(self, out: &mut String) {
+        Num(round_sig(self.0, 3)).push_to(out);
+    }
+}
 
 impl fmt::Display for Sig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

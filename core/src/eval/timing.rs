@@ -101,11 +101,14 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
         (Some(_), Some(_)) => {
             t.steady_state = "yes";
             if t.steady_state_from == "half_lives" {
-                t.warnings.push(format!(
-                    "time to steady state of {} is not confirmed: estimated as {} half-lives ({} days)",
-                    drug.name,
+                t.warnings.push(sentence!(
+                    "time to steady state of ",
+                    &drug.name,
+                    " is not confirmed: estimated as ",
                     Num(policy.steady_state_half_lives),
-                    super::text::Sig(t.steady_state_days.unwrap_or_default())
+                    " half-lives (",
+                    super::text::Sig(t.steady_state_days.unwrap_or_default()),
+                    " days)"
                 ));
             }
         }
