@@ -2,7 +2,7 @@
 //! the validated [`Pack`]. All problems are collected, then the pack is
 //! refused whole if there is any.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -180,7 +180,7 @@ pub(crate) fn load_from_texts(
     let policy = checker.policy(&manifest);
     checker.version(&manifest.version);
     let mut drugs: Vec<Drug> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen_in: HashMap<String, String> = HashMap::new();
     for (file, text, raw) in &raw_drugs {
         checker.file = file;

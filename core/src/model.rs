@@ -1,7 +1,7 @@
 //! The validated pack: what evaluation reads. Built only by [`crate::load`],
 //! immutable afterwards, and free of anything unchecked.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +29,9 @@ pub struct Pack {
     pub drugs: Vec<Drug>,
     /// Citations by source id.
     pub sources: Vec<(String, String)>,
-    /// Lower-case name or alias -> index in `drugs`.
-    pub(crate) index: HashMap<String, usize>,
+    /// Lower-case name or alias -> index in `drugs` (a few dozen names:
+    /// a sorted map is found faster than a hash is computed).
+    pub(crate) index: BTreeMap<String, usize>,
     /// The sandboxed engine the pack's scripts run on.
     pub(crate) engine: std::sync::Arc<crate::script::ScriptEngine>,
 }
@@ -116,9 +117,9 @@ pub struct Drug {
 impl Drug {
     /// Finds an analyte by name or alias, ignoring case.
     pub fn analyte(&self, name: &str) -> Option<usize> {
-        self.analytes.iter().position(|a| {
-            same_name(&a.name, name) || a.aliases.iter().any(|x| same_name(x, name))
-        })
+        self.analytes
+            .iter()
+            .position(|a| same_name(&a.name, name) || a.aliases.iter().any(|x| same_name(x, name)))
     }
 }
 

@@ -37,10 +37,10 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
     };
     result.patient = sample.patient.clone();
     result.sampled_at = sample.sampled_at.clone();
-    let inputs = pack
-        .drug(&sample.drug)
-        .map_or(&[][..], |d| d.inputs.as_slice());
     if !sample.extra.is_empty() {
+        let inputs = pack
+            .drug(&sample.drug)
+            .map_or(&[][..], |d| d.inputs.as_slice());
         let unknown = unknown_field_warnings(sample, inputs);
         result.warnings.splice(0..0, unknown);
     }

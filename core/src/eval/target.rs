@@ -53,8 +53,10 @@ pub(crate) fn choose<'a>(
             known(&of_measure().collect::<Vec<_>>(), |t| &t.indications)
         ));
     }
-    let pool = || by_indication().filter(|t| matches(&t.regimens, regimen));
-    if pool().next().is_none() {
+    let pool: Vec<&Target> = by_indication()
+        .filter(|t| matches(&t.regimens, regimen))
+        .collect();
+    if pool.is_empty() {
         return Err(format!(
             "field `regimen`: {} has no {} target for regimen `{}`; known: {}",
             drug.name,
@@ -74,10 +76,10 @@ pub(crate) fn choose<'a>(
             (false, false) => 3,
         }
     };
-    let Some(rank) = pool().map(rank_of).min() else {
+    let Some(rank) = pool.iter().map(|t| rank_of(t)).min() else {
         return Err(format!("{} has no applicable target", drug.name));
     };
-    let group: Vec<&Target> = pool().filter(|t| rank_of(t) == rank).collect();
+    let group: Vec<&Target> = pool.into_iter().filter(|t| rank_of(t) == rank).collect();
     let mut warnings = Vec::new();
     let target = if group.len() == 1 {
         group[0]
