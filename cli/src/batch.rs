@@ -12,6 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Condvar, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use tdm_core::{EvalResult, InputError, InputFormat, Pack, RawRecord, Status};
 
@@ -75,6 +76,7 @@ pub(crate) fn run(
     output: OutputFormat,
     out: &mut (dyn Write + Send),
     jobs: usize,
+    progress: bool,
 ) -> (Tally, Result<(), Failure>) {
     let jobs = jobs.max(1);
     let window = Window::new(WINDOW_PER_JOB * jobs as u64);
@@ -90,7 +92,7 @@ pub(crate) fn run(
             s.spawn(move || work(pack, output, work_rx, done_tx));
         }
         drop(done_tx);
-        let writer = s.spawn(|| write_in_order(output, out, done_rx, &window));
+        let writer = s.spawn(|| write_in_order(output, out, done_rx, &window, progress));
 
         let mut sent = 0u64;
         let mut chunk = Vec::with_capacity(CHUNK);
@@ -212,7 +214,9 @@ fn write_in_order(
     out: &mut (dyn Write + Send),
     done: Receiver<Done>,
     window: &Window,
+    progress: bool,
 ) -> (Tally, io::Result<()>) {
+    let mut progress = Progress::new(progress);
     let mut tally = Tally::default();
     let mut next = 0u64;
     let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
@@ -228,10 +232,12 @@ fn write_in_order(
                 tally.add(part.tally);
                 next += 1;
                 window.written(next);
+                progress.update(&tally);
             }
         }
         Ok(())
     })();
+    progress.clear();
     if written.is_ok() && (next != window.sent() || !waiting.is_empty()) {
         // Evaluation does not panic; were a worker to die, no record may go
         // missing silently.
@@ -245,6 +251,49 @@ fn write_in_order(
     }
     let mut footer = continuation(output, &mut *out, tally.ok + tally.errors);
     (tally, footer.finish(&tally.summary()))
+}
+
+/// A line on standard error, renewed every second, while a long batch runs
+/// and somebody watches (a terminal, without `-q`); erased at the end.
+struct Progress {
+    enabled: bool,
+    shown: bool,
+    start: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        let now = Instant::now();
+        Progress {
+            enabled,
+            shown: false,
+            start: now,
+            last: now,
+        }
+    }
+
+    fn update(&mut self, tally: &Tally) {
+        let now = Instant::now();
+        if !self.enabled || now.duration_since(self.last) < Duration::from_secs(1) {
+            return;
+        }
+        self.last = now;
+        self.shown = true;
+        let done = tally.ok + tally.errors;
+        let rate = done as f64 / now.duration_since(self.start).as_secs_f64();
+        eprint!(
+            "\r{done} records evaluated, {} errors ({rate:.0} records/s)...",
+            tally.errors
+        );
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            // Back to the start of the line, and erase it.
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
 
 /// How far the writer has come, so that the reader stays at most `size`

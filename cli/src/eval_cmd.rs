@@ -1,7 +1,7 @@
 //! `tdm eval`: one sample from flags, or a streamed batch.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal};
 
 use std::thread;
 
@@ -68,7 +68,9 @@ pub(crate) fn run(args: &EvalArgs) -> Exit {
                 || thread::available_parallelism().map_or(1, |n| n.get()),
                 usize::from,
             );
-            batch::run(&pack, input, format, args.format, &mut out, jobs)
+            // Progress on standard error only when a person watches it.
+            let progress = !args.quiet && io::stderr().is_terminal();
+            batch::run(&pack, input, format, args.format, &mut out, jobs, progress)
         }
     };
     match outcome {
