@@ -2,6 +2,7 @@
 //! inhibitors against a versioned rule pack.
 
 mod batch;
+mod diff_cmd;
 mod eval_cmd;
 mod exit;
 mod gen_cmd;
@@ -56,6 +57,40 @@ enum Command {
     Report(ReportArgs),
     /// Write N deterministic, realistic samples over every drug of a pack (for benchmarks).
     GenSamples(GenArgs),
+    /// What changed between two pack versions, in clinical terms (exit 0 same, 1 different, 2 error).
+    Diff(DiffArgs),
+}
+
+/// Arguments of `tdm diff`.
+#[derive(Args)]
+pub(crate) struct DiffArgs {
+    /// The old pack: a directory, or a directory at a git revision (`rules/ki-oncology@v1.0.0`).
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The new pack, as OLD.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// `human` (default; colour on a terminal), `markdown` (for a committee document) or `json`.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+    /// Evaluate these samples against both packs and list every one whose
+    /// classification, advice or next dose changes.
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<String>,
+    /// Load the native plugins the packs pin.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
+
+/// Formats of `tdm diff`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// Text for a reviewer.
+    Human,
+    /// Markdown tables for a committee document.
+    Markdown,
+    /// JSON for tooling.
+    Json,
 }
 
 /// Arguments of `tdm gen-samples`.
@@ -316,6 +351,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Report(args) => report::run(&args),
         Command::GenSamples(args) => gen_cmd::run(&args),
+        // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.
+        Command::Diff(args) => return ExitCode::from(diff_cmd::run(&args)),
     };
     ExitCode::from(exit as u8)
 }

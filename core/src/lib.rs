@@ -11,6 +11,7 @@
 mod cases;
 mod check;
 mod compact;
+mod diff;
 mod digest;
 mod error;
 mod eval;
@@ -33,6 +34,7 @@ mod units;
 mod yaml;
 
 pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
+pub use diff::{Change, ChangeKind, DiffSide, Impact, PackDiff, diff_packs};
 pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, RawRecord, Record, read_raw_records, read_records};

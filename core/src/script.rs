@@ -65,6 +65,8 @@ pub struct Script {
     pub path: String,
     /// Which hooks it defines.
     pub hooks: Vec<&'static str>,
+    /// The script's text, for reviewers comparing pack versions.
+    pub source: Arc<str>,
     ast: rhai::AST,
 }
 
@@ -134,6 +136,7 @@ pub(crate) fn compile(
         Ok(Arc::new(Script {
             path: path.to_owned(),
             hooks,
+            source: text_arc,
             ast,
         }))
     } else {

@@ -13,6 +13,7 @@ mod target;
 mod text;
 mod timing;
 
+pub(crate) use target::describe as describe_target;
 pub use text::round_sig;
 pub use timing::log_linear_factor;
 

@@ -1,0 +1,251 @@
+//! `tdm diff` on real edits to copies of ki-oncology: what a committee sees,
+//! the exit codes, and which patients' advice would change.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tdm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A copy of ki-oncology with `edit` applied to it.
+fn edited(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy(&root().join("rules/ki-oncology"), dir.path());
+    edit(dir.path());
+    dir
+}
+
+fn copy(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Replaces `old` (which must be there) with `new` in a file of the pack.
+fn replace(pack: &Path, file: &str, old: &str, new: &str) {
+    let path = pack.join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(old), "{file} has no `{old}`");
+    fs::write(&path, text.replacen(old, new, 1)).unwrap();
+}
+
+/// `tdm diff ki-oncology EDITED`; the first line (the two packs' versions
+/// and digests, one of them a temporary directory) is left out of the text
+/// compared and snapshotted.
+fn diff(edited: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["diff", "rules/ki-oncology", edited.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = tdm(&args);
+    let text = stdout(&o);
+    assert!(text.starts_with("ki-oncology 1.0.0 (sha256:"), "{text}");
+    let body = text
+        .split_once('\n')
+        .map_or("", |(_, rest)| rest)
+        .to_owned();
+    (o.status.code().unwrap(), body)
+}
+
+#[test]
+fn a_moved_target_is_a_major_change_with_its_percentage() {
+    let pack = edited(|p| replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n"));
+    let (code, text) = diff(pack.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(text.contains("target `cml` lower bound: 1000 ng/mL -> 1100 ng/mL (+10 %) [major]"));
+    insta::assert_snapshot!("target_moved", text);
+}
+
+#[test]
+fn a_unit_rewrite_of_the_same_value_is_no_clinical_change() {
+    // 1000 ng/mL written as 1 mg/L, and its population mean with it.
+    let pack = edited(|p| {
+        replace(
+            p,
+            "drugs/imatinib.yaml",
+            "lower: 1000\n    unit: ng/mL",
+            "lower: 1\n    unit: mg/L",
+        );
+        replace(
+            p,
+            "drugs/imatinib.yaml",
+            "population_mean: 1170\n",
+            "population_mean: 1.17\n",
+        );
+    });
+    let (code, text) = diff(pack.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("no differences"), "{text}");
+}
+
+#[test]
+fn reordering_reindenting_and_comments_change_nothing() {
+    let pack = edited(|p| {
+        // Keys of the first target swapped, a comment added.
+        replace(
+            p,
+            "drugs/imatinib.yaml",
+            "    measure: cmin\n    lower: 1000\n",
+            "    lower: 1000 # from Table 2\n    measure: cmin\n",
+        );
+    });
+    let (code, text) = diff(pack.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("no differences"), "{text}");
+    // And the digest is the same: the content did not change.
+    let o = tdm(&[
+        "diff",
+        "--format",
+        "json",
+        "rules/ki-oncology",
+        pack.path().to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["old"]["digest"], v["new"]["digest"]);
+}
+
+#[test]
+fn an_evidence_upgrade_a_drug_removed_and_a_script_changed() {
+    let pack = edited(|p| {
+        replace(
+            p,
+            "drugs/pazopanib.yaml",
+            "evidence: viable",
+            "evidence: standard_of_care",
+        );
+        fs::remove_file(p.join("drugs/vandetanib.yaml")).unwrap();
+        replace(
+            p,
+            "scripts/nintedanib.rhai",
+            "lower: 0.0654 *",
+            "lower: 0.07 *",
+        );
+    });
+    let (code, text) = diff(pack.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(text.contains("~ target `threshold` evidence: viable -> standard_of_care [clinical]"));
+    assert!(text.contains("- drug: "), "{text}");
+    assert!(text.contains("~ script text [major]"), "{text}");
+    insta::assert_snapshot!("evidence_drug_script", text);
+    // The other way round, the drug is added.
+    let o = tdm(&["diff", pack.path().to_str().unwrap(), "rules/ki-oncology"]);
+    assert!(stdout(&o).contains("+ drug: "), "{}", stdout(&o));
+}
+
+#[test]
+fn the_samples_whose_advice_would_change() {
+    let pack = edited(|p| replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n"));
+    let samples = pack.path().join("samples.csv");
+    fs::write(
+        &samples,
+        "id,drug,indication,value,unit,dose_mg,days_on_dose\n\
+         A,imatinib,CML,1050,ng/mL,400,30\n\
+         B,imatinib,CML,1500,ng/mL,400,30\n\
+         C,imatinib,CML,900,ng/mL,400,30\n\
+         D,sunitinib,,40,ng/mL,50,30\n",
+    )
+    .unwrap();
+    let (code, text) = diff(pack.path(), &["--samples", samples.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("1 of 4 samples would get another result"),
+        "{text}"
+    );
+    assert!(
+        text.contains("A imatinib: within continue -> below increase_dose, 600 mg q24h"),
+        "{text}"
+    );
+    insta::assert_snapshot!("impact_on_samples", text);
+
+    let o = tdm(&[
+        "diff",
+        "--format",
+        "json",
+        "--samples",
+        samples.to_str().unwrap(),
+        "rules/ki-oncology",
+        pack.path().to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["clinical"], true);
+    assert_eq!(v["samples"]["samples"], 4);
+    assert_eq!(v["samples"]["changed"][0]["id"], "A");
+    assert_eq!(v["samples"]["changed"][0]["new"]["advice"], "increase_dose");
+    assert_eq!(v["changes"][0]["percent"], 10.0);
+
+    let o = tdm(&[
+        "diff",
+        "--format",
+        "markdown",
+        "--samples",
+        samples.to_str().unwrap(),
+        "rules/ki-oncology",
+        pack.path().to_str().unwrap(),
+    ]);
+    let md = stdout(&o);
+    assert!(
+        md.contains(
+            "| imatinib | ~ target `cml` lower bound | 1000 ng/mL | 1100 ng/mL | 10 | major |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| A | imatinib | within continue | below increase_dose, 600 mg q24h |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_git_revision_is_read_without_checking_it_out() {
+    let in_git = Command::new("git")
+        .current_dir(root())
+        .args(["rev-parse", "--verify", "HEAD"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !in_git {
+        eprintln!("not a git checkout: skipped");
+        return;
+    }
+    // The committed pack is the pack in the working tree.
+    let o = tdm(&["diff", "rules/ki-oncology@HEAD", "rules/ki-oncology"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = tdm(&[
+        "diff",
+        "rules/ki-oncology@no-such-revision",
+        "rules/ki-oncology",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("git ls-tree"));
+}
+
+#[test]
+fn a_broken_pack_is_trouble_exit_2() {
+    let o = tdm(&["diff", "rules/ki-oncology", "no/such/pack"]);
+    assert_eq!(o.status.code(), Some(2));
+}
