@@ -21,7 +21,8 @@ const DIFFERENT: u8 = 1;
 const TROUBLE: u8 = 2;
 
 pub(crate) fn run(args: &DiffArgs) -> u8 {
-    let (old, new) = match (load(&args.old, args), load(&args.new, args)) {
+    let load = |spec: &str| load(spec, args.allow_plugins);
+    let (old, new) = match (load(&args.old), load(&args.new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("{e}");
@@ -59,11 +60,11 @@ pub(crate) fn run(args: &DiffArgs) -> u8 {
 }
 
 /// A pack from a directory, or from a git revision: `rules/ki-oncology@v1.0.0`.
-fn load(spec: &str, args: &DiffArgs) -> Result<Pack, String> {
+pub(crate) fn load(spec: &str, allow_plugins: bool) -> Result<Pack, String> {
     let refused = |e: tdm_core::PackError| format!("{spec}: {:?}", miette::Report::new(e));
     if Path::new(spec).exists() || !spec.contains('@') {
         let options = tdm_core::LoadOptions {
-            plugins: crate::plugins(args.allow_plugins),
+            plugins: crate::plugins(allow_plugins),
         };
         return tdm_core::load_pack_with(spec, &options).map_err(refused);
     }

@@ -198,6 +198,11 @@ pub(crate) struct ValidateArgs {
     /// `plain` (one line each, on standard output), `json` (for tools, on standard output).
     #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
+    /// The previous version of the pack (a directory or `DIR@REV`): flags
+    /// content changed under the same version, a version that went down,
+    /// and a major clinical change under a patch-level bump.
+    #[arg(long, value_name = "OLD_PACK")]
+    pub against: Option<String>,
 }
 
 /// Arguments of `tdm schema`.

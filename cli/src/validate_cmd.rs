@@ -1,7 +1,7 @@
 //! `tdm validate`: every problem of one or more packs, for people or tools.
 
 use serde_json::json;
-use tdm_core::{LoadOptions, PackError, Plugins, load_cases, load_pack_with};
+use tdm_core::{LoadOptions, Pack, PackError, Plugins, load_cases, load_pack_with};
 
 use crate::exit::Exit;
 use crate::{ErrorFormat, ValidateArgs};
@@ -44,6 +44,49 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
             }
         }
     }
+    let mut version_problems = Vec::new();
+    if let (Some(old), true) = (&args.against, all_valid) {
+        let [dir] = args.packs.as_slice() else {
+            eprintln!(
+                "error: --against compares one pack with its previous version; give one PACK"
+            );
+            return Exit::Usage;
+        };
+        let old = match crate::diff_cmd::load(old, false) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return Exit::PackRefused;
+            }
+        };
+        let options = LoadOptions {
+            plugins: Plugins::VerifyOnly,
+        };
+        let mut new_version = String::new();
+        if let Ok(new) = load_pack_with(dir, &options) {
+            version_problems = against(&old, &new);
+            new_version = new.version;
+        }
+        match args.error_format {
+            ErrorFormat::Json => {
+                if let Some(report) = reports.last_mut() {
+                    report["against"] = json!({
+                        "version": old.version, "digest": old.digest, "problems": version_problems,
+                    });
+                }
+            }
+            _ if version_problems.is_empty() => println!(
+                "{}: version {new_version} against {}: consistent",
+                dir.display(),
+                old.version
+            ),
+            _ => {
+                for p in &version_problems {
+                    println!("{}: {p}", dir.display());
+                }
+            }
+        }
+    }
     if args.error_format == ErrorFormat::Json {
         let out = if args.packs.len() == 1 {
             reports.remove(0)
@@ -52,11 +95,69 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
         };
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
-    if all_valid {
-        Exit::Ok
-    } else {
+    if !all_valid {
         Exit::PackRefused
+    } else if !version_problems.is_empty() {
+        Exit::Failures
+    } else {
+        Exit::Ok
     }
+}
+
+/// MAJOR.MINOR.PATCH of a checked version (pre-release and build ignored).
+fn triple(version: &str) -> (u64, u64, u64) {
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let mut parts = core.split('.').map(|p| p.parse().unwrap_or(0));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// What is wrong with `new`'s version, given the `old` pack it follows.
+fn against(old: &Pack, new: &Pack) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (was, is) = (triple(&old.version), triple(&new.version));
+    if old.digest != new.digest && old.version == new.version {
+        problems.push(format!(
+            "the content changed ({} -> {}) but the version is still {}: raise it",
+            &old.digest[..19.min(old.digest.len())],
+            &new.digest[..19.min(new.digest.len())],
+            new.version
+        ));
+    }
+    if is < was {
+        problems.push(format!(
+            "the version went down: {} -> {}",
+            old.version, new.version
+        ));
+    }
+    let diff = tdm_core::diff_packs(old, new);
+    let patch_only = is > was && is.0 == was.0 && is.1 == was.1;
+    if patch_only {
+        let major: Vec<String> = diff
+            .changes
+            .iter()
+            .filter(|c| c.impact == tdm_core::Impact::Major)
+            .map(|c| {
+                format!(
+                    "{}{}",
+                    c.drug
+                        .as_deref()
+                        .map(|d| format!("{d}: "))
+                        .unwrap_or_default(),
+                    c.what
+                )
+            })
+            .collect();
+        if !major.is_empty() {
+            problems.push(format!(
+                "a major clinical change under a patch-level bump ({} -> {}): {}; raise the minor or major version",
+                old.version,
+                new.version,
+                major.join("; ")
+            ));
+        }
+    }
+    problems
 }
 
 /// One line per problem: `file:line:column: message`, then its help indented.

@@ -249,3 +249,93 @@ fn a_broken_pack_is_trouble_exit_2() {
     let o = tdm(&["diff", "rules/ki-oncology", "no/such/pack"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Sets the version of an edited pack, with a changelog entry for it.
+fn release(pack: &Path, version: &str) {
+    replace(
+        pack,
+        "pack.yaml",
+        "version: \"1.0.0\"",
+        &format!("version: \"{version}\""),
+    );
+    replace(
+        pack,
+        "pack.yaml",
+        "changelog:\n",
+        &format!(
+            "changelog:\n  - version: \"{version}\"\n    date: \"2026-12-01\"\n    changes: [\"imatinib CML target raised\"]\n"
+        ),
+    );
+}
+
+fn validate_against(pack: &Path) -> (i32, String) {
+    let o = tdm(&[
+        "validate",
+        pack.to_str().unwrap(),
+        "--against",
+        "rules/ki-oncology",
+    ]);
+    let text = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    (o.status.code().unwrap(), text)
+}
+
+#[test]
+fn validate_against_flags_content_changed_under_the_same_version() {
+    let pack = edited(|p| replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n"));
+    let (code, text) = validate_against(pack.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("but the version is still 1.0.0: raise it"),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_against_flags_a_moved_target_under_a_patch_bump() {
+    let pack = edited(|p| {
+        replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n");
+        release(p, "1.0.1");
+    });
+    let (code, text) = validate_against(pack.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("a major clinical change under a patch-level bump (1.0.0 -> 1.0.1): imatinib: target `cml` lower bound"),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_against_accepts_a_minor_bump_with_its_changelog() {
+    let pack = edited(|p| {
+        replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n");
+        release(p, "1.1.0");
+    });
+    let (code, text) = validate_against(pack.path());
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("version 1.1.0 against 1.0.0: consistent"),
+        "{text}"
+    );
+    // An editorial fix under a patch bump is fine too.
+    let pack = edited(|p| {
+        replace(
+            p,
+            "drugs/imatinib.yaml",
+            "outcome: improved MMR, CCyR",
+            "outcome: improved MMR and CCyR",
+        );
+        release(p, "1.0.1");
+    });
+    assert_eq!(validate_against(pack.path()).0, 0);
+}
+
+#[test]
+fn validate_against_flags_a_version_that_went_down() {
+    let pack = edited(|p| release(p, "0.9.0"));
+    let (code, text) = validate_against(pack.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("the version went down: 1.0.0 -> 0.9.0"),
+        "{text}"
+    );
+}

@@ -93,6 +93,63 @@ impl Checker<'_> {
         }
     }
 
+    /// The changelog and approval: dates are dates, versions are semantic,
+    /// and the pack's own version has an entry once there is a changelog.
+    pub(crate) fn history(&mut self, m: &RawManifest) -> (Vec<ChangelogEntry>, Option<Approval>) {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut entries = Vec::new();
+        for e in &m.changelog {
+            self.version(&e.version);
+            self.date(&e.date);
+            if e.changes.value.is_empty() {
+                self.report(
+                    yaml::position(&e.changes),
+                    format!("the changelog entry of {} lists no change", e.version.value),
+                    Some("say what changed, one line each"),
+                );
+            }
+            if seen.contains(&e.version.value.as_str()) {
+                self.report(
+                    yaml::position(&e.version),
+                    format!("version {} has two changelog entries", e.version.value),
+                    None,
+                );
+            }
+            seen.push(&e.version.value);
+            entries.push(ChangelogEntry {
+                version: e.version.value.clone(),
+                date: e.date.value.clone(),
+                changes: e.changes.value.clone(),
+            });
+        }
+        if !m.changelog.is_empty() && !seen.contains(&m.version.value.as_str()) {
+            self.report(
+                yaml::position(&m.version),
+                format!("version {} has no changelog entry", m.version.value),
+                Some("add an entry for this version under `changelog:` saying what changed"),
+            );
+        }
+        let approval = m.approval.as_ref().map(|a| {
+            self.date(&a.on);
+            Approval {
+                by: a.by.clone(),
+                on: a.on.value.clone(),
+                note: a.note.clone(),
+            }
+        });
+        (entries, approval)
+    }
+
+    fn date(&mut self, date: &Spanned<String>) {
+        if !crate::time::is_date(&date.value) {
+            self.report(
+                yaml::position(date),
+                format!("`{}` is not a date", date.value),
+                Some("write the date as YYYY-MM-DD, quoted"),
+            );
+        }
+    }
+
     pub(crate) fn policy(&mut self, m: &RawManifest) -> Policy {
         let p = &m.policy;
         self.source(&p.toxicity_grade.source);

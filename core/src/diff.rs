@@ -325,6 +325,11 @@ fn pack_facts(p: &Pack) -> Facts {
         .collect();
     c.list("policy: steps before any increase", &steps, Clinical);
     c.list("policy: unconfirmed", &policy.unconfirmed, Clinical);
+    if let Some(a) = &p.approval {
+        c.text("approved by", Some(&a.by), Editorial);
+        c.text("approved on", Some(&a.on), Editorial);
+        c.text("approval note", a.note.as_deref(), Editorial);
+    }
     for (id, citation) in &p.sources {
         c.text(format!("source `{id}`"), Some(citation), Editorial);
     }

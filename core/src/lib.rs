@@ -40,7 +40,8 @@ pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, RawRecord, Record, read_raw_records, read_records};
 pub use load::{load_pack, load_pack_from_texts, load_pack_with};
 pub use model::{
-    Basis, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target, TroughCorrection,
+    Approval, Basis, ChangelogEntry, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target,
+    TroughCorrection,
 };
 pub use num::{Num, fmt_num};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};

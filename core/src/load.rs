@@ -179,6 +179,7 @@ pub(crate) fn load_from_texts(
     };
     let policy = checker.policy(&manifest);
     checker.version(&manifest.version);
+    let (changelog, approval) = checker.history(&manifest);
     let mut drugs: Vec<Drug> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen_in: HashMap<String, String> = HashMap::new();
@@ -219,6 +220,8 @@ pub(crate) fn load_from_texts(
         title: manifest.title.clone(),
         description: manifest.description.clone(),
         effective: manifest.effective.clone(),
+        changelog,
+        approval,
         digest,
         policy,
         drugs,

@@ -27,6 +27,10 @@ pub struct Pack {
     pub policy: Policy,
     /// Drugs, sorted by name.
     pub drugs: Vec<Drug>,
+    /// What changed in each version, newest first.
+    pub changelog: Vec<ChangelogEntry>,
+    /// Who approved this version, and when.
+    pub approval: Option<Approval>,
     /// Citations by source id.
     pub sources: Vec<(String, String)>,
     /// Lower-case name or alias -> index in `drugs` (a few dozen names:
@@ -53,6 +57,28 @@ impl Pack {
             std::iter::once(d.name.as_str()).chain(d.aliases.iter().map(String::as_str))
         })
     }
+}
+
+/// One version's entry in the changelog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangelogEntry {
+    /// The version.
+    pub version: String,
+    /// Its release date, `YYYY-MM-DD`.
+    pub date: String,
+    /// What changed.
+    pub changes: Vec<String>,
+}
+
+/// The approval of a pack version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    /// Who approved it.
+    pub by: String,
+    /// When, `YYYY-MM-DD`.
+    pub on: String,
+    /// Conditions or remarks.
+    pub note: Option<String>,
 }
 
 /// Pack-wide decisions (Figure 1 of the seed, plus practice).

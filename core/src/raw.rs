@@ -35,6 +35,38 @@ pub(crate) struct RawManifest {
     /// pack pinned by its sha256. They load only with the operator's opt-in.
     #[serde(default)]
     pub plugins: BTreeMap<String, RawPlugin>,
+    /// What changed in each version, newest first; when given, the current
+    /// version must have an entry.
+    #[serde(default)]
+    pub changelog: Vec<RawChangelogEntry>,
+    /// Who approved this version of the pack, and when.
+    #[serde(default)]
+    pub approval: Option<RawApproval>,
+}
+
+/// One version's entry in the changelog.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawChangelogEntry {
+    /// The version, e.g. "1.1.0".
+    pub version: Spanned<String>,
+    /// When it was released, e.g. "2026-12-01".
+    pub date: Spanned<String>,
+    /// What changed, one line each.
+    pub changes: Spanned<Vec<String>>,
+}
+
+/// The approval of a pack version.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApproval {
+    /// Who approved it (a committee, a person and role).
+    pub by: String,
+    /// When, e.g. "2026-11-30".
+    pub on: Spanned<String>,
+    /// Conditions or remarks.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// A native plugin library of the pack.

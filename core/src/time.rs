@@ -2,6 +2,11 @@
 //! (a space may stand for the `T`). Without an offset the time is read as
 //! given, on one clock for all samples of a patient.
 
+/// Whether `text` is a calendar date, `YYYY-MM-DD`.
+pub(crate) fn is_date(text: &str) -> bool {
+    text.len() == 10 && parse(&format!("{text}T00:00")).is_some()
+}
+
 /// Seconds since 1970-01-01T00:00 (UTC when an offset is given).
 pub fn parse(text: &str) -> Option<i64> {
     let t = text.trim();
