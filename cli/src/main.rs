@@ -319,6 +319,18 @@ pub(crate) struct TestArgs {
     /// Load the native plugins the packs pin (their sha256 is checked first).
     #[arg(long)]
     pub allow_plugins: bool,
+    /// `human` (default) or `json` (for tooling: every case with its outcome).
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+}
+
+/// Output formats of `tdm test`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TestFormat {
+    /// Failures (and with `-v` every case) for people.
+    Human,
+    /// One JSON document: packs, cases, outcomes.
+    Json,
 }
 
 /// Output formats of `tdm eval`.

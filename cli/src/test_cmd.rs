@@ -1,12 +1,15 @@
 //! `tdm test`: run packs' own test cases, like `opa test`.
 
+use serde_json::json;
 use tdm_core::{load_cases, run_case};
 
-use crate::TestArgs;
 use crate::exit::Exit;
+use crate::{TestArgs, TestFormat};
 
 pub(crate) fn run(args: &TestArgs) -> Exit {
+    let human = args.format == TestFormat::Human;
     let (mut passed, mut failed) = (0u64, 0u64);
+    let mut packs = Vec::new();
     for dir in &args.packs {
         let pack = match crate::load_pack(dir, crate::plugins(args.allow_plugins)) {
             Ok(p) => p,
@@ -19,25 +22,35 @@ pub(crate) fn run(args: &TestArgs) -> Exit {
                 return Exit::PackRefused;
             }
         };
-        println!(
-            "pack {} {} ({}): {} cases",
-            pack.name,
-            pack.version,
-            pack.digest,
-            cases.len()
-        );
-        if cases.is_empty() {
-            println!("  no test cases: add tests/*.yaml to {}", dir.display());
+        if human {
+            println!(
+                "pack {} {} ({}): {} cases",
+                pack.name,
+                pack.version,
+                pack.digest,
+                cases.len()
+            );
+            if cases.is_empty() {
+                println!("  no test cases: add tests/*.yaml to {}", dir.display());
+            }
         }
+        let mut reports = Vec::new();
         for case in &cases {
             let outcome = run_case(&pack, case);
-            if outcome.failures.is_empty() {
+            let ok = outcome.failures.is_empty();
+            if ok {
                 passed += 1;
-                if args.verbose {
-                    println!("  ok    {} :: {}", case.file, case.name);
-                }
             } else {
                 failed += 1;
+            }
+            if !human {
+                reports.push(json!({
+                    "file": case.file, "name": case.name, "passed": ok,
+                    "failures": outcome.failures, "result": outcome.result,
+                }));
+            } else if ok && args.verbose {
+                println!("  ok    {} :: {}", case.file, case.name);
+            } else if !ok {
                 println!("  FAIL  {} :: {}", case.file, case.name);
                 for f in &outcome.failures {
                     println!("          {f}");
@@ -50,7 +63,21 @@ pub(crate) fn run(args: &TestArgs) -> Exit {
                 }
             }
         }
+        if !human {
+            packs.push(json!({
+                "pack": dir.display().to_string(), "name": pack.name, "version": pack.version,
+                "digest": pack.digest, "cases": reports,
+            }));
+        }
     }
-    println!("{passed} passed, {failed} failed");
+    if human {
+        println!("{passed} passed, {failed} failed");
+    } else {
+        let report = json!({"packs": packs, "passed": passed, "failed": failed});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    }
     if failed > 0 { Exit::Failures } else { Exit::Ok }
 }

@@ -391,6 +391,21 @@ fn tdm_test_passes_the_shipped_pack_and_fails_a_wrong_expectation() {
         "{out}"
     );
     assert!(out.trim_end().ends_with("1 failed"), "{out}");
+
+    // The same for tooling.
+    let o = tdm(&["test", "--format", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["failed"], 1);
+    let cases = report["packs"][0]["cases"].as_array().unwrap();
+    let failing: Vec<_> = cases.iter().filter(|c| c["passed"] == false).collect();
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0]["file"], "tests/gefitinib.yaml");
+    assert_eq!(
+        failing[0]["failures"][0],
+        "advice: expected reduce_dose, got continue"
+    );
+    assert_eq!(failing[0]["result"]["advice"], "continue");
 }
 
 fn broken_copy() -> tempfile::TempDir {
