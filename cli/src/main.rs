@@ -10,6 +10,7 @@ mod output;
 mod report;
 mod schema_cmd;
 mod serve;
+mod stats_cmd;
 mod test_cmd;
 mod validate_cmd;
 mod watch_cmd;
@@ -59,6 +60,34 @@ enum Command {
     GenSamples(GenArgs),
     /// What changed between two pack versions, in clinical terms (exit 0 same, 1 different, 2 error).
     Diff(DiffArgs),
+    /// Thresholds as a percentage of the population mean exposure (Figure 2 of the review).
+    Stats(StatsArgs),
+}
+
+/// Arguments of `tdm stats`.
+#[derive(Args)]
+pub(crate) struct StatsArgs {
+    /// The pack directory.
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// `human` (a table and the summary) or `json`.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
+    /// Also write the figure as an SVG bar chart.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
+
+/// Formats of `tdm stats`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatsFormat {
+    /// A table and the summary line.
+    Human,
+    /// The rows and figures as JSON.
+    Json,
 }
 
 /// Arguments of `tdm diff`.
@@ -368,6 +397,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Report(args) => report::run(&args),
         Command::GenSamples(args) => gen_cmd::run(&args),
+        Command::Stats(args) => stats_cmd::run(&args),
         // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.
         Command::Diff(args) => return ExitCode::from(diff_cmd::run(&args)),
     };

@@ -28,6 +28,7 @@ mod sample;
 mod schema;
 mod script;
 mod shape;
+mod stats;
 mod strict;
 mod time;
 mod units;
@@ -54,6 +55,7 @@ pub use result::{
 };
 pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
 pub use schema::schemas;
+pub use stats::{ThresholdRow, ThresholdStats, threshold_stats};
 pub use time::parse as parse_date_time;
 pub use units::{Quantity, Unit, UnitError};
 pub use yaml::to_json_value as yaml_to_json;
