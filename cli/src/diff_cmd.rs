@@ -342,7 +342,7 @@ fn summary(diff: &PackDiff) -> String {
 fn markdown(diff: &PackDiff, impact: Option<&SampleImpact>) -> String {
     let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
     let mut out = format!(
-        "# {} -> {}\n\n{}\n",
+        "# {} -> {}\n\n{}",
         side(&diff.old),
         side(&diff.new),
         summary(diff)
