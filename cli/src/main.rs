@@ -10,6 +10,7 @@ mod output;
 mod report;
 mod schema_cmd;
 mod serve;
+mod show_cmd;
 mod stats_cmd;
 mod test_cmd;
 mod validate_cmd;
@@ -62,6 +63,22 @@ enum Command {
     Diff(DiffArgs),
     /// Thresholds as a percentage of the population mean exposure (Figure 2 of the review).
     Stats(StatsArgs),
+    /// What a pack is: identity, history, drugs; `--resolved` prints what a pack that extends another resolves to.
+    Show(ShowArgs),
+}
+
+/// Arguments of `tdm show`.
+#[derive(Args)]
+pub(crate) struct ShowArgs {
+    /// The pack directory.
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// Print the resolved files, each stretch of lines with the file it came from (base or overlay).
+    #[arg(long)]
+    pub resolved: bool,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
 }
 
 /// Arguments of `tdm stats`.
@@ -387,6 +404,7 @@ pub(crate) enum InputFormatArg {
 }
 
 fn main() -> ExitCode {
+    quiet_when_the_reader_goes_away();
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Eval(args) => eval_cmd::run(&args),
@@ -398,10 +416,31 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(&args),
         Command::GenSamples(args) => gen_cmd::run(&args),
         Command::Stats(args) => stats_cmd::run(&args),
+        Command::Show(args) => show_cmd::run(&args),
         // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.
         Command::Diff(args) => return ExitCode::from(diff_cmd::run(&args)),
     };
     ExitCode::from(exit as u8)
+}
+
+/// `tdm show ... | head` closes standard output early, and `println!`
+/// then panics. That is the reader's choice, not an error of ours: exit
+/// with "output could not be written" and no panic message. Every other
+/// panic keeps the default report.
+fn quiet_when_the_reader_goes_away() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(Exit::OutputFailed as i32);
+        }
+        default(info);
+    }));
 }
 
 /// The plugin policy of a command: load them only when the operator opted in.

@@ -20,6 +20,7 @@ mod input;
 mod load;
 mod model;
 mod num;
+mod overlay;
 mod plugin;
 mod raw;
 mod reload;
@@ -39,12 +40,13 @@ pub use diff::{Change, ChangeKind, DiffSide, Impact, PackDiff, diff_packs};
 pub use error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, RawRecord, Record, read_raw_records, read_records};
-pub use load::{load_pack, load_pack_from_texts, load_pack_with};
+pub use load::{load_pack, load_pack_from_texts, load_pack_with, resolve_pack};
 pub use model::{
     Approval, Basis, ChangelogEntry, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target,
     TroughCorrection,
 };
 pub use num::{Num, fmt_num};
+pub use overlay::{Origin, ResolvedFile};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use reload::{
     LivePack, PackWatcher, ReloadOutcome, ReloadStatus, WatchOptions, describe_error, watch,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::check::{Checker, PluginState};
 use crate::error::{PackError, Position, Problem};
 use crate::model::*;
+use crate::overlay::{Origin, ResolvedFile};
 use crate::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
 use crate::raw::*;
 use crate::yaml;
@@ -28,9 +29,51 @@ pub fn load_pack_from_texts(files: &[(String, String)]) -> Result<Pack, PackErro
     load_from_texts(PathBuf::from("<memory>"), files, &LoadOptions::default())
 }
 
-/// Loads and validates the pack in `dir` with `options`.
+/// Loads and validates the pack in `dir` with `options`. A pack that
+/// `extends` another is resolved first (see [`resolve_pack`]).
 pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pack, PackError> {
     let dir = dir.as_ref();
+    let files = read_pack_files(dir)?;
+    if !crate::overlay::is_overlay(&files[0].1) {
+        return load_from_texts(dir.to_path_buf(), &files, options);
+    }
+    let resolved = crate::overlay::resolve(dir, files, 0, "")?;
+    let texts: Vec<(String, String)> = resolved
+        .iter()
+        .map(|f| (f.name.clone(), f.text.clone()))
+        .collect();
+    load_from_texts(dir.to_path_buf(), &texts, options).map_err(|e| {
+        let original = |file: &str| fs::read_to_string(dir.join(file)).ok().map(Arc::from);
+        crate::overlay::relocate(e, &resolved, &original)
+    })
+}
+
+/// The files of the pack in `dir` as the loader reads them, each line with
+/// the file it comes from: for a pack that `extends` another, the resolved
+/// files (the base's, with the overlay's keys laid over them).
+pub fn resolve_pack(dir: impl AsRef<Path>) -> Result<Vec<ResolvedFile>, PackError> {
+    let dir = dir.as_ref();
+    let files = read_pack_files(dir)?;
+    if crate::overlay::is_overlay(&files[0].1) {
+        return crate::overlay::resolve(dir, files, 0, "");
+    }
+    Ok(files
+        .into_iter()
+        .map(|(name, text)| ResolvedFile {
+            origins: (1..=text.lines().count() as u64)
+                .map(|line| Origin {
+                    file: name.clone(),
+                    line,
+                })
+                .collect(),
+            name,
+            text,
+        })
+        .collect())
+}
+
+/// The pack's files, manifest first, then scripts, then drugs.
+pub(crate) fn read_pack_files(dir: &Path) -> Result<Vec<(String, String)>, PackError> {
     let manifest_path = dir.join("pack.yaml");
     let manifest_text = read(dir, &manifest_path, "pack.yaml")?;
     let mut drug_files = Vec::new();
@@ -82,7 +125,7 @@ pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pa
         let text = read(dir, &path, &name)?;
         files.push((name, text));
     }
-    load_from_texts(dir.to_path_buf(), &files, options)
+    Ok(files)
 }
 
 /// Reads a pack file, refusing one larger than [`yaml::MAX_FILE_BYTES`]
