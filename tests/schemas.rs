@@ -57,15 +57,32 @@ fn every_rule_file_names_its_schema_and_is_valid_against_it() {
                 )
             });
         let schema_path = file.parent().unwrap().join(reference);
-        let expected = if file.ends_with("pack.yaml") {
-            "pack.schema.json"
-        } else if file.parent().unwrap().ends_with("tests") {
-            "tests.schema.json"
+        // A pack that extends another has its own manifest schema, and its
+        // drug files may be overrides (only `drug` required) or whole files.
+        let pack_dir = if file.ends_with("pack.yaml") {
+            file.parent().unwrap()
         } else {
-            "drug.schema.json"
+            file.parent().unwrap().parent().unwrap()
+        };
+        let overlay = fs::read_to_string(pack_dir.join("pack.yaml"))
+            .unwrap()
+            .lines()
+            .any(|l| l.starts_with("extends:"));
+        let expected: &[&str] = if file.ends_with("pack.yaml") {
+            if overlay {
+                &["overlay.schema.json"]
+            } else {
+                &["pack.schema.json"]
+            }
+        } else if file.parent().unwrap().ends_with("tests") {
+            &["tests.schema.json"]
+        } else if overlay {
+            &["drug-override.schema.json", "drug.schema.json"]
+        } else {
+            &["drug.schema.json"]
         };
         assert!(
-            reference.ends_with(expected),
+            expected.iter().any(|e| reference.ends_with(e)),
             "{}: points at {reference}",
             file.display()
         );

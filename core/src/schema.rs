@@ -23,6 +23,8 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             "drug.schema.json",
             generate::<RawDrug>("TDM drug rule (drugs/<drug>.yaml)"),
         ),
+        ("overlay.schema.json", overlay_manifest()),
+        ("drug-override.schema.json", drug_override()),
         (
             "tests.schema.json",
             generate::<RawCaseFile>("TDM pack test cases (tests/<name>.yaml)"),
@@ -56,6 +58,58 @@ pub(crate) fn for_file(file: &str) -> &'static serde_json::Value {
     } else {
         drug
     }
+}
+
+/// The manifest of a pack that extends another: `extends` and `disable`
+/// added; only the identity and `extends` required; `policy` may give some
+/// keys only (each replaces the base's).
+fn overlay_manifest() -> serde_json::Value {
+    let mut schema = generate::<RawManifest>("TDM overlay pack manifest (pack.yaml with extends)");
+    let root = schema.as_object_mut();
+    if let Some(root) = root {
+        root.insert(
+            "required".into(),
+            serde_json::json!(["name", "version", "title", "extends"]),
+        );
+        if let Some(props) = root.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            props.insert(
+                "extends".into(),
+                serde_json::json!({
+                    "description": "The base pack: its directory relative to this pack, and the versions accepted (`1.2.3`, `^1.2`, `~1.2.3`, `>=1.2.0`).",
+                    "type": "object",
+                    "properties": {"pack": {"type": "string"}, "version": {"type": "string"}},
+                    "required": ["pack"],
+                    "additionalProperties": false
+                }),
+            );
+            props.insert(
+                "disable".into(),
+                serde_json::json!({
+                    "description": "Drugs of the base not used in this pack.",
+                    "type": "array",
+                    "items": {"type": "string"}
+                }),
+            );
+        }
+        if let Some(policy) = root
+            .get_mut("definitions")
+            .and_then(|d| d.get_mut("RawPolicy"))
+            .and_then(|p| p.as_object_mut())
+        {
+            policy.remove("required");
+        }
+    }
+    schema
+}
+
+/// A drug file of an overlay: any top-level key of a drug file, each
+/// replacing the base's; only `drug` required.
+fn drug_override() -> serde_json::Value {
+    let mut schema = generate::<RawDrug>("TDM drug override (drugs/<drug>.yaml of an overlay)");
+    if let Some(root) = schema.as_object_mut() {
+        root.insert("required".into(), serde_json::json!(["drug"]));
+    }
+    schema
 }
 
 fn generate<T: JsonSchema>(title: &str) -> serde_json::Value {
