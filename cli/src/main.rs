@@ -6,6 +6,7 @@ mod diff_cmd;
 mod eval_cmd;
 mod exit;
 mod gen_cmd;
+mod init_cmd;
 mod output;
 mod report;
 mod schema_cmd;
@@ -65,6 +66,19 @@ enum Command {
     Stats(StatsArgs),
     /// What a pack is: identity, history, drugs; `--resolved` prints what a pack that extends another resolves to.
     Show(ShowArgs),
+    /// Start a local pack on a published one: manifest, an example override, a test case.
+    Init(InitArgs),
+}
+
+/// Arguments of `tdm init`.
+#[derive(Args)]
+pub(crate) struct InitArgs {
+    /// The directory of the new pack (created; must not hold a pack.yaml).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The published pack it extends.
+    #[arg(long, value_name = "PACK")]
+    pub extends: PathBuf,
 }
 
 /// Arguments of `tdm show`.
@@ -417,6 +431,7 @@ fn main() -> ExitCode {
         Command::GenSamples(args) => gen_cmd::run(&args),
         Command::Stats(args) => stats_cmd::run(&args),
         Command::Show(args) => show_cmd::run(&args),
+        Command::Init(args) => init_cmd::run(&args),
         // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.
         Command::Diff(args) => return ExitCode::from(diff_cmd::run(&args)),
     };

@@ -176,3 +176,40 @@ fn a_reader_that_goes_away_is_no_panic() {
     assert_eq!(o.status.code(), Some(5));
     assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
 }
+
+#[test]
+fn init_scaffolds_a_local_pack_that_validates_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("hospital");
+    let base = root().join("rules/ki-oncology");
+    let o = tdm(&[
+        "init",
+        local.to_str().unwrap(),
+        "--extends",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    for file in ["pack.yaml", "drugs/imatinib.yaml", "tests/local.yaml"] {
+        let text = fs::read_to_string(local.join(file)).unwrap();
+        // The schema line points at a schema that exists.
+        let schema = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# yaml-language-server: $schema="))
+            .unwrap_or_else(|| panic!("{file} has no schema line"));
+        let schema_path = local.join(file).parent().unwrap().join(schema);
+        assert!(schema_path.exists(), "{file}: {schema}");
+    }
+    let manifest = fs::read_to_string(local.join("pack.yaml")).unwrap();
+    assert!(manifest.contains("extends:\n  pack: "), "{manifest}");
+    assert!(manifest.contains("  version: \"^1.0\""), "{manifest}");
+    let l = local.to_str().unwrap();
+    let o = tdm(&["validate", l]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = tdm(&["test", l]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("1 passed, 0 failed"));
+    // A second init into the same directory is refused.
+    let o = tdm(&["init", l, "--extends", base.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}

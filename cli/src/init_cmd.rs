@@ -1,0 +1,190 @@
+//! `tdm init DIR --extends BASE`: a local pack on a published one, ready to
+//! edit: a manifest that names the base, one example override, one test
+//! case, and the schema lines editors use.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use crate::InitArgs;
+use crate::exit::Exit;
+
+pub(crate) fn run(args: &InitArgs) -> Exit {
+    match init(args) {
+        Ok(written) => {
+            for file in &written {
+                println!("wrote {}", file.display());
+            }
+            println!(
+                "\nnext: edit {0}/drugs/*.yaml (each top-level key replaces the base's), \
+                 then `tdm validate {0}` and `tdm test {0}`; `tdm show --resolved {0}` prints the result",
+                args.dir.display()
+            );
+            Exit::Ok
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            Exit::Usage
+        }
+    }
+}
+
+fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
+    let base = tdm_core::load_pack(&args.extends).map_err(|e| {
+        format!(
+            "the base pack `{}` cannot be used: {e}",
+            args.extends.display()
+        )
+    })?;
+    if args.dir.join("pack.yaml").exists() {
+        return Err(format!("{} already holds a pack.yaml", args.dir.display()));
+    }
+    for sub in ["drugs", "tests"] {
+        fs::create_dir_all(args.dir.join(sub))
+            .map_err(|e| format!("cannot create {}: {e}", args.dir.join(sub).display()))?;
+    }
+    let dir = absolute(&args.dir)?;
+    let base_dir = absolute(&args.extends)?;
+    let to_base = relative(&dir, &base_dir);
+    // The schemas the base's own manifest names, if they can be found.
+    let schemas = fs::read_to_string(base_dir.join("pack.yaml"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .next()?
+                .strip_prefix("# yaml-language-server: $schema=")
+                .map(|p| base_dir.join(p))
+        })
+        .and_then(|p| fs::canonicalize(p.parent()?).ok())
+        .filter(|p| p.join("overlay.schema.json").exists());
+    let header = |from: &Path, schema: &str| match &schemas {
+        Some(s) => format!(
+            "# yaml-language-server: $schema={}\n",
+            relative(from, s).join(schema).display()
+        ),
+        None => String::new(),
+    };
+    let name = dir
+        .file_name()
+        .map_or("local".into(), |n| n.to_string_lossy().to_lowercase());
+    let (major, minor) = {
+        let mut parts = base.version.split('.');
+        (
+            parts.next().unwrap_or("1").to_owned(),
+            parts.next().unwrap_or("0").to_owned(),
+        )
+    };
+    let manifest = format!(
+        "{header}# A local pack on {base_name} {base_version}: only what differs is written here.\n\
+         name: {name}\n\
+         version: \"0.1.0\"\n\
+         title: Local pack on {base_name}\n\
+         extends:\n  pack: {to_base}\n  version: \"^{major}.{minor}\"\n\
+         changelog:\n  - version: \"0.1.0\"\n    date: \"{today}\"\n    changes: [\"first local version\"]\n\
+         sources:\n  local:\n    citation: >-\n      Say who decided each local change and where it is minuted.\n\
+         # policy:                  # give only the keys that differ, e.g.\n\
+         #   act_on_population_mean: {{value: true, source: \"local: ...\"}}\n",
+        header = header(&dir, "overlay.schema.json"),
+        base_name = base.name,
+        base_version = base.version,
+        to_base = to_base.display(),
+        today = today(),
+    );
+    let drug = base
+        .drugs
+        .iter()
+        .find(|d| d.name == "imatinib")
+        .or(base.drugs.first())
+        .map(|d| d.name.clone())
+        .ok_or("the base pack has no drugs")?;
+    let override_file = format!(
+        "{header}# An override of {base_name}'s {drug}: each top-level key given here\n\
+         # replaces the base's (e.g. `targets:` or `dosing:`); the rest stays the base's.\n\
+         drug: {drug}\n\
+         notes:\n  - \"local: replace this note with your institution's change\"\n",
+        header = header(&dir.join("drugs"), "drug-override.schema.json"),
+        base_name = base.name,
+    );
+    let case = first_case(&base_dir).unwrap_or_else(|| {
+        format!(
+            "  - name: {drug} is evaluated\n    sample: {{drug: {drug}, value: 1, unit: ng/mL}}\n    expect: {{status: ok}}\n"
+        )
+    });
+    let tests = format!(
+        "{header}# The local pack's own cases: add one for every local change.\ncases:\n{case}",
+        header = header(&dir.join("tests"), "tests.schema.json"),
+    );
+    let files = [
+        (dir.join("pack.yaml"), manifest),
+        (
+            dir.join("drugs").join(format!("{drug}.yaml")),
+            override_file,
+        ),
+        (dir.join("tests/local.yaml"), tests),
+    ];
+    for (path, text) in &files {
+        fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+/// The first case of the base's first case file, as YAML lines: the local
+/// pack starts with a case that must still pass.
+fn first_case(base: &Path) -> Option<String> {
+    let mut files: Vec<PathBuf> = fs::read_dir(base.join("tests"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let text = fs::read_to_string(files.first()?).ok()?;
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("  - "));
+    let first = lines.next()?;
+    let rest: Vec<&str> = lines.take_while(|l| !l.starts_with("  - ")).collect();
+    let mut out = format!("{first}\n");
+    for l in rest {
+        out.push_str(l);
+        out.push('\n');
+    }
+    Some(out)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `to` relative to the directory `from` (both absolute).
+fn relative(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = secs.div_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
