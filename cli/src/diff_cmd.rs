@@ -105,6 +105,14 @@ fn files_at_revision(dir: &str, rev: &str) -> Result<Vec<(String, String)>, Stri
             files.push((name.to_owned(), text));
         }
     }
+    if files
+        .iter()
+        .any(|(name, text)| name == "pack.yaml" && text.lines().any(|l| l.starts_with("extends:")))
+    {
+        return Err(format!(
+            "{dir}@{rev}: the pack extends another; a pack that extends another is read from a checkout, not yet from a git revision"
+        ));
+    }
     // The loader takes the manifest first.
     files.sort_by_key(|(name, _)| name != "pack.yaml");
     if files.first().is_none_or(|(name, _)| name != "pack.yaml") {

@@ -129,6 +129,9 @@ impl Checker<'_> {
                 Some("add an entry for this version under `changelog:` saying what changed"),
             );
         }
+        if let Some(effective) = &m.effective {
+            self.date(effective);
+        }
         let approval = m.approval.as_ref().map(|a| {
             self.date(&a.on);
             Approval {

@@ -262,7 +262,7 @@ pub(crate) fn load_from_texts(
         version: manifest.version.value.clone(),
         title: manifest.title.clone(),
         description: manifest.description.clone(),
-        effective: manifest.effective.clone(),
+        effective: manifest.effective.as_ref().map(|e| e.value.clone()),
         changelog,
         approval,
         digest,

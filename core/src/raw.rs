@@ -26,7 +26,7 @@ pub(crate) struct RawManifest {
     pub description: Option<String>,
     #[serde(default)]
     /// Date from which the content applies, e.g. "2026-11-24".
-    pub effective: Option<String>,
+    pub effective: Option<Spanned<String>>,
     /// Citations, by the short id that every `source:` in the pack starts with.
     pub sources: BTreeMap<String, RawSource>,
     /// Pack-wide decision policy.
