@@ -124,6 +124,12 @@ fn against(old: &Pack, new: &Pack) -> Vec<String> {
             new.version
         ));
     }
+    if old.digest != new.digest && !new.changelog.iter().any(|e| e.version == new.version) {
+        problems.push(format!(
+            "version {} has no changelog entry saying what changed",
+            new.version
+        ));
+    }
     if is < was {
         problems.push(format!(
             "the version went down: {} -> {}",

@@ -108,6 +108,13 @@ fn reordering_reindenting_and_comments_change_nothing() {
             "    measure: cmin\n    lower: 1000\n",
             "    lower: 1000 # from Table 2\n    measure: cmin\n",
         );
+        // A flow list rewritten as a block list.
+        replace(
+            p,
+            "drugs/imatinib.yaml",
+            "    indications: [CML]\n",
+            "    indications:\n      - CML\n",
+        );
     });
     let (code, text) = diff(pack.path(), &[]);
     assert_eq!(code, 0, "{text}");
@@ -336,6 +343,27 @@ fn validate_against_flags_a_version_that_went_down() {
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains("the version went down: 1.0.1 -> 0.9.0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_against_wants_a_changelog_entry_for_a_new_version() {
+    let pack = edited(|p| {
+        let manifest = p.join("pack.yaml");
+        let text = fs::read_to_string(&manifest).unwrap();
+        // The whole changelog block removed, the version raised.
+        let start = text.find("changelog:\n").unwrap();
+        let end = text[start..].find("\nsources:").unwrap() + start + 1;
+        let text = format!("{}{}", &text[..start], &text[end..])
+            .replace("version: \"1.0.1\"", "version: \"1.1.0\"");
+        fs::write(&manifest, text).unwrap();
+        replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n");
+    });
+    let (code, text) = validate_against(pack.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("version 1.1.0 has no changelog entry saying what changed"),
         "{text}"
     );
 }

@@ -163,6 +163,26 @@ fn disabled_drugs_are_not_in_the_resolved_pack() {
 }
 
 #[test]
+fn an_overlay_may_add_a_drug_the_base_lacks() {
+    let drug = fs::read_to_string(root().join("tests/broken/_base/drugs/testinib.yaml")).unwrap();
+    let dir = overlay(
+        "sources:\n  base: {citation: a local drug rule}\n",
+        &[("drugs/testinib.yaml", &drug)],
+    );
+    let d = dir.path().to_str().unwrap();
+    let o = tdm(&["show", d]);
+    assert!(out(&o).contains("31 drugs"), "{}", out(&o));
+    let o = tdm(&[
+        "eval", "--pack", d, "--drug", "testinib", "--value", "1500", "--unit", "ng/mL",
+        "--format", "json", "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["classification"], "within");
+    assert_eq!(v[0]["pack"]["name"], "local");
+}
+
+#[test]
 fn a_reader_that_goes_away_is_no_panic() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
         .current_dir(root())
