@@ -2,21 +2,13 @@
 //! and a reader that goes away stops the batch cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tdm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tdm"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{root, tdm};
 
 /// 2,100 generated samples (four chunks and a part, a few of them bad) as `format`.
 fn samples(dir: &Path, format: &str) -> String {

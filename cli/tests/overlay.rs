@@ -3,29 +3,12 @@
 //! `tdm init`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tdm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tdm"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn out(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{out, root, tdm};
 
 /// An overlay on ki-oncology in a temporary directory: `manifest_extra` is
 /// appended to a minimal manifest; `files` are (relative path, text).

@@ -2,20 +2,9 @@
 //! at 81.7 % ± 17.4 % of the population mean exposure across 11 targets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tdm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tdm"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{root, tdm};
 
 #[test]
 fn figure_2_of_the_review_from_the_shipped_pack() {
