@@ -205,7 +205,8 @@ fn side(d: &tdm_core::DiffSide) -> String {
     format!("{} {} ({})", d.name, d.version, short(&d.digest))
 }
 
-fn short(digest: &str) -> &str {
+/// `sha256:` and the first 12 hex digits.
+pub(crate) fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 

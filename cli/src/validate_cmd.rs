@@ -9,6 +9,8 @@ use crate::{ErrorFormat, ValidateArgs};
 pub(crate) fn run(args: &ValidateArgs) -> Exit {
     let mut reports = Vec::new();
     let mut all_valid = true;
+    // The last pack loaded: what `--against` compares.
+    let mut loaded: Option<Pack> = None;
     for dir in &args.packs {
         // The pack and its test cases: a case file an editor flags must fail here too.
         // Plugins' pins are checked; the libraries are not loaded.
@@ -18,22 +20,25 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
         let outcome = load_pack_with(dir, &options)
             .and_then(|pack| load_cases(dir).map(|cases| (pack, cases.len())));
         match outcome {
-            Ok((pack, cases)) => match args.error_format {
-                ErrorFormat::Json => reports.push(json!({
-                    "pack": dir.display().to_string(), "valid": true, "name": pack.name,
-                    "version": pack.version, "digest": pack.digest, "drugs": pack.drugs.len(),
-                    "cases": cases, "problems": [],
-                })),
-                _ => println!(
-                    "{}: valid — {} {} ({}), {} drugs, {} test cases",
-                    dir.display(),
-                    pack.name,
-                    pack.version,
-                    pack.digest,
-                    pack.drugs.len(),
-                    cases
-                ),
-            },
+            Ok((pack, cases)) => {
+                match args.error_format {
+                    ErrorFormat::Json => reports.push(json!({
+                        "pack": dir.display().to_string(), "valid": true, "name": pack.name,
+                        "version": pack.version, "digest": pack.digest, "drugs": pack.drugs.len(),
+                        "cases": cases, "problems": [],
+                    })),
+                    _ => println!(
+                        "{}: valid — {} {} ({}), {} drugs, {} test cases",
+                        dir.display(),
+                        pack.name,
+                        pack.version,
+                        pack.digest,
+                        pack.drugs.len(),
+                        cases
+                    ),
+                }
+                loaded = Some(pack);
+            }
             Err(error) => {
                 all_valid = false;
                 match args.error_format {
@@ -59,14 +64,11 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
                 return Exit::PackRefused;
             }
         };
-        let options = LoadOptions {
-            plugins: Plugins::VerifyOnly,
+        // Every pack given was valid, so the one pack is loaded.
+        let Some(new) = &loaded else {
+            return Exit::PackRefused;
         };
-        let mut new_version = String::new();
-        if let Ok(new) = load_pack_with(dir, &options) {
-            version_problems = against(&old, &new);
-            new_version = new.version;
-        }
+        version_problems = against(&old, new);
         match args.error_format {
             ErrorFormat::Json => {
                 if let Some(report) = reports.last_mut() {
@@ -76,8 +78,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
                 }
             }
             _ if version_problems.is_empty() => println!(
-                "{}: version {new_version} against {}: consistent",
+                "{}: version {} against {}: consistent",
                 dir.display(),
+                new.version,
                 old.version
             ),
             _ => {
@@ -119,8 +122,8 @@ fn against(old: &Pack, new: &Pack) -> Vec<String> {
     if old.digest != new.digest && old.version == new.version {
         problems.push(format!(
             "the content changed ({} -> {}) but the version is still {}: raise it",
-            &old.digest[..19.min(old.digest.len())],
-            &new.digest[..19.min(new.digest.len())],
+            crate::diff_cmd::short(&old.digest),
+            crate::diff_cmd::short(&new.digest),
             new.version
         ));
     }

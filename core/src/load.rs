@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::check::{Checker, PluginState};
 use crate::error::{PackError, Position, Problem};
 use crate::model::*;
-use crate::overlay::{Origin, ResolvedFile};
+use crate::overlay::ResolvedFile;
 use crate::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
 use crate::raw::*;
 use crate::yaml;
@@ -58,17 +58,8 @@ pub fn resolve_pack(dir: impl AsRef<Path>) -> Result<Vec<ResolvedFile>, PackErro
         return crate::overlay::resolve(dir, files, 0, "");
     }
     Ok(files
-        .into_iter()
-        .map(|(name, text)| ResolvedFile {
-            origins: (1..=text.lines().count() as u64)
-                .map(|line| Origin {
-                    file: name.clone(),
-                    line,
-                })
-                .collect(),
-            name,
-            text,
-        })
+        .iter()
+        .map(|(name, text)| ResolvedFile::as_is(name, text, ""))
         .collect())
 }
 

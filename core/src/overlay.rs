@@ -43,6 +43,22 @@ pub struct ResolvedFile {
     pub origins: Vec<Origin>,
 }
 
+impl ResolvedFile {
+    /// A file taken as it is: every line from `prefix` + `name`.
+    pub(crate) fn as_is(name: &str, text: &str, prefix: &str) -> Self {
+        ResolvedFile {
+            name: name.to_owned(),
+            text: text.to_owned(),
+            origins: (1..=text.lines().count() as u64)
+                .map(|line| Origin {
+                    file: format!("{prefix}{name}"),
+                    line,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The base an overlay names, as written in its manifest.
 struct Extends {
     pack: String,
@@ -75,16 +91,7 @@ pub(crate) fn resolve(
         .with_help(help);
         PackError::invalid(dir.to_path_buf(), vec![problem])
     };
-    let own = |name: &str, text: &str| ResolvedFile {
-        name: name.to_owned(),
-        text: text.to_owned(),
-        origins: (1..=text.lines().count() as u64)
-            .map(|line| Origin {
-                file: format!("{prefix}{name}"),
-                line,
-            })
-            .collect(),
-    };
+    let own = |name: &str, text: &str| ResolvedFile::as_is(name, text, prefix);
     let manifest = files.first().map(|f| f.1.clone()).unwrap_or_default();
     let extends_line = line_of_key(&manifest, "extends");
     let extends = read_extends(&manifest).map_err(|why| {
@@ -105,16 +112,32 @@ pub(crate) fn resolve(
     }
     let base_dir = dir.join(&extends.pack);
     let base_prefix = format!("{prefix}{}/", extends.pack.trim_end_matches('/'));
-    // The base must be a valid pack on its own, of a version the overlay accepts.
-    let base_pack = crate::load::load_pack_with(&base_dir, &crate::plugin::LoadOptions::default())
-        .map_err(|e| {
-            refuse(
-                "pack.yaml",
-                extends_line,
-                format!("the base pack `{}` cannot be used: {e}", extends.pack),
-                "fix the base pack, or point `extends.pack` at a valid one",
-            )
-        })?;
+    // The base, read once: resolved if it extends another in turn, and
+    // valid on its own, of a version the overlay accepts.
+    let unusable = |e: PackError| {
+        refuse(
+            "pack.yaml",
+            extends_line,
+            format!("the base pack `{}` cannot be used: {e}", extends.pack),
+            "fix the base pack, or point `extends.pack` at a valid one",
+        )
+    };
+    let base_files = crate::load::read_pack_files(&base_dir).map_err(unusable)?;
+    let base: Vec<ResolvedFile> = if is_overlay(&base_files[0].1) {
+        resolve(&base_dir, base_files, depth + 1, &base_prefix).map_err(unusable)?
+    } else {
+        base_files
+            .iter()
+            .map(|(name, text)| ResolvedFile::as_is(name, text, &base_prefix))
+            .collect()
+    };
+    let texts: Vec<(String, String)> = base
+        .iter()
+        .map(|f| (f.name.clone(), f.text.clone()))
+        .collect();
+    let options = crate::plugin::LoadOptions::default();
+    let base_pack =
+        crate::load::load_from_texts(base_dir.clone(), &texts, &options).map_err(unusable)?;
     if let Some(req) = &extends.requirement {
         match version_matches(req, &base_pack.version) {
             Some(true) => {}
@@ -139,22 +162,6 @@ pub(crate) fn resolve(
             }
         }
     }
-    let base_files = crate::load::read_pack_files(&base_dir)?;
-    let base: Vec<ResolvedFile> = if is_overlay(&base_files[0].1) {
-        resolve(&base_dir, base_files, depth + 1, &base_prefix)?
-    } else {
-        let base_own = |name: &str, text: &str| ResolvedFile {
-            name: name.to_owned(),
-            text: text.to_owned(),
-            origins: (1..=text.lines().count() as u64)
-                .map(|line| Origin {
-                    file: format!("{base_prefix}{name}"),
-                    line,
-                })
-                .collect(),
-        };
-        base_files.iter().map(|(n, t)| base_own(n, t)).collect()
-    };
     let drug_of = |text: &str| -> Option<String> {
         crate::yaml::to_json_value(text, "drug")
             .ok()
