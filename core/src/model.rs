@@ -398,13 +398,23 @@ impl std::fmt::Display for DoseLevel {
 #[derive(Debug, Clone, Copy)]
 pub struct Frequency(pub f64);
 
+impl Frequency {
+    /// The words for the usual intervals; other intervals are `every N h`.
+    pub(crate) fn words(self) -> Option<&'static str> {
+        match self.0 {
+            24.0 => Some("once daily"),
+            12.0 => Some("twice daily"),
+            48.0 => Some("every other day"),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Frequency {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            24.0 => f.write_str("once daily"),
-            12.0 => f.write_str("twice daily"),
-            48.0 => f.write_str("every other day"),
-            h => write!(f, "every {} h", Num(h)),
+        match self.words() {
+            Some(words) => f.write_str(words),
+            None => write!(f, "every {} h", Num(self.0)),
         }
     }
 }

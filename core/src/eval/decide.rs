@@ -153,20 +153,13 @@ impl super::sentence::Piece for Current<'_, '_> {
     }
 }
 
-impl std::fmt::Display for Current<'_, '_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.dose_mg {
-            Some(mg) => write!(f, "{} mg {}", Num(mg), Frequency(self.0.interval_h)),
-            None => f.write_str("the current dose"),
-        }
-    }
-}
-
 fn not_a_level_warning(s: &Situation) -> String {
-    format!(
-        "the current dose ({}) is not one of the pack's dose levels for {}: the next level was taken by daily dose",
+    sentence!(
+        "the current dose (",
         Current(s),
-        s.drug.name
+        ") is not one of the pack's dose levels for ",
+        &s.drug.name,
+        ": the next level was taken by daily dose"
     )
 }
 
@@ -214,9 +207,9 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
         }
         None => {
             d.advice = Advice::ConsiderAlternative;
-            d.reason = format!(
-                "{} is already the highest dose level of the pack: consider an alternative treatment",
-                Current(s)
+            d.reason = sentence!(
+                Current(s),
+                " is already the highest dose level of the pack: consider an alternative treatment"
             );
         }
     }
@@ -246,9 +239,11 @@ fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
         }
         None => {
             d.advice = Advice::ConsiderAlternative;
-            d.reason = format!(
-                "{why}, and {} is already the lowest dose level: consider an alternative treatment",
-                Current(s)
+            d.reason = sentence!(
+                why,
+                ", and ",
+                Current(s),
+                " is already the lowest dose level: consider an alternative treatment"
             );
         }
     }

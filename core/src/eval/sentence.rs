@@ -49,11 +49,9 @@ impl Piece for Num {
 /// `once daily`, `every 8 h`.
 impl Piece for Frequency {
     fn put(self, out: &mut String) {
-        match self.0 {
-            24.0 => out.push_str("once daily"),
-            12.0 => out.push_str("twice daily"),
-            48.0 => out.push_str("every other day"),
-            h => put!(out, "every ", Num(h), " h"),
+        match self.words() {
+            Some(words) => out.push_str(words),
+            None => put!(out, "every ", Num(self.0), " h"),
         }
     }
 }
