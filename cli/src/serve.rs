@@ -135,17 +135,19 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // SIGHUP forces a reload, as for other daemons. The handler is in place
+    // before the server says it is listening: a SIGHUP sent right after
+    // start must reload, not end the process.
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     println!("listening on http://{local}");
     eprintln!(
         "serving pack {} from {}",
         state.live.pack().digest,
         state.live.dir().display()
     );
-    // SIGHUP forces a reload, as for other daemons.
     let live = state.live.clone();
     tokio::spawn(async move {
-        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        {
+        if let Some(mut hup) = hangup {
             while hup.recv().await.is_some() {
                 let live = live.clone();
                 if let Ok(outcome) = tokio::task::spawn_blocking(move || live.reload()).await {
