@@ -84,11 +84,6 @@ impl PackDiff {
     pub fn is_clinical(&self) -> bool {
         self.changes.iter().any(|c| c.impact >= Impact::Clinical)
     }
-
-    /// The largest impact of any change.
-    pub fn impact(&self) -> Option<Impact> {
-        self.changes.iter().map(|c| c.impact).max()
-    }
 }
 
 /// Compares `old` with `new`.
