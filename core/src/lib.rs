@@ -8,46 +8,26 @@
 //! reproduce it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod cases;
-mod check;
-mod compact;
-mod diff;
-mod digest;
-mod error;
 mod eval;
-mod fields;
 mod input;
-mod load;
-mod model;
-mod num;
-mod overlay;
-mod plugin;
-mod raw;
+mod pack;
 mod reload;
 mod result;
-mod sample;
-mod schema;
-mod script;
-mod shape;
-mod stats;
-mod strict;
-mod time;
-mod units;
-mod yaml;
+mod tools;
 
-pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
-pub use diff::{Change, ChangeKind, DiffSide, Impact, PackDiff, diff_packs};
-pub use error::{PackError, Position, Problem};
+pub use tools::cases::{Case, CaseOutcome, Expect, load_cases, run_case};
+pub use tools::diff::{Change, ChangeKind, DiffSide, Impact, PackDiff, diff_packs};
+pub use pack::error::{PackError, Position, Problem};
 pub use eval::{evaluate, log_linear_factor, round_sig};
 pub use input::{InputError, InputFormat, RawRecord, Record, read_raw_records, read_records};
-pub use load::{load_pack, load_pack_from_texts, load_pack_with, resolve_pack};
-pub use model::{
+pub use pack::load::{load_pack, load_pack_from_texts, load_pack_with, resolve_pack};
+pub use pack::model::{
     Approval, Basis, ChangelogEntry, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target,
     TroughCorrection,
 };
-pub use num::{Num, fmt_num};
-pub use overlay::{Origin, ResolvedFile};
-pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
+pub use result::num::{Num, fmt_num};
+pub use pack::overlay::{Origin, ResolvedFile};
+pub use pack::plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use reload::{
     LivePack, PackWatcher, ReloadOutcome, ReloadStatus, WatchOptions, describe_error, watch,
 };
@@ -55,12 +35,12 @@ pub use result::{
     Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
     Sampling, ScriptUsed, Status, TargetUsed,
 };
-pub use sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
-pub use schema::schemas;
-pub use stats::{ThresholdRow, ThresholdStats, threshold_stats};
-pub use time::parse as parse_date_time;
-pub use units::{Quantity, Unit, UnitError};
-pub use yaml::to_json_value as yaml_to_json;
+pub use input::sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
+pub use pack::schema::schemas;
+pub use tools::stats::{ThresholdRow, ThresholdStats, threshold_stats};
+pub use input::time::parse as parse_date_time;
+pub use input::units::{Quantity, Unit, UnitError};
+pub use pack::yaml::to_json_value as yaml_to_json;
 
 /// Evaluates one batch record: a sample, or the error that replaced it.
 pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {
@@ -87,7 +67,7 @@ pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
 /// Parses JSON text strictly: a key that appears twice in an object marks
 /// the sample as an error (which value was meant cannot be told).
 pub fn parse_json(text: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
-    strict::from_slice(text)
+    input::strict::from_slice(text)
 }
 
 /// The content digest (`sha256:<hex>`) of pack files given as (name
@@ -97,7 +77,7 @@ pub fn parse_json(text: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
 pub fn content_digest<'a>(
     files: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
 ) -> String {
-    digest::digest(files)
+    pack::digest::digest(files)
 }
 
 /// The closest candidate to `given`, when one is close enough to suggest.

@@ -25,9 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 use notify::{RecursiveMode, Watcher};
 
-use crate::error::PackError;
-use crate::model::Pack;
-use crate::plugin::LoadOptions;
+use crate::pack::error::PackError;
+use crate::pack::model::Pack;
+use crate::pack::plugin::LoadOptions;
 
 /// What the last reloads did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -88,7 +88,7 @@ impl LivePack {
     /// Loads the pack in `dir`; it must be valid to start with.
     pub fn load(dir: impl AsRef<Path>, options: LoadOptions) -> Result<Arc<LivePack>, PackError> {
         let dir = dir.as_ref().to_path_buf();
-        let pack = crate::load_pack_with(&dir, &options)?;
+        let pack = crate::pack::load::load_pack_with(&dir, &options)?;
         Ok(Arc::new(LivePack {
             dir,
             options,
@@ -122,7 +122,7 @@ impl LivePack {
 
     /// Loads the pack from disk again and swaps it in if it is valid.
     pub fn reload(&self) -> ReloadOutcome {
-        let loaded = crate::load_pack_with(&self.dir, &self.options);
+        let loaded = crate::pack::load::load_pack_with(&self.dir, &self.options);
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         match loaded {
             Ok(pack) => {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::load::from_files;
+use crate::pack::load::from_files;
 use crate::{Advice, Classification, PackError, evaluate_value};
 
 const MANIFEST: &str = r#"

@@ -1,9 +1,9 @@
 //! The decision tree of Figure 1 of the seed, made explicit (design.md,
 //! "Decision"), and the dose ladder that turns advice into a next dose.
 
-use crate::model::Frequency;
-use crate::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
-use crate::num::Num;
+use crate::pack::model::Frequency;
+use crate::pack::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
+use crate::result::num::Num;
 use crate::result::{Advice, Classification};
 
 /// Everything the decision depends on.

@@ -6,11 +6,11 @@ use rhai::{Dynamic, Map};
 use serde_json::{Value, json};
 
 use super::analytes::Measured;
-use crate::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
+use crate::pack::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
 use crate::result::Advice;
-use crate::sample::Sample;
-use crate::script;
-use crate::units::{Quantity, Unit};
+use crate::input::sample::Sample;
+use crate::pack::script;
+use crate::input::units::{Quantity, Unit};
 
 /// Whether the drug's script or plugin implements `hook`.
 pub(crate) fn implements(drug: &Drug, hook: &str) -> bool {

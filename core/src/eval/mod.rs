@@ -17,11 +17,11 @@ pub(crate) use target::describe as describe_target;
 pub use text::round_sig;
 pub use timing::log_linear_factor;
 
-use crate::model::{HookProvider, Lower, Measure, Pack};
-use crate::num::Num;
+use crate::pack::model::{HookProvider, Lower, Measure, Pack};
+use crate::result::num::Num;
 use crate::result::*;
-use crate::sample::{FIELDS, Sample};
-use crate::units::{Quantity, Unit};
+use crate::input::sample::{FIELDS, Sample};
+use crate::input::units::{Quantity, Unit};
 
 /// Evaluates one sample against `pack`. Never panics; a sample that cannot
 /// be evaluated gives an error result that names the field and the problem.
@@ -299,7 +299,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             t.notes.extend(change.notes);
         }
         let next = match (next_dose_mg, next_interval_h) {
-            (Some(mg), Some(h)) => format!("{} mg {}", Num(mg), crate::model::Frequency(h)),
+            (Some(mg), Some(h)) => format!("{} mg {}", Num(mg), crate::pack::model::Frequency(h)),
             _ => "no dose change".into(),
         };
         if changed {

@@ -20,8 +20,8 @@ macro_rules! sentence {
     }};
 }
 
-use crate::model::{DoseLevel, Frequency};
-use crate::num::Num;
+use crate::pack::model::{DoseLevel, Frequency};
+use crate::result::num::Num;
 
 /// A piece of a sentence: text is copied as it is, numbers are formatted.
 pub(crate) trait Piece {

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::model::{Basis, Lower, Target};
-use crate::num::Num;
+use crate::pack::model::{Basis, Lower, Target};
+use crate::result::num::Num;
 use crate::result::{Assessment, Classification};
 
 use super::sentence::Piece;
@@ -61,7 +61,7 @@ pub fn round_sig(value: f64, digits: i32) -> f64 {
     if value == 0.0 || !value.is_finite() {
         return value;
     }
-    let decimals = (digits - 1 - crate::num::decimal_exponents(value.abs()).0).max(0);
+    let decimals = (digits - 1 - crate::result::num::decimal_exponents(value.abs()).0).max(0);
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
 }

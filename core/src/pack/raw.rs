@@ -1,15 +1,15 @@
 //! Raw pack files exactly as authors write them in YAML.
 //!
 //! These types only describe the shape of the files (unknown keys are
-//! errors). Nothing here is trusted: [`crate::load`] checks every value and
-//! builds the validated [`crate::model`] that evaluation uses.
+//! errors). Nothing here is trusted: [`crate::pack::load`] checks every value and
+//! builds the validated [`crate::pack::model`] that evaluation uses.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::yaml::Spanned;
+use crate::pack::yaml::Spanned;
 
 /// `pack.yaml`: the pack's identity, evidence sources and policy defaults.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -261,7 +261,7 @@ pub(crate) struct RawTarget {
     #[serde(default)]
     pub regimens: Vec<String>,
     /// `cmin` or `auc`.
-    pub measure: crate::model::Measure,
+    pub measure: crate::pack::model::Measure,
     /// Lower bound (inclusive), in `unit`.
     #[serde(default)]
     pub lower: Option<Spanned<f64>>,
@@ -277,9 +277,9 @@ pub(crate) struct RawTarget {
     #[serde(default)]
     pub sum_of: Vec<Spanned<String>>,
     /// `threshold` or `population_mean`.
-    pub basis: crate::model::Basis,
+    pub basis: crate::pack::model::Basis,
     /// Evidence level of the seed's weighting.
-    pub evidence: crate::model::Evidence,
+    pub evidence: crate::pack::model::Evidence,
     /// The outcome the target is tied to.
     #[serde(default)]
     pub outcome: Option<String>,
@@ -389,5 +389,5 @@ pub(crate) struct RawCase {
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub sample: serde_json::Value,
     /// The expected result; only the fields given are checked.
-    pub expect: crate::cases::Expect,
+    pub expect: crate::tools::cases::Expect,
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{PackError, Position, Problem};
+use crate::pack::error::{PackError, Position, Problem};
 
 /// Where a line of a resolved file came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +122,7 @@ pub(crate) fn resolve(
             "fix the base pack, or point `extends.pack` at a valid one",
         )
     };
-    let base_files = crate::load::read_pack_files(&base_dir).map_err(unusable)?;
+    let base_files = crate::pack::load::read_pack_files(&base_dir).map_err(unusable)?;
     let base: Vec<ResolvedFile> = if is_overlay(&base_files[0].1) {
         resolve(&base_dir, base_files, depth + 1, &base_prefix).map_err(unusable)?
     } else {
@@ -135,9 +135,9 @@ pub(crate) fn resolve(
         .iter()
         .map(|f| (f.name.clone(), f.text.clone()))
         .collect();
-    let options = crate::plugin::LoadOptions::default();
+    let options = crate::pack::plugin::LoadOptions::default();
     let base_pack =
-        crate::load::load_from_texts(base_dir.clone(), &texts, &options).map_err(unusable)?;
+        crate::pack::load::load_from_texts(base_dir.clone(), &texts, &options).map_err(unusable)?;
     if let Some(req) = &extends.requirement {
         match version_matches(req, &base_pack.version) {
             Some(true) => {}
@@ -163,7 +163,7 @@ pub(crate) fn resolve(
         }
     }
     let drug_of = |text: &str| -> Option<String> {
-        crate::yaml::to_json_value(text, "drug")
+        crate::pack::yaml::to_json_value(text, "drug")
             .ok()
             .and_then(|v| v.get("drug").and_then(Value::as_str).map(str::to_lowercase))
     };
@@ -415,7 +415,7 @@ fn from_lines(name: &str, lines: Vec<(String, Origin)>) -> ResolvedFile {
 }
 
 fn read_extends(manifest: &str) -> Result<Extends, String> {
-    let value = crate::yaml::to_json_value(manifest, "pack.yaml").map_err(|p| p.message)?;
+    let value = crate::pack::yaml::to_json_value(manifest, "pack.yaml").map_err(|p| p.message)?;
     let extends = value.get("extends").ok_or("`extends` is missing")?;
     let pack = extends
         .get("pack")

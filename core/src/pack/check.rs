@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use crate::error::{Position, Problem};
-use crate::model::*;
-use crate::num::Num;
-use crate::raw::*;
-use crate::units::Unit;
-use crate::yaml::{self, Spanned};
+use crate::pack::error::{Position, Problem};
+use crate::pack::model::*;
+use crate::result::num::Num;
+use crate::pack::raw::*;
+use crate::input::units::Unit;
+use crate::pack::yaml::{self, Spanned};
 
 /// Checks raw values of one file at a time and records every problem.
 pub(crate) struct Checker<'a> {
@@ -19,7 +19,7 @@ pub(crate) struct Checker<'a> {
     pub text: Arc<str>,
     pub sources: Vec<String>,
     /// Compiled scripts of the pack, by path.
-    pub scripts: std::collections::HashMap<String, Arc<crate::script::Script>>,
+    pub scripts: std::collections::HashMap<String, Arc<crate::pack::script::Script>>,
     /// The pack's plugins by name, loaded or why not.
     pub plugins: std::collections::HashMap<String, PluginState>,
 }
@@ -27,7 +27,7 @@ pub(crate) struct Checker<'a> {
 /// A declared plugin after its pin was checked.
 pub(crate) enum PluginState {
     /// Loaded and ready.
-    Loaded(String, Arc<dyn crate::plugin::NativePlugin>),
+    Loaded(String, Arc<dyn crate::pack::plugin::NativePlugin>),
     /// Pin checked, not loaded (`tdm validate`).
     Verified,
     /// Not loaded: the operator did not opt in.
@@ -144,7 +144,7 @@ impl Checker<'_> {
     }
 
     fn date(&mut self, date: &Spanned<String>) {
-        if !crate::time::is_date(&date.value) {
+        if !crate::input::time::is_date(&date.value) {
             self.report(
                 yaml::position(date),
                 format!("`{}` is not a date", date.value),
@@ -242,7 +242,7 @@ impl Checker<'_> {
             .map(|s| {
                 self.source(&s.source);
                 let above = self.positive(&s.above, "above");
-                let unit = self.unit(&s.unit, crate::units::Quantity::Concentration);
+                let unit = self.unit(&s.unit, crate::input::units::Quantity::Concentration);
                 Signal {
                     above: unit
                         .and_then(|u| u.to_canonical(above, None).ok())
@@ -360,7 +360,7 @@ impl Checker<'_> {
     }
 
     /// The drug's script: a path inside the pack, present and compiled.
-    fn script(&mut self, script: &Spanned<String>) -> Option<Arc<crate::script::Script>> {
+    fn script(&mut self, script: &Spanned<String>) -> Option<Arc<crate::pack::script::Script>> {
         let path = &script.value;
         let inside = path.starts_with("scripts/")
             && path.ends_with(".rhai")
@@ -501,7 +501,7 @@ impl Checker<'_> {
     }
 
     /// The unit of a pack value: a known mass unit of `quantity`, reported once if not.
-    fn unit(&mut self, unit: &Spanned<String>, quantity: crate::units::Quantity) -> Option<Unit> {
+    fn unit(&mut self, unit: &Spanned<String>, quantity: crate::input::units::Quantity) -> Option<Unit> {
         match Unit::parse(&unit.value) {
             Ok(u) if u.molar => {
                 self.report(
@@ -520,7 +520,7 @@ impl Checker<'_> {
                     format!(
                         "unit `{}` does not measure a {}",
                         unit.value,
-                        if quantity == crate::units::Quantity::Auc {
+                        if quantity == crate::input::units::Quantity::Auc {
                             "AUC"
                         } else {
                             "concentration"

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::sample::Cells;
+use crate::input::sample::Cells;
 
 /// The header row of a CSV file: its column names, and the columns in order
 /// of name (the order a JSON object's fields are seen in, so that both give

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope};
 use serde_json::Value;
 
-use crate::error::{Position, Problem};
+use crate::pack::error::{Position, Problem};
 
 /// Limits of one hook call. A clinical rule needs a few hundred operations.
 pub const MAX_OPERATIONS: u64 = 100_000;

@@ -7,13 +7,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::check::{Checker, PluginState};
-use crate::error::{PackError, Position, Problem};
-use crate::model::*;
-use crate::overlay::ResolvedFile;
-use crate::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
-use crate::raw::*;
-use crate::yaml;
+use crate::pack::check::{Checker, PluginState};
+use crate::pack::error::{PackError, Position, Problem};
+use crate::pack::model::*;
+use crate::pack::overlay::ResolvedFile;
+use crate::pack::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
+use crate::pack::raw::*;
+use crate::pack::yaml;
 
 /// Loads and validates the pack in `dir` (a directory holding `pack.yaml`
 /// and `drugs/*.yaml`). A pack whose drugs need native plugins is refused:
@@ -34,17 +34,17 @@ pub fn load_pack_from_texts(files: &[(String, String)]) -> Result<Pack, PackErro
 pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pack, PackError> {
     let dir = dir.as_ref();
     let files = read_pack_files(dir)?;
-    if !crate::overlay::is_overlay(&files[0].1) {
+    if !crate::pack::overlay::is_overlay(&files[0].1) {
         return load_from_texts(dir.to_path_buf(), &files, options);
     }
-    let resolved = crate::overlay::resolve(dir, files, 0, "")?;
+    let resolved = crate::pack::overlay::resolve(dir, files, 0, "")?;
     let texts: Vec<(String, String)> = resolved
         .iter()
         .map(|f| (f.name.clone(), f.text.clone()))
         .collect();
     load_from_texts(dir.to_path_buf(), &texts, options).map_err(|e| {
         let original = |file: &str| fs::read_to_string(dir.join(file)).ok().map(Arc::from);
-        crate::overlay::relocate(e, &resolved, &original)
+        crate::pack::overlay::relocate(e, &resolved, &original)
     })
 }
 
@@ -54,8 +54,8 @@ pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pa
 pub fn resolve_pack(dir: impl AsRef<Path>) -> Result<Vec<ResolvedFile>, PackError> {
     let dir = dir.as_ref();
     let files = read_pack_files(dir)?;
-    if crate::overlay::is_overlay(&files[0].1) {
-        return crate::overlay::resolve(dir, files, 0, "");
+    if crate::pack::overlay::is_overlay(&files[0].1) {
+        return crate::pack::overlay::resolve(dir, files, 0, "");
     }
     Ok(files
         .iter()
@@ -169,11 +169,11 @@ pub(crate) fn load_from_texts(
     let mut values = Vec::new();
     let mut manifest = None;
     let mut raw_drugs = Vec::new();
-    let engine = Arc::new(crate::script::ScriptEngine::default());
+    let engine = Arc::new(crate::pack::script::ScriptEngine::default());
     let mut scripts = HashMap::new();
     for (i, (name, text)) in files.iter().enumerate() {
         if name.starts_with("scripts/") {
-            match crate::script::compile(&engine, name, text) {
+            match crate::pack::script::compile(&engine, name, text) {
                 Ok(script) => {
                     scripts.insert(name.clone(), script);
                 }
@@ -247,7 +247,7 @@ pub(crate) fn load_from_texts(
     if !problems.is_empty() {
         return Err(PackError::invalid(dir, problems));
     }
-    let digest = crate::digest::digest(values.iter().map(|(n, v)| (*n, v)));
+    let digest = crate::pack::digest::digest(values.iter().map(|(n, v)| (*n, v)));
     Ok(Pack {
         name: manifest.name.value.clone(),
         version: manifest.version.value.clone(),
@@ -278,7 +278,7 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
     file: &str,
 ) -> Result<(T, serde_json::Value), Vec<Problem>> {
     let node = yaml::parse_node(text, file).map_err(|p| vec![*p])?;
-    let shape = crate::shape::check(&node, crate::schema::for_file(file));
+    let shape = crate::pack::shape::check(&node, crate::pack::schema::for_file(file));
     if !shape.is_empty() {
         let text: Arc<str> = Arc::from(text);
         return Err(shape

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Drug, HookProvider, Lower, Pack, Target, TroughCorrection};
-use crate::num::Num;
+use crate::pack::model::{Drug, HookProvider, Lower, Pack, Target, TroughCorrection};
+use crate::result::num::Num;
 
 /// The differences between two packs.
 #[derive(Debug, Clone, Serialize)]

@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::fields::{CsvHeader, Field, Fields};
-use crate::units::Quantity;
+use crate::input::fields::{CsvHeader, Field, Fields};
+use crate::input::units::Quantity;
 
 /// Every field of the input contract.
 pub const FIELDS: &[&str] = &[
@@ -210,7 +210,7 @@ impl<'a> Reader<'a> {
         let Some(text) = self.text(field)? else {
             return Ok(None);
         };
-        match crate::time::parse(&text) {
+        match crate::input::time::parse(&text) {
             Some(_) => Ok(Some(text)),
             None => Err(format!(
                 "field `{field}` must be a date and time such as 2026-11-24T08:30 (or with seconds and a UTC offset), got \"{text}\""

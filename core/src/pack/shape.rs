@@ -6,8 +6,8 @@
 
 use serde_json::Value;
 
-use crate::error::Position;
-use crate::yaml::{Node, Spanned};
+use crate::pack::error::Position;
+use crate::pack::yaml::{Node, Spanned};
 
 /// One shape problem: where, what, and how to fix it.
 pub(crate) struct ShapeProblem {

@@ -1,12 +1,12 @@
-//! The validated pack: what evaluation reads. Built only by [`crate::load`],
+//! The validated pack: what evaluation reads. Built only by [`crate::pack::load`],
 //! immutable afterwards, and free of anything unchecked.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::num::Num;
-use crate::units::Quantity;
+use crate::result::num::Num;
+use crate::input::units::Quantity;
 
 /// A loaded, validated rule pack.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct Pack {
     /// a sorted map is found faster than a hash is computed).
     pub(crate) index: BTreeMap<String, usize>,
     /// The sandboxed engine the pack's scripts run on.
-    pub(crate) engine: std::sync::Arc<crate::script::ScriptEngine>,
+    pub(crate) engine: std::sync::Arc<crate::pack::script::ScriptEngine>,
 }
 
 impl Pack {
@@ -163,13 +163,13 @@ fn same_name(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone)]
 pub enum HookProvider {
     /// A Rhai script of the pack.
-    Script(std::sync::Arc<crate::script::Script>),
+    Script(std::sync::Arc<crate::pack::script::Script>),
     /// A native plugin of the pack.
     Plugin {
         /// The library's path inside the pack.
         path: String,
         /// The loaded plugin.
-        plugin: std::sync::Arc<dyn crate::plugin::NativePlugin>,
+        plugin: std::sync::Arc<dyn crate::pack::plugin::NativePlugin>,
     },
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Basis, Lower, Measure, Pack};
+use crate::pack::model::{Basis, Lower, Measure, Pack};
 
 /// The rows used and what they add up to.
 #[derive(Debug, Clone, Serialize)]

@@ -4,6 +4,12 @@
 //! becomes an error record with its line; only a JSON array whose syntax
 //! breaks stops the stream (nothing after the break can be delimited).
 
+pub(crate) mod fields;
+pub(crate) mod sample;
+pub(crate) mod strict;
+pub(crate) mod time;
+pub(crate) mod units;
+
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, Read};
@@ -13,8 +19,8 @@ use std::sync::Arc;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::fields::CsvHeader;
-use crate::sample::{Cells, Sample, SampleError};
+use crate::input::fields::CsvHeader;
+use crate::input::sample::{Cells, Sample, SampleError};
 
 /// The largest record read: a sample is a few hundred bytes. A longer NDJSON
 /// line is an error record (skipped without being held in memory); a longer
@@ -150,7 +156,7 @@ impl RawRecord {
     pub fn check(self) -> Record {
         let RawRecord { index, line, body } = self;
         match body {
-            Body::Line(text) => match crate::strict::from_str(&text) {
+            Body::Line(text) => match crate::input::strict::from_str(&text) {
                 Ok(v) => record_from_value(index, line, v),
                 Err(e) => unreadable(
                     index,
@@ -174,7 +180,7 @@ impl RawRecord {
 }
 
 pub(crate) fn record_from_value(index: usize, line: u64, value: Value) -> Record {
-    if let Some(key) = value.get(crate::strict::DUPLICATE).and_then(Value::as_str) {
+    if let Some(key) = value.get(crate::input::strict::DUPLICATE).and_then(Value::as_str) {
         let message = format!(
             "the key `{key}` appears twice in this sample: which value was meant cannot be told"
         );
@@ -490,7 +496,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element_seed(crate::strict::Strict)? {
+        while let Some(value) = seq.next_element_seed(crate::input::strict::Strict)? {
             self.since_element.set(0);
             self.index += 1;
             let record = RawRecord::new(self.index, self.line.get(), Body::Value(value));
@@ -504,7 +510,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let value =
-            crate::strict::Strict.deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            crate::input::strict::Strict.deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
         let record = RawRecord::new(1, self.line.get(), Body::Value(value));
         if let Err(e) = (self.each)(record) {
             *self.stopped = Some(e);

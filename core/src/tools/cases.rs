@@ -6,9 +6,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{PackError, Problem};
-use crate::model::Pack;
-use crate::raw::RawCaseFile;
+use crate::pack::error::{PackError, Problem};
+use crate::pack::model::Pack;
+use crate::pack::raw::RawCaseFile;
 use crate::result::{Advice, Classification, EvalResult, Status};
 
 /// What a case expects; every field given must match, absent fields are not checked.
@@ -102,7 +102,7 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
             "tests/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        match crate::load::parse_checked::<RawCaseFile>(&text, &file) {
+        match crate::pack::load::parse_checked::<RawCaseFile>(&text, &file) {
             Ok((raw, _)) => cases.extend(raw.cases.into_iter().map(|c| Case {
                 file: file.clone(),
                 name: c.name,

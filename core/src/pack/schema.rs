@@ -7,9 +7,9 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
-use crate::raw::{RawCaseFile, RawDrug, RawManifest};
+use crate::pack::raw::{RawCaseFile, RawDrug, RawManifest};
 use crate::result::EvalResult;
-use crate::sample::SampleInput;
+use crate::input::sample::SampleInput;
 
 /// The schemas, by file name: `pack`, `drug`, `tests` for pack files;
 /// `sample` and `result` for the evaluation contracts.

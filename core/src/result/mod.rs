@@ -1,10 +1,13 @@
 //! The result contract (design.md): one per input record, ok or error,
 //! stamped with the pack that produced it.
 
+pub(crate) mod compact;
+pub(crate) mod num;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Basis, Evidence, Measure, Pack};
+use crate::pack::model::{Basis, Evidence, Measure, Pack};
 
 /// One evaluation result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -312,7 +315,7 @@ pub(crate) fn tidy(value: f64) -> f64 {
     if value == 0.0 || !value.is_finite() {
         return value;
     }
-    let digits = 6 - crate::num::decimal_exponents(value.abs()).1;
+    let digits = 6 - crate::result::num::decimal_exponents(value.abs()).1;
     let scale = 10f64.powi(digits);
     (value * scale).round() / scale
 }

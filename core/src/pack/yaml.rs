@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::error::{Position, Problem};
+use crate::pack::error::{Position, Problem};
 
 /// The largest pack file read (a drug file is a few kilobytes). Larger files
 /// are refused before they are read.

@@ -1,0 +1,5 @@
+//! Tools over packs: semantic diff, threshold statistics, pack test cases.
+
+pub(crate) mod cases;
+pub(crate) mod diff;
+pub(crate) mod stats;
