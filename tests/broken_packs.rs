@@ -49,9 +49,9 @@ fn every_broken_pack_is_refused_with_a_located_error() {
         let rendered = match load_pack(dir.path()) {
             Ok(pack) => format!(
                 "accepted: {} {} with {} drugs\n",
-                pack.name,
-                pack.version,
-                pack.drugs.len()
+                pack.id().name,
+                pack.id().version,
+                pack.drugs().len()
             ),
             Err(error) => {
                 if let PackError::Invalid { problems, .. } = &error {

@@ -109,8 +109,8 @@ fn every_case_file_has_a_reviewed_snapshot() {
 fn the_digest_identifies_the_content() {
     let dir = rules_dir().join("ki-oncology");
     let pack = load_pack(&dir).unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(pack.digest.starts_with("sha256:") && pack.digest.len() == 7 + 64);
+    assert!(pack.id().digest.starts_with("sha256:") && pack.id().digest.len() == 7 + 64);
     // Loading twice gives the same digest; the test cases are not part of it.
     let again = load_pack(&dir).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(pack.digest, again.digest);
+    assert_eq!(pack.id().digest, again.id().digest);
 }

@@ -220,7 +220,9 @@ fn digest_with_drug_file(text: &str) -> String {
     fs::write(dir.path().join("drugs/testinib.yaml"), text).unwrap();
     load_pack(dir.path())
         .unwrap_or_else(|e| panic!("{e:?}\n{text}"))
+        .id()
         .digest
+        .clone()
 }
 
 proptest! {

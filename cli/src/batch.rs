@@ -198,7 +198,7 @@ fn evaluate(pack: &Pack, raw: RawRecord) -> EvalResult {
     }))
     .unwrap_or_else(|_| {
         let mut result = EvalResult::error(
-            pack,
+            pack.id(),
             None,
             None,
             "internal error while evaluating this record: please report it with the record",

@@ -5,8 +5,6 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Write};
-use std::path::Path;
-use std::process::Command;
 
 use serde::Serialize;
 use tdm_core::{
@@ -61,64 +59,11 @@ pub(crate) fn run(args: &DiffArgs) -> u8 {
 
 /// A pack from a directory, or from a git revision: `rules/ki-oncology@v1.0.0`.
 pub(crate) fn load(spec: &str, allow_plugins: bool) -> Result<Pack, String> {
-    let refused = |e: tdm_core::PackError| format!("{spec}: {:?}", miette::Report::new(e));
-    if Path::new(spec).exists() || !spec.contains('@') {
-        let options = tdm_core::LoadOptions {
-            plugins: crate::plugins(allow_plugins),
-        };
-        return tdm_core::load_pack_with(spec, &options).map_err(refused);
-    }
-    let (dir, rev) = spec.rsplit_once('@').unwrap_or((spec, "HEAD"));
-    let files = files_at_revision(dir, rev)?;
-    tdm_core::load_pack_from_texts(&files).map_err(refused)
-}
-
-/// The pack's text files at `rev`, manifest first, read with git without
-/// checking anything out.
-fn files_at_revision(dir: &str, rev: &str) -> Result<Vec<(String, String)>, String> {
-    let git = |args: &[&str]| -> Result<String, String> {
-        let out = Command::new("git")
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        String::from_utf8(out.stdout).map_err(|_| "git gave text that is not UTF-8".to_owned())
+    let options = tdm_core::LoadOptions {
+        plugins: crate::plugins(allow_plugins),
     };
-    let dir = dir.trim_end_matches('/');
-    let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", dir])?;
-    let mut files = Vec::new();
-    for path in listing.lines() {
-        let Some(name) = path.strip_prefix(dir).map(|n| n.trim_start_matches('/')) else {
-            continue;
-        };
-        let is_rule = name == "pack.yaml"
-            || (name.starts_with("drugs/") && name.ends_with(".yaml"))
-            || (name.starts_with("scripts/") && name.ends_with(".rhai"));
-        if is_rule {
-            let text = git(&["show", &format!("{rev}:./{path}")])?;
-            files.push((name.to_owned(), text));
-        }
-    }
-    if files
-        .iter()
-        .any(|(name, text)| name == "pack.yaml" && text.lines().any(|l| l.starts_with("extends:")))
-    {
-        return Err(format!(
-            "{dir}@{rev}: the pack extends another; a pack that extends another is read from a checkout, not yet from a git revision"
-        ));
-    }
-    // The loader takes the manifest first.
-    files.sort_by_key(|(name, _)| name != "pack.yaml");
-    if files.first().is_none_or(|(name, _)| name != "pack.yaml") {
-        return Err(format!("{dir}@{rev}: no pack.yaml at that revision"));
-    }
-    Ok(files)
+    tdm_core::load_pack_with(tdm_core::PackSource::parse(spec), &options)
+        .map_err(|e| format!("{spec}: {:?}", miette::Report::new(e)))
 }
 
 /// The samples whose result differs between the two packs.
@@ -201,7 +146,7 @@ fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, String> {
     Ok(SampleImpact { samples, changed })
 }
 
-fn side(d: &tdm_core::DiffSide) -> String {
+fn side(d: &tdm_core::PackId) -> String {
     format!("{} {} ({})", d.name, d.version, short(&d.digest))
 }
 

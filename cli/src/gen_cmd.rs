@@ -36,7 +36,7 @@ fn round(v: f64, decimals: i32) -> f64 {
 
 /// One sample of `pack`'s drugs; `bad` breaks it in one of the usual ways.
 fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Value> {
-    let drug = &pack.drugs[rng.below(pack.drugs.len())];
+    let drug = &pack.drugs()[rng.below(pack.drugs().len())];
     let targets: Vec<_> = drug.targets.iter().filter(|t| t.primary).collect();
     let target = targets[rng.below(targets.len())];
     let level = &drug.dosing.levels[rng.below(drug.dosing.levels.len())];
@@ -122,7 +122,7 @@ pub(crate) fn run(args: &GenArgs) -> Exit {
     let mut rng = Rng(args.seed);
     let metabolite_columns: Vec<String> = {
         let mut names: Vec<String> = pack
-            .drugs
+            .drugs()
             .iter()
             .flat_map(|d| {
                 d.targets.iter().flat_map(move |t| {

@@ -67,7 +67,7 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
         .file_name()
         .map_or("local".into(), |n| n.to_string_lossy().to_lowercase());
     let (major, minor) = {
-        let mut parts = base.version.split('.');
+        let mut parts = base.id().version.split('.');
         (
             parts.next().unwrap_or("1").to_owned(),
             parts.next().unwrap_or("0").to_owned(),
@@ -84,16 +84,16 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
          # policy:                  # give only the keys that differ, e.g.\n\
          #   act_on_population_mean: {{value: true, source: \"local: ...\"}}\n",
         header = header(&dir, "overlay.schema.json"),
-        base_name = base.name,
-        base_version = base.version,
+        base_name = base.id().name,
+        base_version = base.id().version,
         to_base = to_base.display(),
         today = today(),
     );
     let drug = base
-        .drugs
+        .drugs()
         .iter()
         .find(|d| d.name == "imatinib")
-        .or(base.drugs.first())
+        .or(base.drugs().first())
         .map(|d| d.name.clone())
         .ok_or("the base pack has no drugs")?;
     let override_file = format!(
@@ -102,7 +102,7 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
          drug: {drug}\n\
          notes:\n  - \"local: replace this note with your institution's change\"\n",
         header = header(&dir.join("drugs"), "drug-override.schema.json"),
-        base_name = base.name,
+        base_name = base.id().name,
     );
     let case = first_case(&base_dir).unwrap_or_else(|| {
         format!(

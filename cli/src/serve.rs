@@ -142,7 +142,7 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
     println!("listening on http://{local}");
     eprintln!(
         "serving pack {} from {}",
-        state.live.pack().digest,
+        state.live.pack().id().digest,
         state.live.dir().display()
     );
     let live = state.live.clone();
@@ -242,9 +242,9 @@ async fn pack_info(State(state): State<Arc<AppState>>) -> Response {
     let pack = state.live.pack();
     let status = state.live.status();
     Json(json!({
-        "name": pack.name,
-        "version": pack.version,
-        "digest": pack.digest,
+        "name": pack.id().name,
+        "version": pack.id().version,
+        "digest": pack.id().digest,
         "loaded_at": status.loaded_at,
         "last_reload_error": status.last_reload_error,
     }))

@@ -34,12 +34,17 @@ pub(crate) fn run(args: &ShowArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    println!("{} {} — {}", pack.name, pack.version, pack.title);
-    println!("digest: {}", pack.digest);
-    if let Some(date) = &pack.effective {
+    println!(
+        "{} {} — {}",
+        pack.id().name,
+        pack.id().version,
+        pack.title()
+    );
+    println!("digest: {}", pack.id().digest);
+    if let Some(date) = &pack.effective() {
         println!("effective: {date}");
     }
-    match &pack.approval {
+    match &pack.approval() {
         Some(a) => println!(
             "approved by {} on {}{}",
             a.by,
@@ -51,13 +56,13 @@ pub(crate) fn run(args: &ShowArgs) -> Exit {
         ),
         None => println!("approval: none recorded"),
     }
-    for entry in &pack.changelog {
+    for entry in pack.changelog() {
         println!("{} ({}):", entry.version, entry.date);
         for change in &entry.changes {
             println!("  - {change}");
         }
     }
-    let names: Vec<&str> = pack.drugs.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = pack.drugs().iter().map(|d| d.name.as_str()).collect();
     println!("{} drugs: {}", names.len(), names.join(", "));
     Exit::Ok
 }

@@ -23,7 +23,7 @@ pub(crate) fn run(args: &StatsArgs) -> Exit {
         ),
     }
     if let Some(path) = &args.svg {
-        let title = format!("{} {}", pack.name, pack.version);
+        let title = format!("{} {}", pack.id().name, pack.id().version);
         if let Err(e) = std::fs::write(path, svg(&stats, &title)) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             return Exit::OutputFailed;

@@ -25,9 +25,9 @@ pub(crate) fn run(args: &TestArgs) -> Exit {
         if human {
             println!(
                 "pack {} {} ({}): {} cases",
-                pack.name,
-                pack.version,
-                pack.digest,
+                pack.id().name,
+                pack.id().version,
+                pack.id().digest,
                 cases.len()
             );
             if cases.is_empty() {
@@ -65,8 +65,8 @@ pub(crate) fn run(args: &TestArgs) -> Exit {
         }
         if !human {
             packs.push(json!({
-                "pack": dir.display().to_string(), "name": pack.name, "version": pack.version,
-                "digest": pack.digest, "cases": reports,
+                "pack": dir.display().to_string(), "name": pack.id().name, "version": pack.id().version,
+                "digest": pack.id().digest, "cases": reports,
             }));
         }
     }

@@ -23,17 +23,17 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
             Ok((pack, cases)) => {
                 match args.error_format {
                     ErrorFormat::Json => reports.push(json!({
-                        "pack": dir.display().to_string(), "valid": true, "name": pack.name,
-                        "version": pack.version, "digest": pack.digest, "drugs": pack.drugs.len(),
+                        "pack": dir.display().to_string(), "valid": true, "name": pack.id().name,
+                        "version": pack.id().version, "digest": pack.id().digest, "drugs": pack.drugs().len(),
                         "cases": cases, "problems": [],
                     })),
                     _ => println!(
                         "{}: valid — {} {} ({}), {} drugs, {} test cases",
                         dir.display(),
-                        pack.name,
-                        pack.version,
-                        pack.digest,
-                        pack.drugs.len(),
+                        pack.id().name,
+                        pack.id().version,
+                        pack.id().digest,
+                        pack.drugs().len(),
                         cases
                     ),
                 }
@@ -73,15 +73,15 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
             ErrorFormat::Json => {
                 if let Some(report) = reports.last_mut() {
                     report["against"] = json!({
-                        "version": old.version, "digest": old.digest, "problems": version_problems,
+                        "version": old.id().version, "digest": old.id().digest, "problems": version_problems,
                     });
                 }
             }
             _ if version_problems.is_empty() => println!(
                 "{}: version {} against {}: consistent",
                 dir.display(),
-                new.version,
-                old.version
+                new.id().version,
+                old.id().version
             ),
             _ => {
                 for p in &version_problems {
@@ -118,25 +118,31 @@ fn triple(version: &str) -> (u64, u64, u64) {
 /// What is wrong with `new`'s version, given the `old` pack it follows.
 fn against(old: &Pack, new: &Pack) -> Vec<String> {
     let mut problems = Vec::new();
-    let (was, is) = (triple(&old.version), triple(&new.version));
-    if old.digest != new.digest && old.version == new.version {
+    let (was, is) = (triple(&old.id().version), triple(&new.id().version));
+    if old.id().digest != new.id().digest && old.id().version == new.id().version {
         problems.push(format!(
             "the content changed ({} -> {}) but the version is still {}: raise it",
-            crate::diff_cmd::short(&old.digest),
-            crate::diff_cmd::short(&new.digest),
-            new.version
+            crate::diff_cmd::short(&old.id().digest),
+            crate::diff_cmd::short(&new.id().digest),
+            new.id().version
         ));
     }
-    if old.digest != new.digest && !new.changelog.iter().any(|e| e.version == new.version) {
+    if old.id().digest != new.id().digest
+        && !new
+            .changelog()
+            .iter()
+            .any(|e| e.version == new.id().version)
+    {
         problems.push(format!(
             "version {} has no changelog entry saying what changed",
-            new.version
+            new.id().version
         ));
     }
     if is < was {
         problems.push(format!(
             "the version went down: {} -> {}",
-            old.version, new.version
+            old.id().version,
+            new.id().version
         ));
     }
     let diff = tdm_core::diff_packs(old, new);
@@ -160,8 +166,8 @@ fn against(old: &Pack, new: &Pack) -> Vec<String> {
         if !major.is_empty() {
             problems.push(format!(
                 "a major clinical change under a patch-level bump ({} -> {}): {}; raise the minor or major version",
-                old.version,
-                new.version,
+                old.id().version,
+                new.id().version,
                 major.join("; ")
             ));
         }

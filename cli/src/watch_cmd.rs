@@ -71,7 +71,7 @@ pub(crate) fn run(args: &WatchArgs) -> Exit {
             ReloadOutcome::Failed(message) => {
                 println!(
                     "\n== the pack on disk is invalid; still in force: {}",
-                    live.pack().digest
+                    live.pack().id().digest
                 );
                 println!("{message}");
             }
@@ -123,10 +123,10 @@ fn report(
 ) -> BTreeMap<usize, (String, String)> {
     println!(
         "pack {} {} ({}): valid, {} drugs",
-        pack.name,
-        pack.version,
-        pack.digest,
-        pack.drugs.len()
+        pack.id().name,
+        pack.id().version,
+        pack.id().digest,
+        pack.drugs().len()
     );
     match tdm_core::load_cases(dir) {
         Err(e) => println!("test cases: {}", describe_error(&e)),

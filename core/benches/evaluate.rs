@@ -166,7 +166,7 @@ fn benches(c: &mut Criterion) {
     let files = pack_files(&root);
     let refs: Vec<(&str, &serde_json::Value)> =
         files.iter().map(|(n, v)| (n.as_str(), v)).collect();
-    assert_eq!(content_digest(refs.iter().copied()), pack.digest);
+    assert_eq!(content_digest(refs.iter().copied()), pack.id().digest);
     group.bench_function("digest", |bench| {
         bench.iter(|| content_digest(black_box(&refs).iter().copied()))
     });

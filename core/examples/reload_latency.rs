@@ -27,7 +27,7 @@ fn main() {
     let original = fs::read_to_string(&file).unwrap();
     let mut latencies = Vec::with_capacity(runs);
     for i in 0..runs {
-        let before = live.pack().digest.clone();
+        let before = live.pack().id().digest.clone();
         let tmp_file = file.with_extension("swp");
         fs::write(
             &tmp_file,
@@ -36,7 +36,7 @@ fn main() {
         .unwrap();
         fs::rename(&tmp_file, &file).unwrap();
         let saved = Instant::now();
-        while live.pack().digest == before {
+        while live.pack().id().digest == before {
             assert!(saved.elapsed() < Duration::from_secs(10), "no reload");
             std::thread::sleep(Duration::from_micros(200));
         }

@@ -15,39 +15,43 @@ mod reload;
 mod result;
 mod tools;
 
-pub use tools::cases::{Case, CaseOutcome, Expect, load_cases, run_case};
-pub use tools::diff::{Change, ChangeKind, DiffSide, Impact, PackDiff, diff_packs};
-pub use pack::error::{PackError, Position, Problem};
-pub use eval::{evaluate, log_linear_factor, round_sig};
+pub use eval::{evaluate, log_linear_factor};
+pub use input::sample::{
+    Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput,
+};
+pub use input::time::parse as parse_date_time;
+pub use input::units::{Quantity, Unit, UnitError};
 pub use input::{InputError, InputFormat, RawRecord, Record, read_raw_records, read_records};
-pub use pack::load::{load_pack, load_pack_from_texts, load_pack_with, resolve_pack};
+pub use pack::error::{PackError, Position, Problem};
+pub use pack::load::{load_pack, load_pack_with, resolve_pack};
 pub use pack::model::{
     Approval, Basis, ChangelogEntry, Drug, Evidence, HookProvider, Lower, Measure, Pack, Target,
     TroughCorrection,
 };
-pub use result::num::{Num, fmt_num};
 pub use pack::overlay::{Origin, ResolvedFile};
 pub use pack::plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
+pub use pack::source::PackSource;
+pub use pack::yaml::to_json_value as yaml_to_json;
 pub use reload::{
     LivePack, PackWatcher, ReloadOutcome, ReloadStatus, WatchOptions, describe_error, watch,
 };
+pub use result::num::round_sig;
+pub use result::num::{Num, fmt_num};
 pub use result::{
-    Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackStamp,
+    Advice, AnalyteValue, Assessment, Classification, Correction, EvalResult, Exposure, PackId,
     Sampling, ScriptUsed, Status, TargetUsed,
 };
-pub use input::sample::{Cells, FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
-pub use pack::schema::schemas;
+pub use tools::cases::{Case, CaseOutcome, Expect, load_cases, run_case};
+pub use tools::diff::{Change, ChangeKind, Impact, PackDiff, diff_packs};
+pub use tools::schemas::schemas;
 pub use tools::stats::{ThresholdRow, ThresholdStats, threshold_stats};
-pub use input::time::parse as parse_date_time;
-pub use input::units::{Quantity, Unit, UnitError};
-pub use pack::yaml::to_json_value as yaml_to_json;
 
 /// Evaluates one batch record: a sample, or the error that replaced it.
 pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {
     let mut result = match record.sample {
         Ok(sample) => evaluate(pack, &sample),
         Err(e) => {
-            let mut r = EvalResult::error(pack, e.id, e.drug, e.message);
+            let mut r = EvalResult::error(pack.id(), e.id, e.drug, e.message);
             r.patient = e.patient;
             r
         }

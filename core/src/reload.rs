@@ -127,11 +127,11 @@ impl LivePack {
         match loaded {
             Ok(pack) => {
                 status.last_reload_error = None;
-                let old_digest = self.current.load().digest.clone();
-                if pack.digest == old_digest {
+                let old_digest = self.current.load().id().digest.clone();
+                if pack.id().digest == old_digest {
                     return ReloadOutcome::Unchanged;
                 }
-                let new_digest = pack.digest.clone();
+                let new_digest = pack.id().digest.clone();
                 self.current.store(Arc::new(pack));
                 status.loaded_at = rfc3339(SystemTime::now());
                 status.reloads += 1;

@@ -208,7 +208,7 @@ fn steady_state_is_checked_against_the_pack() {
 
 #[test]
 fn digest_ignores_formatting_and_follows_values() {
-    let base = pack(false).digest;
+    let base = pack(false).id().digest.clone();
     let reformatted = DRUG.replace(
         "pk: {half_life_h: 10, steady_state_days: 3, source: s}",
         "# why\npk:\n  source: s\n  steady_state_days: 3.0\n  half_life_h: 10\n",
@@ -220,7 +220,7 @@ fn digest_ignores_formatting_and_follows_values() {
         ("drugs/e.yaml", EXPLORATORY),
     ])
     .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(other.digest, base);
+    assert_eq!(other.id().digest, base);
     let changed = DRUG.replace("lower: 100", "lower: 110");
     let other = from_files(&[
         ("pack.yaml", &manifest),
@@ -228,7 +228,7 @@ fn digest_ignores_formatting_and_follows_values() {
         ("drugs/e.yaml", EXPLORATORY),
     ])
     .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_ne!(other.digest, base);
+    assert_ne!(other.id().digest, base);
 }
 
 fn problems(drug: &str) -> Vec<String> {

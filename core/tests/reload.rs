@@ -101,7 +101,7 @@ fn a_broken_edit_keeps_the_last_good_pack_and_a_fix_reloads() {
     let tmp = tempfile::tempdir().unwrap();
     tdm_tests::copy_into(&base(), tmp.path());
     let w = start(tmp.path(), None);
-    let digest = w.live.pack().digest.clone();
+    let digest = w.live.pack().id().digest.clone();
     fs::write(
         tmp.path().join("drugs/testinib.yaml"),
         drug_text(1000).replace("lower: 1000", "lower: ["),
@@ -113,7 +113,11 @@ fn a_broken_edit_keeps_the_last_good_pack_and_a_fix_reloads() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(w.live.pack().digest, digest, "the last good pack stays");
+    assert_eq!(
+        w.live.pack().id().digest,
+        digest,
+        "the last good pack stays"
+    );
     assert!(w.live.status().last_reload_error.is_some());
     fs::write(tmp.path().join("drugs/testinib.yaml"), drug_text(1200)).unwrap();
     assert!(matches!(w.next(), ReloadOutcome::Reloaded { .. }));
@@ -143,10 +147,10 @@ fn deleting_and_re_creating_a_file_and_adding_and_removing_drugs() {
         .replace("aliases: [Testo]", "aliases: []");
     fs::write(tmp.path().join("drugs/otherinib.yaml"), other).unwrap();
     assert!(matches!(w.next(), ReloadOutcome::Reloaded { .. }));
-    assert_eq!(w.live.pack().drugs.len(), 2);
+    assert_eq!(w.live.pack().drugs().len(), 2);
     fs::remove_file(tmp.path().join("drugs/otherinib.yaml")).unwrap();
     assert!(matches!(w.next(), ReloadOutcome::Reloaded { .. }));
-    assert_eq!(w.live.pack().drugs.len(), 1);
+    assert_eq!(w.live.pack().drugs().len(), 1);
 }
 
 /// The layout of a Kubernetes ConfigMap volume: files are symlinks through
@@ -213,10 +217,10 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
         let dir = tempfile::tempdir().unwrap();
         tdm_tests::copy_into(&base(), dir.path());
         fs::write(dir.path().join("drugs/testinib.yaml"), drug_text(*v)).unwrap();
-        valid.insert(load_pack(dir.path()).unwrap().digest);
+        valid.insert(load_pack(dir.path()).unwrap().id().digest.clone());
     }
     let w = start(tmp.path(), None);
-    valid.insert(w.live.pack().digest.clone());
+    valid.insert(w.live.pack().id().digest.clone());
     let stop = AtomicBool::new(false);
     let sample = json!({"drug": "testinib", "value": 1035, "unit": "ng/mL", "dose_mg": 400});
     let (seen, evaluated, last_write, observed_after) = std::thread::scope(|s| {
@@ -229,7 +233,7 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
                         let pack = w.live.pack();
                         let r = evaluate_value(&pack, &sample);
                         assert_eq!(r.status, Status::Ok, "{r:?}");
-                        assert_eq!(r.pack.digest, pack.digest, "one pack per evaluation");
+                        assert_eq!(r.pack.digest, pack.id().digest, "one pack per evaluation");
                         digests.insert(r.pack.digest);
                         n += 1;
                     }
@@ -256,8 +260,9 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
             drug_text(*versions.last().unwrap()),
         )
         .unwrap();
-        let final_digest = load_pack(dir.path()).unwrap().digest;
-        while w.live.pack().digest != final_digest && last_write.elapsed() < Duration::from_secs(5)
+        let final_digest = load_pack(dir.path()).unwrap().id().digest.clone();
+        while w.live.pack().id().digest != final_digest
+            && last_write.elapsed() < Duration::from_secs(5)
         {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -270,7 +275,7 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
             seen.extend(d);
             total += n;
         }
-        assert_eq!(w.live.pack().digest, final_digest);
+        assert_eq!(w.live.pack().id().digest, final_digest);
         (seen, total, last_write, observed_after)
     });
     let _ = last_write;

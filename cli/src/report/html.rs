@@ -30,7 +30,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
     );
     for course in courses {
         let _ = writeln!(out, "<section><h2>{}</h2>", esc(&course.drug));
-        out.push_str(&super::svg::chart(course, pack.policy.toxicity_grade));
+        out.push_str(&super::svg::chart(course, pack.policy().toxicity_grade));
         out.push_str("<p class=\"legend\">● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: dose (right axis) · △ toxicity at or above the pack's grade</p>\n");
         out.push_str("<table><tr><th>sampled</th><th>dose</th><th>measured</th><th>at trough</th><th>target</th><th>class</th><th>advice</th></tr>\n");
         for p in &course.points {
@@ -111,9 +111,9 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
     let _ = write!(
         out,
         "<p class=\"pack\">Pack {} {} — {}</p>\n</body></html>\n",
-        esc(&pack.name),
-        esc(&pack.version),
-        esc(&pack.digest)
+        esc(&pack.id().name),
+        esc(&pack.id().version),
+        esc(&pack.id().digest)
     );
     out
 }

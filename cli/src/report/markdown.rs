@@ -8,7 +8,9 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
     let mut out = format!("# TDM report — patient {patient}\n\n");
     out.push_str(&format!(
         "Pack: {} {} ({})\n",
-        pack.name, pack.version, pack.digest
+        pack.id().name,
+        pack.id().version,
+        pack.id().digest
     ));
     for course in courses {
         out.push_str(&format!("\n## {}\n\n", course.drug));

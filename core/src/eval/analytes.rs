@@ -2,9 +2,9 @@
 //! the canonical unit, checked against the drug, and compared with what the
 //! target counts.
 
-use crate::pack::model::{Drug, Target};
 use crate::input::sample::Sample;
 use crate::input::units::Unit;
+use crate::pack::model::{Drug, Target};
 
 /// Per analyte of the drug: `(as given, canonical)` when measured.
 pub(crate) type Measured = Vec<Option<(f64, f64)>>;

@@ -6,11 +6,11 @@ use rhai::{Dynamic, Map};
 use serde_json::{Value, json};
 
 use super::analytes::Measured;
-use crate::pack::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
-use crate::result::Advice;
 use crate::input::sample::Sample;
-use crate::pack::script;
 use crate::input::units::{Quantity, Unit};
+use crate::pack::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
+use crate::pack::script;
+use crate::result::Advice;
 
 /// Whether the drug's script or plugin implements `hook`.
 pub(crate) fn implements(drug: &Drug, hook: &str) -> bool {

@@ -14,14 +14,13 @@ mod text;
 mod timing;
 
 pub(crate) use target::describe as describe_target;
-pub use text::round_sig;
 pub use timing::log_linear_factor;
 
-use crate::pack::model::{HookProvider, Lower, Measure, Pack};
-use crate::result::num::Num;
-use crate::result::*;
 use crate::input::sample::{FIELDS, Sample};
 use crate::input::units::{Quantity, Unit};
+use crate::pack::model::{HookProvider, Lower, Measure, Pack};
+use crate::result::num::{Num, tidy};
+use crate::result::*;
 
 /// Evaluates one sample against `pack`. Never panics; a sample that cannot
 /// be evaluated gives an error result that names the field and the problem.
@@ -33,7 +32,7 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
                 .drug(&sample.drug)
                 .map(|d| d.name.clone())
                 .unwrap_or_else(|| sample.drug.clone());
-            EvalResult::error(pack, sample.id.clone(), Some(drug), message)
+            EvalResult::error(pack.id(), sample.id.clone(), Some(drug), message)
         }
     };
     result.patient = sample.patient.clone();
@@ -69,7 +68,8 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             .unwrap_or_default();
         format!(
             "field `drug`: `{}` is not a drug of pack {}{hint}",
-            sample.drug, pack.name
+            sample.drug,
+            pack.id().name
         )
     })?;
     let quantity = sample.measure.unwrap_or(Quantity::Concentration);
@@ -401,7 +401,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         assessment: Some(assessment),
         warnings,
         rationale: Some(rationale),
-        pack: PackStamp::of(pack),
+        pack: pack.id().clone(),
     })
 }
 

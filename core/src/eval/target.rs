@@ -2,8 +2,8 @@
 //! is the target"): the tables' row unless the sample's indication or
 //! regimen selects another, never an alternative without saying so.
 
-use crate::pack::model::{Drug, Measure, Target};
 use crate::input::sample::Sample;
+use crate::pack::model::{Drug, Measure, Target};
 
 /// The chosen target and the warnings its choice needs.
 pub(crate) struct Choice<'a> {

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::pack::model::{Basis, Lower, Target};
-use crate::result::num::Num;
+use crate::result::num::{Num, round_sig};
 use crate::result::{Assessment, Classification};
 
 use super::sentence::Piece;
@@ -53,17 +53,6 @@ impl fmt::Display for Sig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Num(round_sig(self.0, 3)).fmt(f)
     }
-}
-
-/// `value` rounded to `digits` significant digits (never into the integer
-/// part: 1234.5 stays 1235 with 3 digits).
-pub fn round_sig(value: f64, digits: i32) -> f64 {
-    if value == 0.0 || !value.is_finite() {
-        return value;
-    }
-    let decimals = (digits - 1 - crate::result::num::decimal_exponents(value.abs()).0).max(0);
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }
 
 /// The rationale: what was measured, against what, and what to do.

@@ -1,9 +1,9 @@
 //! Is the sample a steady-state trough, and if it was drawn earlier, may it
 //! be extrapolated to one? (Wang et al. 2009; van Eerden et al. 2021.)
 
+use crate::input::sample::Sample;
 use crate::pack::model::{Drug, Policy, TroughCorrection};
 use crate::result::num::Num;
-use crate::input::sample::Sample;
 
 /// The outcome of the timing checks.
 pub(crate) struct Timing {

@@ -4,7 +4,14 @@
 
 use serde_json::{Map, Value};
 
-use crate::input::sample::Cells;
+/// How numbers arrive: JSON has typed numbers; CSV cells are text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// JSON: a number must be a JSON number (a string `"850"` is refused).
+    Typed,
+    /// CSV: every cell is text; numbers are parsed, empty cells are absent.
+    Text,
+}
 
 /// The header row of a CSV file: its column names, and the columns in order
 /// of name (the order a JSON object's fields are seen in, so that both give

@@ -180,7 +180,10 @@ impl RawRecord {
 }
 
 pub(crate) fn record_from_value(index: usize, line: u64, value: Value) -> Record {
-    if let Some(key) = value.get(crate::input::strict::DUPLICATE).and_then(Value::as_str) {
+    if let Some(key) = value
+        .get(crate::input::strict::DUPLICATE)
+        .and_then(Value::as_str)
+    {
         let message = format!(
             "the key `{key}` appears twice in this sample: which value was meant cannot be told"
         );
@@ -509,8 +512,8 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let value =
-            crate::input::strict::Strict.deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let value = crate::input::strict::Strict
+            .deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
         let record = RawRecord::new(1, self.line.get(), Body::Value(value));
         if let Err(e) = (self.each)(record) {
             *self.stopped = Some(e);

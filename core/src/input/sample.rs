@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+pub use crate::input::fields::Cells;
 use crate::input::fields::{CsvHeader, Field, Fields};
 use crate::input::units::Quantity;
 
@@ -78,15 +79,6 @@ pub struct SampleError {
     pub drug: Option<String>,
     /// What is wrong.
     pub message: String,
-}
-
-/// How numbers arrive: JSON has typed numbers; CSV cells are text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cells {
-    /// JSON: a number must be a JSON number (a string `"850"` is refused).
-    Typed,
-    /// CSV: every cell is text; numbers are parsed, empty cells are absent.
-    Text,
 }
 
 impl Sample {

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use crate::input::units::Unit;
 use crate::pack::error::{Position, Problem};
 use crate::pack::model::*;
-use crate::result::num::Num;
 use crate::pack::raw::*;
-use crate::input::units::Unit;
 use crate::pack::yaml::{self, Spanned};
+use crate::result::num::Num;
 
 /// Checks raw values of one file at a time and records every problem.
 pub(crate) struct Checker<'a> {
@@ -451,7 +451,7 @@ impl Checker<'_> {
             format!(
                 "{what} {} {unit} is {} % of the population mean {} {unit}: likely a unit slip",
                 Num(value),
-                crate::eval::round_sig(ratio * 100.0, 2),
+                crate::result::num::round_sig(ratio * 100.0, 2),
                 Num(mean)
             ),
             Some("check the unit (mg/L written as ng/mL is a factor of 1,000); if the value is right, say why in `plausibility_override`"),
@@ -501,7 +501,11 @@ impl Checker<'_> {
     }
 
     /// The unit of a pack value: a known mass unit of `quantity`, reported once if not.
-    fn unit(&mut self, unit: &Spanned<String>, quantity: crate::input::units::Quantity) -> Option<Unit> {
+    fn unit(
+        &mut self,
+        unit: &Spanned<String>,
+        quantity: crate::input::units::Quantity,
+    ) -> Option<Unit> {
         match Unit::parse(&unit.value) {
             Ok(u) if u.molar => {
                 self.report(

@@ -1,10 +1,10 @@
-//! Reading a pack directory: parse every file, check every value, and build
+//! Loading a pack from its source: parse every file, check every value, and build
 //! the validated [`Pack`]. All problems are collected, then the pack is
 //! refused whole if there is any.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::pack::check::{Checker, PluginState};
@@ -13,49 +13,53 @@ use crate::pack::model::*;
 use crate::pack::overlay::ResolvedFile;
 use crate::pack::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
 use crate::pack::raw::*;
-use crate::pack::yaml;
+use crate::pack::source::{PackFiles, PackSource};
+use crate::pack::{schema, yaml};
+use crate::result::PackId;
 
-/// Loads and validates the pack in `dir` (a directory holding `pack.yaml`
-/// and `drugs/*.yaml`). A pack whose drugs need native plugins is refused:
-/// use [`load_pack_with`] to opt in.
-pub fn load_pack(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
-    load_pack_with(dir, &LoadOptions::default())
+/// Loads and validates a pack: a directory (`&str`, `&Path`), or any
+/// [`PackSource`]. A pack whose drugs need native plugins is refused: use
+/// [`load_pack_with`] to opt in.
+///
+/// ```
+/// let pack = tdm_core::load_pack("../rules/ki-oncology")?;
+/// assert_eq!(pack.id().name, "ki-oncology");
+/// # Ok::<(), tdm_core::PackError>(())
+/// ```
+pub fn load_pack(source: impl Into<PackSource>) -> Result<Pack, PackError> {
+    load_pack_with(source, &LoadOptions::default())
 }
 
-/// Loads and validates a pack given as `(relative path, text)` pairs instead
-/// of a directory: `pack.yaml` first, then `drugs/*.yaml` and
-/// `scripts/*.rhai`. Native plugins cannot be loaded this way.
-pub fn load_pack_from_texts(files: &[(String, String)]) -> Result<Pack, PackError> {
-    load_from_texts(PathBuf::from("<memory>"), files, &LoadOptions::default())
-}
-
-/// Loads and validates the pack in `dir` with `options`. A pack that
-/// `extends` another is resolved first (see [`resolve_pack`]).
-pub fn load_pack_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Pack, PackError> {
-    let dir = dir.as_ref();
-    let files = read_pack_files(dir)?;
+/// Loads and validates a pack with `options`. A pack that `extends`
+/// another is resolved first (see [`resolve_pack`]).
+pub fn load_pack_with(
+    source: impl Into<PackSource>,
+    options: &LoadOptions,
+) -> Result<Pack, PackError> {
+    let source = source.into();
+    let files = source.read()?;
     if !crate::pack::overlay::is_overlay(&files[0].1) {
-        return load_from_texts(dir.to_path_buf(), &files, options);
+        return load_from_texts(&source, &files, options);
     }
-    let resolved = crate::pack::overlay::resolve(dir, files, 0, "")?;
+    let resolved = crate::pack::overlay::resolve(&source, files, 0, "", &check_base)?;
     let texts: Vec<(String, String)> = resolved
         .iter()
         .map(|f| (f.name.clone(), f.text.clone()))
         .collect();
-    load_from_texts(dir.to_path_buf(), &texts, options).map_err(|e| {
-        let original = |file: &str| fs::read_to_string(dir.join(file)).ok().map(Arc::from);
+    load_from_texts(&source, &texts, options).map_err(|e| {
+        let original = |file: &str| source.read_text(file).map(Arc::from);
         crate::pack::overlay::relocate(e, &resolved, &original)
     })
 }
 
-/// The files of the pack in `dir` as the loader reads them, each line with
-/// the file it comes from: for a pack that `extends` another, the resolved
-/// files (the base's, with the overlay's keys laid over them).
-pub fn resolve_pack(dir: impl AsRef<Path>) -> Result<Vec<ResolvedFile>, PackError> {
-    let dir = dir.as_ref();
-    let files = read_pack_files(dir)?;
+/// The files of a pack as the loader reads them, each line with the file
+/// it comes from: for a pack that `extends` another, the resolved files
+/// (the base's, with the overlay's keys laid over them).
+pub fn resolve_pack(source: impl Into<PackSource>) -> Result<Vec<ResolvedFile>, PackError> {
+    let source = source.into();
+    let files = source.read()?;
     if crate::pack::overlay::is_overlay(&files[0].1) {
-        return crate::pack::overlay::resolve(dir, files, 0, "");
+        return crate::pack::overlay::resolve(&source, files, 0, "", &check_base);
     }
     Ok(files
         .iter()
@@ -63,108 +67,18 @@ pub fn resolve_pack(dir: impl AsRef<Path>) -> Result<Vec<ResolvedFile>, PackErro
         .collect())
 }
 
-/// The pack's files, manifest first, then scripts, then drugs.
-pub(crate) fn read_pack_files(dir: &Path) -> Result<Vec<(String, String)>, PackError> {
-    let manifest_path = dir.join("pack.yaml");
-    let manifest_text = read(dir, &manifest_path, "pack.yaml")?;
-    let mut drug_files = Vec::new();
-    let drugs_dir = dir.join("drugs");
-    let entries = fs::read_dir(&drugs_dir).map_err(|error| PackError::Io {
-        path: drugs_dir.clone(),
-        error,
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|error| PackError::Io {
-                path: drugs_dir.clone(),
-                error,
-            })?
-            .path();
-        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            drug_files.push(path);
-        }
-    }
-    drug_files.sort();
-    let scripts_dir = dir.join("scripts");
-    let mut script_files = Vec::new();
-    if scripts_dir.is_dir() {
-        let entries = fs::read_dir(&scripts_dir).map_err(|error| PackError::Io {
-            path: scripts_dir.clone(),
-            error,
-        })?;
-        script_files.extend(
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "rhai")),
-        );
-        script_files.sort();
-    }
-    let mut files = vec![("pack.yaml".to_owned(), manifest_text)];
-    for path in script_files {
-        let name = format!(
-            "scripts/{}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        );
-        let text = read(dir, &path, &name)?;
-        files.push((name, text));
-    }
-    for path in drug_files {
-        let name = format!(
-            "drugs/{}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        );
-        let text = read(dir, &path, &name)?;
-        files.push((name, text));
-    }
-    Ok(files)
-}
-
-/// Reads a pack file, refusing one larger than [`yaml::MAX_FILE_BYTES`]
-/// before reading it, and one that is not UTF-8 text.
-fn read(dir: &Path, path: &Path, name: &str) -> Result<String, PackError> {
-    let io = |error| PackError::Io {
-        path: path.to_path_buf(),
-        error,
-    };
-    let size = fs::metadata(path).map_err(io)?.len();
-    if size > yaml::MAX_FILE_BYTES {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "the file is {size} bytes; pack files are limited to {} bytes",
-                yaml::MAX_FILE_BYTES
-            ),
-        )));
-    }
-    let bytes = fs::read(path).map_err(io)?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&valid[line_start..])
-            .chars()
-            .count() as u64
-            + 1;
-        PackError::invalid(
-            dir.to_path_buf(),
-            vec![
-                Problem::new(
-                    name,
-                    Position { line, column },
-                    "the file is not UTF-8 text",
-                )
-                .with_help("save the file with UTF-8 encoding"),
-            ],
-        )
-    })
+/// An overlay's base must be valid on its own: its version, when it is.
+fn check_base(source: &PackSource, files: &PackFiles) -> Result<String, PackError> {
+    load_from_texts(source, files, &LoadOptions::default()).map(|p| p.id().version.clone())
 }
 
 /// Builds a pack from `(relative file name, text)` pairs; the first is the manifest.
 pub(crate) fn load_from_texts(
-    dir: PathBuf,
+    source: &PackSource,
     files: &[(String, String)],
     options: &LoadOptions,
 ) -> Result<Pack, PackError> {
+    let dir = source.location();
     let mut problems = Vec::new();
     let mut values = Vec::new();
     let mut manifest = None;
@@ -181,7 +95,7 @@ pub(crate) fn load_from_texts(
             }
             values.push((name.as_str(), serde_json::Value::String(text.clone())));
         } else if i == 0 {
-            match parse_checked::<RawManifest>(text, name) {
+            match parse_checked::<RawManifest>(text, name, schema::for_file(name)) {
                 Ok((m, value)) => {
                     manifest = Some(m);
                     values.push((name.as_str(), value));
@@ -189,7 +103,7 @@ pub(crate) fn load_from_texts(
                 Err(mut p) => problems.append(&mut p),
             }
         } else {
-            match parse_checked::<RawDrug>(text, name) {
+            match parse_checked::<RawDrug>(text, name, schema::for_file(name)) {
                 Ok((d, value)) => {
                     raw_drugs.push((name.as_str(), text.as_str(), d));
                     values.push((name.as_str(), value));
@@ -202,7 +116,13 @@ pub(crate) fn load_from_texts(
         return Err(PackError::invalid(dir, problems));
     };
     let manifest_text = files.first().map(|f| f.1.as_str()).unwrap_or_default();
-    let plugins = verify_plugins(&dir, &manifest, options, manifest_text, &mut problems);
+    let plugins = verify_plugins(
+        source.dir(),
+        &manifest,
+        options,
+        manifest_text,
+        &mut problems,
+    );
     let mut checker = Checker {
         problems: &mut problems,
         file: "pack.yaml",
@@ -249,14 +169,16 @@ pub(crate) fn load_from_texts(
     }
     let digest = crate::pack::digest::digest(values.iter().map(|(n, v)| (*n, v)));
     Ok(Pack {
-        name: manifest.name.value.clone(),
-        version: manifest.version.value.clone(),
+        id: PackId {
+            name: manifest.name.value.clone(),
+            version: manifest.version.value.clone(),
+            digest,
+        },
         title: manifest.title.clone(),
         description: manifest.description.clone(),
         effective: manifest.effective.as_ref().map(|e| e.value.clone()),
         changelog,
         approval,
-        digest,
         policy,
         drugs,
         sources: manifest
@@ -276,9 +198,10 @@ pub(crate) fn load_from_texts(
 pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
     text: &str,
     file: &str,
+    schema: &serde_json::Value,
 ) -> Result<(T, serde_json::Value), Vec<Problem>> {
     let node = yaml::parse_node(text, file).map_err(|p| vec![*p])?;
-    let shape = crate::pack::shape::check(&node, crate::pack::schema::for_file(file));
+    let shape = crate::pack::shape::check(&node, schema);
     if !shape.is_empty() {
         let text: Arc<str> = Arc::from(text);
         return Err(shape
@@ -302,14 +225,18 @@ pub(crate) fn from_files(files: &[(&str, &str)]) -> Result<Pack, PackError> {
         .iter()
         .map(|(a, b)| ((*a).into(), (*b).into()))
         .collect();
-    load_from_texts(PathBuf::from("test-pack"), &owned, &LoadOptions::default())
+    load_from_texts(
+        &PackSource::Dir("test-pack".into()),
+        &owned,
+        &LoadOptions::default(),
+    )
 }
 
 /// Checks every declared plugin's pin against the library's bytes and, with
 /// the operator's opt-in, loads it. A library is never loaded (which runs its
 /// code) before its bytes matched the pin.
 fn verify_plugins(
-    dir: &Path,
+    dir: Option<&Path>,
     manifest: &RawManifest,
     options: &LoadOptions,
     text: &str,
@@ -347,6 +274,15 @@ fn verify_plugins(
             out.insert(name.clone(), PluginState::Refused);
             continue;
         }
+        let Some(dir) = dir else {
+            report(
+                &pin.path,
+                format!("plugin `{name}`: native plugins are loaded from a pack directory only"),
+                "check the pack out into a directory to use its plugins",
+            );
+            out.insert(name.clone(), PluginState::Refused);
+            continue;
+        };
         let file = dir.join(path);
         let bytes = match fs::metadata(&file) {
             Ok(m) if m.len() > MAX_PLUGIN_BYTES => {

@@ -13,4 +13,5 @@ pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod script;
 pub(crate) mod shape;
+pub mod source;
 pub(crate) mod yaml;

@@ -3,36 +3,29 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::result::PackId;
 use crate::result::num::Num;
-use crate::input::units::Quantity;
+pub use crate::result::{Basis, Evidence, Measure};
 
-/// A loaded, validated rule pack.
+/// A loaded, validated rule pack. Built only by the loader and immutable
+/// afterwards: its fields are read through accessors, since an index
+/// points into the drugs.
 #[derive(Debug, Clone)]
 pub struct Pack {
-    /// The pack's name (`ki-oncology`).
-    pub name: String,
-    /// Semantic version of the pack content.
-    pub version: String,
-    /// Human title.
-    pub title: String,
-    /// What the pack is for.
-    pub description: Option<String>,
-    /// Date from which the pack's content applies.
-    pub effective: Option<String>,
-    /// `sha256:<hex>` over the canonical content of the pack.
-    pub digest: String,
-    /// Pack-wide decision policy.
-    pub policy: Policy,
-    /// Drugs, sorted by name.
-    pub drugs: Vec<Drug>,
-    /// What changed in each version, newest first.
-    pub changelog: Vec<ChangelogEntry>,
-    /// Who approved this version, and when.
-    pub approval: Option<Approval>,
+    pub(crate) id: PackId,
+    pub(crate) title: String,
+    pub(crate) description: Option<String>,
+    pub(crate) effective: Option<String>,
+    pub(crate) policy: Policy,
+    /// Sorted by name.
+    pub(crate) drugs: Vec<Drug>,
+    /// Newest first.
+    pub(crate) changelog: Vec<ChangelogEntry>,
+    pub(crate) approval: Option<Approval>,
     /// Citations by source id.
-    pub sources: Vec<(String, String)>,
+    pub(crate) sources: Vec<(String, String)>,
     /// Lower-case name or alias -> index in `drugs` (a few dozen names:
     /// a sorted map is found faster than a hash is computed).
     pub(crate) index: BTreeMap<String, usize>,
@@ -41,6 +34,51 @@ pub struct Pack {
 }
 
 impl Pack {
+    /// Name, version and digest: what every result is stamped with.
+    pub fn id(&self) -> &PackId {
+        &self.id
+    }
+
+    /// Human title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// What the pack is for.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Date from which the pack's content applies, `YYYY-MM-DD`.
+    pub fn effective(&self) -> Option<&str> {
+        self.effective.as_deref()
+    }
+
+    /// Pack-wide decision policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Every drug, sorted by name.
+    pub fn drugs(&self) -> &[Drug] {
+        &self.drugs
+    }
+
+    /// What changed in each version, newest first.
+    pub fn changelog(&self) -> &[ChangelogEntry] {
+        &self.changelog
+    }
+
+    /// Who approved this version, and when.
+    pub fn approval(&self) -> Option<&Approval> {
+        self.approval.as_ref()
+    }
+
+    /// Citations by source id, in the manifest's order.
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
     /// Finds a drug by name or alias, ignoring case.
     pub fn drug(&self, name: &str) -> Option<&Drug> {
         // Names are indexed in lower case, as samples mostly give them.
@@ -201,91 +239,6 @@ pub enum TroughCorrection {
         /// Why, for the result.
         reason: String,
     },
-}
-
-/// Measure of a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Measure {
-    /// Trough concentration.
-    Cmin,
-    /// Area under the curve over a dosing interval.
-    Auc,
-}
-
-impl Measure {
-    /// The contract spelling: `cmin`, `auc`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Measure::Cmin => "cmin",
-            Measure::Auc => "auc",
-        }
-    }
-
-    /// The quantity a value of this measure has.
-    pub fn quantity(self) -> Quantity {
-        match self {
-            Measure::Cmin => Quantity::Concentration,
-            Measure::Auc => Quantity::Auc,
-        }
-    }
-
-    /// `Cmin` or `AUC`, for sentences.
-    pub fn label(self) -> &'static str {
-        match self {
-            Measure::Cmin => "Cmin",
-            Measure::Auc => "AUC",
-        }
-    }
-}
-
-/// Where a target number comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    /// An exposure–response threshold.
-    Threshold,
-    /// The population mean exposure at the approved dose, used as a proxy.
-    PopulationMean,
-}
-
-/// The seed's weighting of the evidence for TDM of a drug.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Evidence {
-    /// No target yet; too early to act.
-    Exploratory,
-    /// A target from an exposure–response analysis.
-    Promising,
-    /// A prospective feasibility study exists.
-    Viable,
-    /// TDM is standard care.
-    StandardOfCare,
-    /// Shown not to help.
-    Negative,
-}
-
-impl Basis {
-    /// The contract spelling: `threshold`, `population_mean`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Basis::Threshold => "threshold",
-            Basis::PopulationMean => "population_mean",
-        }
-    }
-}
-
-impl Evidence {
-    /// The contract spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Evidence::Exploratory => "exploratory",
-            Evidence::Promising => "promising",
-            Evidence::Viable => "viable",
-            Evidence::StandardOfCare => "standard_of_care",
-            Evidence::Negative => "negative",
-        }
-    }
 }
 
 /// A lower bound, fixed or proportional to the dose.

@@ -16,12 +16,16 @@
 //! file and line an author edits.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::pack::error::{PackError, Position, Problem};
+use crate::pack::source::{PackFiles, PackSource};
+
+/// Checks that a base pack is valid on its own and gives its version (the
+/// loader's check, passed in so that resolving needs no loader).
+pub(crate) type CheckBase = dyn Fn(&PackSource, &PackFiles) -> Result<String, PackError>;
 
 /// Where a line of a resolved file came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,11 +81,13 @@ pub(crate) fn is_overlay(manifest: &str) -> bool {
 /// resolved pack. `origin_prefix` places the files relative to the pack
 /// the user named (for a base of a base).
 pub(crate) fn resolve(
-    dir: &Path,
-    files: Vec<(String, String)>,
+    source: &PackSource,
+    files: PackFiles,
     depth: usize,
     prefix: &str,
+    check_base: &CheckBase,
 ) -> Result<Vec<ResolvedFile>, PackError> {
+    let dir = source.location();
     let refuse = |file: &str, line: u64, message: String, help: &str| {
         let problem = Problem::new(
             &format!("{prefix}{file}"),
@@ -110,7 +116,7 @@ pub(crate) fn resolve(
             "an overlay extends a published pack, which extends none",
         ));
     }
-    let base_dir = dir.join(&extends.pack);
+
     let base_prefix = format!("{prefix}{}/", extends.pack.trim_end_matches('/'));
     // The base, read once: resolved if it extends another in turn, and
     // valid on its own, of a version the overlay accepts.
@@ -122,9 +128,24 @@ pub(crate) fn resolve(
             "fix the base pack, or point `extends.pack` at a valid one",
         )
     };
-    let base_files = crate::pack::load::read_pack_files(&base_dir).map_err(unusable)?;
+    let base_source = source.join(&extends.pack).map_err(|why| {
+        refuse(
+            "pack.yaml",
+            extends_line,
+            why,
+            "load the pack from its directory",
+        )
+    })?;
+    let base_files = base_source.read().map_err(unusable)?;
     let base: Vec<ResolvedFile> = if is_overlay(&base_files[0].1) {
-        resolve(&base_dir, base_files, depth + 1, &base_prefix).map_err(unusable)?
+        resolve(
+            &base_source,
+            base_files,
+            depth + 1,
+            &base_prefix,
+            check_base,
+        )
+        .map_err(unusable)?
     } else {
         base_files
             .iter()
@@ -135,11 +156,9 @@ pub(crate) fn resolve(
         .iter()
         .map(|f| (f.name.clone(), f.text.clone()))
         .collect();
-    let options = crate::pack::plugin::LoadOptions::default();
-    let base_pack =
-        crate::pack::load::load_from_texts(base_dir.clone(), &texts, &options).map_err(unusable)?;
+    let base_version = check_base(&base_source, &texts).map_err(unusable)?;
     if let Some(req) = &extends.requirement {
-        match version_matches(req, &base_pack.version) {
+        match version_matches(req, &base_version) {
             Some(true) => {}
             Some(false) => {
                 return Err(refuse(
@@ -147,7 +166,7 @@ pub(crate) fn resolve(
                     extends_line,
                     format!(
                         "the base pack `{}` is version {}, which does not meet `{req}`",
-                        extends.pack, base_pack.version
+                        extends.pack, base_version
                     ),
                     "update the requirement after reviewing the base's changes (`tdm diff`)",
                 ));

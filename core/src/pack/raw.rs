@@ -261,7 +261,7 @@ pub(crate) struct RawTarget {
     #[serde(default)]
     pub regimens: Vec<String>,
     /// `cmin` or `auc`.
-    pub measure: crate::pack::model::Measure,
+    pub measure: crate::result::Measure,
     /// Lower bound (inclusive), in `unit`.
     #[serde(default)]
     pub lower: Option<Spanned<f64>>,
@@ -277,9 +277,9 @@ pub(crate) struct RawTarget {
     #[serde(default)]
     pub sum_of: Vec<Spanned<String>>,
     /// `threshold` or `population_mean`.
-    pub basis: crate::pack::model::Basis,
+    pub basis: crate::result::Basis,
     /// Evidence level of the seed's weighting.
-    pub evidence: crate::pack::model::Evidence,
+    pub evidence: crate::result::Evidence,
     /// The outcome the target is tied to.
     #[serde(default)]
     pub outcome: Option<String>,
@@ -369,25 +369,4 @@ pub(crate) struct RawLevel {
 
 fn yes() -> bool {
     true
-}
-
-/// `tests/<name>.yaml`: a pack's own test cases.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawCaseFile {
-    /// The cases, each a sample and what it must give.
-    pub cases: Vec<RawCase>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawCase {
-    /// What the case shows.
-    pub name: String,
-    /// The sample as in the input contract (schemas/sample.schema.json). Not
-    /// checked here: a case may feed deliberately broken input.
-    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
-    pub sample: serde_json::Value,
-    /// The expected result; only the fields given are checked.
-    pub expect: crate::tools::cases::Expect,
 }

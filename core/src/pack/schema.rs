@@ -1,4 +1,4 @@
-//! JSON Schemas (draft-07, which the YAML language server and most editors
+//! JSON Schemas of pack files (draft-07, which the YAML language server and most editors
 //! support) generated from the Rust types, so that the schemas an editor
 //! checks against are the types the loader reads.
 
@@ -7,63 +7,21 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
-use crate::pack::raw::{RawCaseFile, RawDrug, RawManifest};
-use crate::result::EvalResult;
-use crate::input::sample::SampleInput;
-
-/// The schemas, by file name: `pack`, `drug`, `tests` for pack files;
-/// `sample` and `result` for the evaluation contracts.
-pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
-    vec![
-        (
-            "pack.schema.json",
-            generate::<RawManifest>("TDM rule pack manifest (pack.yaml)"),
-        ),
-        (
-            "drug.schema.json",
-            generate::<RawDrug>("TDM drug rule (drugs/<drug>.yaml)"),
-        ),
-        ("overlay.schema.json", overlay_manifest()),
-        ("drug-override.schema.json", drug_override()),
-        (
-            "tests.schema.json",
-            generate::<RawCaseFile>("TDM pack test cases (tests/<name>.yaml)"),
-        ),
-        (
-            "sample.schema.json",
-            generate::<SampleInput>("TDM sample (input contract)"),
-        ),
-        (
-            "result.schema.json",
-            generate::<EvalResult>("TDM evaluation result"),
-        ),
-    ]
-}
+use crate::pack::raw::{RawDrug, RawManifest};
 
 /// The schema a pack file is checked against, by its place in the pack;
 /// generated once per process.
 pub(crate) fn for_file(file: &str) -> &'static serde_json::Value {
-    static SCHEMAS: OnceLock<[serde_json::Value; 3]> = OnceLock::new();
-    let [manifest, drug, cases] = SCHEMAS.get_or_init(|| {
-        [
-            generate::<RawManifest>(""),
-            generate::<RawDrug>(""),
-            generate::<RawCaseFile>(""),
-        ]
-    });
-    if file == "pack.yaml" {
-        manifest
-    } else if file.starts_with("tests/") {
-        cases
-    } else {
-        drug
-    }
+    static SCHEMAS: OnceLock<[serde_json::Value; 2]> = OnceLock::new();
+    let [manifest, drug] =
+        SCHEMAS.get_or_init(|| [generate::<RawManifest>(""), generate::<RawDrug>("")]);
+    if file == "pack.yaml" { manifest } else { drug }
 }
 
 /// The manifest of a pack that extends another: `extends` and `disable`
 /// added; only the identity and `extends` required; `policy` may give some
 /// keys only (each replaces the base's).
-fn overlay_manifest() -> serde_json::Value {
+pub(crate) fn overlay_manifest() -> serde_json::Value {
     let mut schema = generate::<RawManifest>("TDM overlay pack manifest (pack.yaml with extends)");
     let root = schema.as_object_mut();
     if let Some(root) = root {
@@ -104,7 +62,7 @@ fn overlay_manifest() -> serde_json::Value {
 
 /// A drug file of an overlay: any top-level key of a drug file, each
 /// replacing the base's; only `drug` required.
-fn drug_override() -> serde_json::Value {
+pub(crate) fn drug_override() -> serde_json::Value {
     let mut schema = generate::<RawDrug>("TDM drug override (drugs/<drug>.yaml of an overlay)");
     if let Some(root) = schema.as_object_mut() {
         root.insert("required".into(), serde_json::json!(["drug"]));
@@ -112,7 +70,7 @@ fn drug_override() -> serde_json::Value {
     schema
 }
 
-fn generate<T: JsonSchema>(title: &str) -> serde_json::Value {
+pub(crate) fn generate<T: JsonSchema>(title: &str) -> serde_json::Value {
     let generator = SchemaSettings::draft07().into_generator();
     let mut schema: Schema = generator.into_root_schema_for::<T>();
     if !title.is_empty() {

@@ -9,7 +9,7 @@
 //! added to the result without being added here fails the tests.
 
 use crate::result::{
-    AnalyteValue, Assessment, Correction, EvalResult, Exposure, PackStamp, Sampling, ScriptUsed,
+    AnalyteValue, Assessment, Correction, EvalResult, Exposure, PackId, Sampling, ScriptUsed,
     TargetUsed,
 };
 
@@ -155,7 +155,7 @@ fn script(out: &mut Vec<u8>, s: &ScriptUsed) {
     o.end();
 }
 
-fn pack(out: &mut Vec<u8>, p: &PackStamp) {
+fn pack(out: &mut Vec<u8>, p: &PackId) {
     let mut o = Object::new(out);
     o.str("name", &p.name);
     o.str("version", &p.version);

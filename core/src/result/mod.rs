@@ -7,7 +7,7 @@ pub(crate) mod num;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::pack::model::{Basis, Evidence, Measure, Pack};
+use crate::input::units::Quantity;
 
 /// One evaluation result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -39,7 +39,7 @@ pub struct EvalResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
     /// The pack that produced the result.
-    pub pack: PackStamp,
+    pub pack: PackId,
 }
 
 /// `ok` or `error`.
@@ -198,6 +198,91 @@ pub struct TargetUsed {
     pub note: Option<String>,
 }
 
+/// Measure of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Trough concentration.
+    Cmin,
+    /// Area under the curve over a dosing interval.
+    Auc,
+}
+
+impl Measure {
+    /// The contract spelling: `cmin`, `auc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Cmin => "cmin",
+            Measure::Auc => "auc",
+        }
+    }
+
+    /// The quantity a value of this measure has.
+    pub fn quantity(self) -> Quantity {
+        match self {
+            Measure::Cmin => Quantity::Concentration,
+            Measure::Auc => Quantity::Auc,
+        }
+    }
+
+    /// `Cmin` or `AUC`, for sentences.
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::Cmin => "Cmin",
+            Measure::Auc => "AUC",
+        }
+    }
+}
+
+/// Where a target number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// An exposure–response threshold.
+    Threshold,
+    /// The population mean exposure at the approved dose, used as a proxy.
+    PopulationMean,
+}
+
+/// The seed's weighting of the evidence for TDM of a drug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// No target yet; too early to act.
+    Exploratory,
+    /// A target from an exposure–response analysis.
+    Promising,
+    /// A prospective feasibility study exists.
+    Viable,
+    /// TDM is standard care.
+    StandardOfCare,
+    /// Shown not to help.
+    Negative,
+}
+
+impl Basis {
+    /// The contract spelling: `threshold`, `population_mean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Threshold => "threshold",
+            Basis::PopulationMean => "population_mean",
+        }
+    }
+}
+
+impl Evidence {
+    /// The contract spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Exploratory => "exploratory",
+            Evidence::Promising => "promising",
+            Evidence::Viable => "viable",
+            Evidence::StandardOfCare => "standard_of_care",
+            Evidence::Negative => "negative",
+        }
+    }
+}
+
 /// Exposure relative to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -263,9 +348,10 @@ impl Classification {
     }
 }
 
-/// Which pack produced a result.
+/// Which pack produced a result: its identity wherever a pack is named
+/// (results, diffs, reports).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct PackStamp {
+pub struct PackId {
     /// Pack name.
     pub name: String,
     /// Pack version.
@@ -274,21 +360,10 @@ pub struct PackStamp {
     pub digest: String,
 }
 
-impl PackStamp {
-    /// The stamp of `pack`.
-    pub fn of(pack: &Pack) -> Self {
-        PackStamp {
-            name: pack.name.clone(),
-            version: pack.version.clone(),
-            digest: pack.digest.clone(),
-        }
-    }
-}
-
 impl EvalResult {
     /// An error result.
     pub fn error(
-        pack: &Pack,
+        pack: &PackId,
         id: Option<String>,
         drug: Option<String>,
         message: impl Into<String>,
@@ -304,18 +379,7 @@ impl EvalResult {
             assessment: None,
             warnings: Vec::new(),
             rationale: None,
-            pack: PackStamp::of(pack),
+            pack: pack.clone(),
         }
     }
-}
-
-/// Rounds to 6 significant digits so that floating-point noise
-/// (816.6409291...) does not reach the output; decisions use full precision.
-pub(crate) fn tidy(value: f64) -> f64 {
-    if value == 0.0 || !value.is_finite() {
-        return value;
-    }
-    let digits = 6 - crate::result::num::decimal_exponents(value.abs()).1;
-    let scale = 10f64.powi(digits);
-    (value * scale).round() / scale
 }

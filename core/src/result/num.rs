@@ -119,6 +119,35 @@ pub(crate) fn decimal_exponents(a: f64) -> (i32, i32) {
     (floor, ceil)
 }
 
+/// `value` rounded to `digits` significant digits, for sentences (never
+/// into the integer part: 1234.5 stays 1235 with 3 digits).
+pub fn round_sig(value: f64, digits: i32) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    round_to(
+        value,
+        (digits - 1 - decimal_exponents(value.abs()).0).max(0),
+    )
+}
+
+/// Rounds to 6 significant digits, into the integer part too, so that
+/// floating-point noise (816.6409291...) does not reach the output's
+/// numbers; decisions use full precision. Unlike [`round_sig`], a large
+/// value (an AUC of 1,234,567 ng*h/mL) keeps 6 digits, not all of them.
+pub(crate) fn tidy(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    round_to(value, 6 - decimal_exponents(value.abs()).1)
+}
+
+/// `value` rounded to `decimals` places (negative: to tens, hundreds ...).
+fn round_to(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
 /// [`Num`] as an owned string.
 pub fn fmt_num(value: f64) -> String {
     Num(value).to_string()
@@ -173,12 +202,12 @@ mod tests {
 
     fn same_roundings(value: f64) {
         assert_eq!(
-            crate::eval::round_sig(value, 3).to_bits(),
+            round_sig(value, 3).to_bits(),
             sig_by_log(value, 3).to_bits(),
             "round_sig({value:e})"
         );
         assert_eq!(
-            crate::result::tidy(value).to_bits(),
+            tidy(value).to_bits(),
             tidy_by_log(value).to_bits(),
             "tidy({value:e})"
         );

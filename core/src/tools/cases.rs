@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::pack::error::{PackError, Problem};
 use crate::pack::model::Pack;
-use crate::pack::raw::RawCaseFile;
 use crate::result::{Advice, Classification, EvalResult, Status};
+use schemars::JsonSchema;
 
 /// What a case expects; every field given must match, absent fields are not checked.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -102,7 +102,7 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
             "tests/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        match crate::pack::load::parse_checked::<RawCaseFile>(&text, &file) {
+        match crate::pack::load::parse_checked::<RawCaseFile>(&text, &file, schema()) {
             Ok((raw, _)) => cases.extend(raw.cases.into_iter().map(|c| Case {
                 file: file.clone(),
                 name: c.name,
@@ -225,4 +225,31 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
 
 fn show<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "null".into(), |v| v.to_string())
+}
+
+/// `tests/<name>.yaml`: a pack's own test cases.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCaseFile {
+    /// The cases, each a sample and what it must give.
+    pub cases: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCase {
+    /// What the case shows.
+    pub name: String,
+    /// The sample as in the input contract (schemas/sample.schema.json). Not
+    /// checked here: a case may feed deliberately broken input.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub sample: serde_json::Value,
+    /// The expected result; only the fields given are checked.
+    pub expect: Expect,
+}
+
+/// The schema a case file is checked against, generated once per process.
+fn schema() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| crate::pack::schema::generate::<RawCaseFile>(""))
 }

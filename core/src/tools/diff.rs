@@ -10,28 +10,18 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::pack::model::{Drug, HookProvider, Lower, Pack, Target, TroughCorrection};
+use crate::result::PackId;
 use crate::result::num::Num;
 
 /// The differences between two packs.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackDiff {
     /// The old pack: name, version, digest.
-    pub old: DiffSide,
+    pub old: PackId,
     /// The new pack.
-    pub new: DiffSide,
+    pub new: PackId,
     /// Every difference, pack-wide ones first, then by drug.
     pub changes: Vec<Change>,
-}
-
-/// Which pack a side of the diff is.
-#[derive(Debug, Clone, Serialize)]
-pub struct DiffSide {
-    /// Pack name.
-    pub name: String,
-    /// Pack version.
-    pub version: String,
-    /// Content digest.
-    pub digest: String,
 }
 
 /// One difference.
@@ -122,14 +112,9 @@ pub fn diff_packs(old: &Pack, new: &Pack) -> PackDiff {
             }),
         }
     }
-    let version = |p: &Pack| DiffSide {
-        name: p.name.clone(),
-        version: p.version.clone(),
-        digest: p.digest.clone(),
-    };
     PackDiff {
-        old: version(old),
-        new: version(new),
+        old: old.id().clone(),
+        new: new.id().clone(),
         changes,
     }
 }
@@ -212,7 +197,7 @@ fn compare(drug: Option<&String>, old: &Facts, new: &Facts) -> Vec<Change> {
         }
         let percent = match (o.map(|f| &f.value), n.map(|f| &f.value)) {
             (Some(Value::Number(a, _)), Some(Value::Number(b, _))) if *a != 0.0 => {
-                Some(crate::eval::round_sig((b - a) / a * 100.0, 3))
+                Some(crate::result::num::round_sig((b - a) / a * 100.0, 3))
             }
             _ => None,
         };

@@ -2,4 +2,5 @@
 
 pub(crate) mod cases;
 pub(crate) mod diff;
+pub(crate) mod schemas;
 pub(crate) mod stats;
