@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use tdm_core::{InputFormat, Pack, Status, evaluate_record, load_pack, read_records};
+use tdm_core::{InputFormat, Pack, evaluate_record, load_pack, read_records, result::Status};
 
 fn pack() -> Pack {
     load_pack(tdm_tests::tests_dir().join("../rules/ki-oncology")).unwrap()
@@ -23,7 +23,6 @@ fn outcome(pack: &Pack, input: impl Read, format: InputFormat) -> String {
         let index = record.index;
         let r = evaluate_record(pack, record);
         let what = match (&r.status, &r.assessment) {
-            (Status::Error, _) => format!("error: {}", r.error.as_deref().unwrap_or("")),
             (Status::Ok, Some(a)) => format!(
                 "ok: {} {} {} {}",
                 a.exposure.value,
@@ -32,6 +31,7 @@ fn outcome(pack: &Pack, input: impl Read, format: InputFormat) -> String {
                 a.advice.as_str()
             ),
             (Status::Ok, None) => "ok without assessment".into(),
+            _ => format!("error: {}", r.error.as_deref().unwrap_or("")),
         };
         lines.push(format!(
             "#{index} line {} id {}: {what}",

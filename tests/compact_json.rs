@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tdm_core::{
-    EvalResult, InputFormat, LoadOptions, Pack, Plugins, evaluate_record, evaluate_value,
-    load_cases, load_pack_with, read_records,
+    EvalResult, InputFormat, LoadOptions, Pack, Plugins, eval::evaluate_value, evaluate_record,
+    load_pack_with, read_records, tools::load_cases,
 };
 
 fn load(dir: &Path) -> Pack {

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use serde_json::json;
-use tdm_core::{Status, evaluate_value, load_pack};
+use tdm_core::{eval::evaluate_value, load_pack, result::Status};
 
 fn hostile() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(tdm_tests::tests_dir().join("hostile-scripts"))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use tdm_core::{LoadOptions, Pack, PackError, Plugins, load_cases, run_case};
+use tdm_core::{LoadOptions, Pack, PackError, Plugins, tools::load_cases, tools::run_case};
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")

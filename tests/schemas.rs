@@ -29,7 +29,7 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn committed_schemas_are_fresh() {
-    for (name, generated) in tdm_core::schemas() {
+    for (name, generated) in tdm_core::tools::schemas() {
         let path = root().join("schemas").join(name);
         let committed = fs::read_to_string(&path).unwrap_or_default();
         let expected = serde_json::to_string_pretty(&generated).unwrap() + "\n";
@@ -89,7 +89,7 @@ fn every_rule_file_names_its_schema_and_is_valid_against_it() {
         let schema: Value =
             serde_json::from_str(&fs::read_to_string(&schema_path).unwrap()).unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
-        let value = tdm_core::yaml_to_json(&text, &file.display().to_string()).unwrap();
+        let value = tdm_core::pack::yaml_to_json(&text, &file.display().to_string()).unwrap();
         let errors: Vec<String> = validator
             .iter_errors(&value)
             .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -112,7 +112,7 @@ fn example_samples_and_their_results_match_the_contract_schemas() {
     for line in text.lines() {
         let sample: Value = serde_json::from_str(line).unwrap();
         assert!(samples.is_valid(&sample), "{line}");
-        let result = serde_json::to_value(tdm_core::evaluate_value(&pack, &sample)).unwrap();
+        let result = serde_json::to_value(tdm_core::eval::evaluate_value(&pack, &sample)).unwrap();
         let errors: Vec<String> = results
             .iter_errors(&result)
             .map(|e| e.to_string())
@@ -122,6 +122,6 @@ fn example_samples_and_their_results_match_the_contract_schemas() {
     // An error result is valid too, and a sample without a unit is not.
     let bad = serde_json::json!({"id": "x", "drug": "imatinib", "value": 1});
     assert!(!samples.is_valid(&bad));
-    let error = serde_json::to_value(tdm_core::evaluate_value(&pack, &bad)).unwrap();
+    let error = serde_json::to_value(tdm_core::eval::evaluate_value(&pack, &bad)).unwrap();
     assert!(results.is_valid(&error), "{error}");
 }

@@ -14,7 +14,9 @@ use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tdm_core::{EvalResult, InputError, InputFormat, Pack, RawRecord, Status};
+use tdm_core::{
+    EvalResult, InputFormat, Pack, input::InputError, input::RawRecord, result::Status,
+};
 
 use crate::OutputFormat;
 use crate::output::{continuation, writer_for};
@@ -35,9 +37,10 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) fn count(&mut self, result: &EvalResult) {
-        match result.status {
-            Status::Ok => self.ok += 1,
-            Status::Error => self.errors += 1,
+        if result.status == Status::Ok {
+            self.ok += 1;
+        } else {
+            self.errors += 1;
         }
     }
 
@@ -112,7 +115,7 @@ pub(crate) fn run(
             before += len;
             Ok(())
         };
-        let read = tdm_core::read_raw_records(input, format, |record| {
+        let read = tdm_core::input::read_raw_records(input, format, |record| {
             chunk.push(record);
             if chunk.len() == CHUNK {
                 send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;

@@ -8,7 +8,8 @@ use std::io::{self, BufReader, IsTerminal, Write};
 
 use serde::Serialize;
 use tdm_core::{
-    Change, ChangeKind, EvalResult, Impact, InputFormat, Pack, PackDiff, Record, diff_packs,
+    EvalResult, InputFormat, Pack, Record, tools::Change, tools::ChangeKind, tools::Impact,
+    tools::PackDiff, tools::diff_packs,
 };
 
 use crate::{DiffArgs, DiffFormat};
@@ -110,7 +111,11 @@ impl Outcome {
             (Some(advice), class) => {
                 let dose = match (self.next_dose_mg, self.next_interval_h) {
                     (Some(mg), Some(h)) => {
-                        format!(", {} mg q{}h", tdm_core::fmt_num(mg), tdm_core::fmt_num(h))
+                        format!(
+                            ", {} mg q{}h",
+                            tdm_core::result::fmt_num(mg),
+                            tdm_core::result::fmt_num(h)
+                        )
                     }
                     _ => String::new(),
                 };
@@ -146,7 +151,7 @@ fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, String> {
     Ok(SampleImpact { samples, changed })
 }
 
-fn side(d: &tdm_core::PackId) -> String {
+fn side(d: &tdm_core::result::PackId) -> String {
     format!("{} {} ({})", d.name, d.version, short(&d.digest))
 }
 
@@ -181,7 +186,7 @@ fn values(c: &Change) -> String {
                     format!(
                         " ({}{} %)",
                         if p > 0.0 { "+" } else { "" },
-                        tdm_core::fmt_num(p)
+                        tdm_core::result::fmt_num(p)
                     )
                 })
                 .unwrap_or_default();
@@ -317,7 +322,7 @@ fn markdown(diff: &PackDiff, impact: Option<&SampleImpact>) -> String {
                 c.drug.as_deref().unwrap_or("(pack)"),
                 sign(c),
                 cell(&c.what),
-                c.percent.map(tdm_core::fmt_num).unwrap_or_default(),
+                c.percent.map(tdm_core::result::fmt_num).unwrap_or_default(),
                 impact_word(c.impact)
             ));
         }

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal};
 use std::thread;
 
 use serde_json::{Map, Value};
-use tdm_core::{Cells, InputFormat, Record, Sample};
+use tdm_core::{InputFormat, Record, Sample, input::Cells};
 
 use crate::batch::{self, Failure, Tally};
 use crate::exit::Exit;

@@ -5,7 +5,7 @@
 use std::io::{self, BufWriter, Write};
 
 use serde_json::{Map, Value, json};
-use tdm_core::{Lower, Measure, Pack, TroughCorrection};
+use tdm_core::{Pack, pack::Lower, pack::TroughCorrection, result::Measure};
 
 use crate::exit::Exit;
 use crate::{GenArgs, InputFormatArg};
@@ -137,14 +137,14 @@ pub(crate) fn run(args: &GenArgs) -> Exit {
         names.dedup();
         names
     };
-    let columns: Vec<String> = tdm_core::FIELDS
+    let columns: Vec<String> = tdm_core::input::FIELDS
         .iter()
         .filter(|f| **f != "metabolites" && **f != "sampled_at")
         .map(|f| (*f).to_owned())
         .chain(
             metabolite_columns
                 .iter()
-                .map(|m| format!("{}{m}", tdm_core::METABOLITE_COLUMN_PREFIX)),
+                .map(|m| format!("{}{m}", tdm_core::input::METABOLITE_COLUMN_PREFIX)),
         )
         .collect();
     let written = (|| -> io::Result<()> {
@@ -171,7 +171,7 @@ pub(crate) fn run(args: &GenArgs) -> Exit {
                     let row: Vec<String> = columns
                         .iter()
                         .map(
-                            |c| match c.strip_prefix(tdm_core::METABOLITE_COLUMN_PREFIX) {
+                            |c| match c.strip_prefix(tdm_core::input::METABOLITE_COLUMN_PREFIX) {
                                 Some(m) => cell(s.get("metabolites").and_then(|ms| ms.get(m))),
                                 None => cell(s.get(c.as_str())),
                             },

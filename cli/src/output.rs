@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use tdm_core::{EvalResult, fmt_num, round_sig};
+use tdm_core::{EvalResult, result::fmt_num, result::round_sig};
 
 use crate::OutputFormat;
 

@@ -10,7 +10,7 @@ pub(crate) fn run(args: &SchemaArgs) -> Exit {
         eprintln!("error: cannot create `{}`: {e}", args.out.display());
         return Exit::OutputFailed;
     }
-    for (name, schema) in tdm_core::schemas() {
+    for (name, schema) in tdm_core::tools::schemas() {
         let path = args.out.join(name);
         let text = match serde_json::to_string_pretty(&schema) {
             Ok(t) => t + "\n",

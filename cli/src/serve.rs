@@ -17,7 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tdm_core::{LivePack, LoadOptions, ReloadOutcome, WatchOptions, evaluate_value};
+use tdm_core::{
+    LoadOptions, eval::evaluate_value, reload::LivePack, reload::ReloadOutcome,
+    reload::WatchOptions,
+};
 
 use crate::ServeArgs;
 use crate::exit::Exit;
@@ -75,7 +78,7 @@ pub(crate) fn run(args: &ServeArgs) -> Exit {
         debounce: Duration::from_millis(100),
         poll: args.poll.map(Duration::from_millis),
     };
-    let _watcher = match tdm_core::watch(live.clone(), watch_options, log_reload) {
+    let _watcher = match tdm_core::reload::watch(live.clone(), watch_options, log_reload) {
         Ok(w) => w,
         Err(message) => {
             eprintln!("error: {message}");
@@ -193,7 +196,7 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
 }
 
 async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let value: Value = match tdm_core::parse_json(&body) {
+    let value: Value = match tdm_core::input::parse_json(&body) {
         Ok(v) => v,
         Err(e) => {
             return error(

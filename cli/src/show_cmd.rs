@@ -2,7 +2,7 @@
 //! `--resolved`, the files a pack that extends another resolves to, each
 //! stretch of lines marked with the file it came from.
 
-use tdm_core::resolve_pack;
+use tdm_core::pack::resolve_pack;
 
 use crate::ShowArgs;
 use crate::exit::Exit;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use tdm_core::{ThresholdStats, fmt_num, round_sig, threshold_stats};
+use tdm_core::{result::fmt_num, result::round_sig, tools::ThresholdStats, tools::threshold_stats};
 
 use crate::exit::Exit;
 use crate::{StatsArgs, StatsFormat};

@@ -1,7 +1,7 @@
 //! `tdm test`: run packs' own test cases, like `opa test`.
 
 use serde_json::json;
-use tdm_core::{load_cases, run_case};
+use tdm_core::{tools::load_cases, tools::run_case};
 
 use crate::exit::Exit;
 use crate::{TestArgs, TestFormat};

@@ -1,7 +1,7 @@
 //! `tdm validate`: every problem of one or more packs, for people or tools.
 
 use serde_json::json;
-use tdm_core::{LoadOptions, Pack, PackError, Plugins, load_cases, load_pack_with};
+use tdm_core::{LoadOptions, Pack, PackError, Plugins, load_pack_with, tools::load_cases};
 
 use crate::exit::Exit;
 use crate::{ErrorFormat, ValidateArgs};
@@ -145,13 +145,13 @@ fn against(old: &Pack, new: &Pack) -> Vec<String> {
             new.id().version
         ));
     }
-    let diff = tdm_core::diff_packs(old, new);
+    let diff = tdm_core::tools::diff_packs(old, new);
     let patch_only = is > was && is.0 == was.0 && is.1 == was.1;
     if patch_only {
         let major: Vec<String> = diff
             .changes
             .iter()
-            .filter(|c| c.impact == tdm_core::Impact::Major)
+            .filter(|c| c.impact == tdm_core::tools::Impact::Major)
             .map(|c| {
                 format!(
                     "{}{}",

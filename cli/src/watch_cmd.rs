@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use tdm_core::{
-    EvalResult, InputFormat, LivePack, LoadOptions, Pack, ReloadOutcome, WatchOptions,
-    describe_error,
+    EvalResult, InputFormat, LoadOptions, Pack, reload::LivePack, reload::ReloadOutcome,
+    reload::WatchOptions, reload::describe_error,
 };
 
 use crate::WatchArgs;
@@ -48,7 +48,7 @@ pub(crate) fn run(args: &WatchArgs) -> Exit {
         debounce: Duration::from_millis(100),
         poll: args.poll.map(Duration::from_millis),
     };
-    let _watcher = match tdm_core::watch(live.clone(), options, move |o| {
+    let _watcher = match tdm_core::reload::watch(live.clone(), options, move |o| {
         let _ = tx.send(o.clone());
     }) {
         Ok(w) => w,
@@ -100,7 +100,11 @@ fn summary(r: &EvalResult) -> String {
         Some(a) => {
             let next = match (a.next_dose_mg, a.next_interval_h) {
                 (Some(mg), Some(h)) => {
-                    format!(" {} mg q{}h", tdm_core::fmt_num(mg), tdm_core::fmt_num(h))
+                    format!(
+                        " {} mg q{}h",
+                        tdm_core::result::fmt_num(mg),
+                        tdm_core::result::fmt_num(h)
+                    )
                 }
                 _ => String::new(),
             };
@@ -128,10 +132,13 @@ fn report(
         pack.id().digest,
         pack.drugs().len()
     );
-    match tdm_core::load_cases(dir) {
+    match tdm_core::tools::load_cases(dir) {
         Err(e) => println!("test cases: {}", describe_error(&e)),
         Ok(cases) => {
-            let outcomes: Vec<_> = cases.iter().map(|c| tdm_core::run_case(pack, c)).collect();
+            let outcomes: Vec<_> = cases
+                .iter()
+                .map(|c| tdm_core::tools::run_case(pack, c))
+                .collect();
             let failed: Vec<_> = outcomes.iter().filter(|o| !o.failures.is_empty()).collect();
             println!(
                 "test cases: {} passed, {} failed",

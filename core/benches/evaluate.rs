@@ -13,7 +13,10 @@ use serde_json::json;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use tdm_core::{Cells, Sample, content_digest, evaluate, evaluate_value, load_pack, yaml_to_json};
+use tdm_core::{
+    Sample, eval::evaluate_value, evaluate, input::Cells, load_pack, pack::content_digest,
+    pack::yaml_to_json,
+};
 
 const MANIFEST: &str = r#"
 name: bench

@@ -14,7 +14,7 @@
 use std::hint::black_box;
 
 use serde_json::json;
-use tdm_core::{Cells, Sample, evaluate, load_pack};
+use tdm_core::{Sample, evaluate, input::Cells, load_pack};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

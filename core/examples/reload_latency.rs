@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tdm_core::{LivePack, LoadOptions, WatchOptions, watch};
+use tdm_core::{LoadOptions, reload::LivePack, reload::WatchOptions, reload::watch};
 
 fn main() {
     let runs: usize = std::env::args()

@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use crate::pack::load::from_files;
-use crate::{Advice, Classification, PackError, evaluate_value};
+use crate::PackError;
+use crate::eval::evaluate_value;
+use crate::result::{Advice, Classification};
 
 const MANIFEST: &str = r#"
 name: mini

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tdm_core::{
-    LivePack, LoadOptions, PackWatcher, ReloadOutcome, Status, WatchOptions, evaluate_value,
-    load_pack, watch,
+    LoadOptions, eval::evaluate_value, load_pack, reload::LivePack, reload::PackWatcher,
+    reload::ReloadOutcome, reload::WatchOptions, reload::watch, result::Status,
 };
 
 fn base() -> PathBuf {
@@ -33,8 +33,8 @@ fn drug_text(lower: u32) -> String {
 fn lower(live: &LivePack) -> Option<f64> {
     let pack = live.pack();
     match pack.drug("testinib")?.targets[0].lower? {
-        tdm_core::Lower::Fixed(v) => Some(v),
-        tdm_core::Lower::PerMgDose(_) => None,
+        tdm_core::pack::Lower::Fixed(v) => Some(v),
+        tdm_core::pack::Lower::PerMgDose(_) => None,
     }
 }
 

@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(r.error.is_some() || r.assessment.is_some());
         Ok(())
     });
-    if let Ok(value) = tdm_core::parse_json(body) {
-        let _ = tdm_core::evaluate_value(pack(), &value);
+    if let Ok(value) = tdm_core::input::parse_json(body) {
+        let _ = tdm_core::eval::evaluate_value(pack(), &value);
     }
 });

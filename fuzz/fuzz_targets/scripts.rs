@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(pack) = tdm_core::load_pack_from_texts(&files) {
         let sample = json!({"drug": "testinib", "value": 1200, "unit": "ng/mL", "dose_mg": 400,
                             "hours_since_dose": 12, "days_on_dose": 30, "toxicity_grade": 1});
-        let r = tdm_core::evaluate_value(&pack, &sample);
+        let r = tdm_core::eval::evaluate_value(&pack, &sample);
         assert!(r.error.is_some() || r.assessment.is_some());
     }
 });

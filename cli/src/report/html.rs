@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use tdm_core::{Pack, fmt_num, round_sig};
+use tdm_core::{Pack, result::fmt_num, result::round_sig};
 
 use super::markdown::bounds;
 use super::{Course, short_time};

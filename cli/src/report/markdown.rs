@@ -1,6 +1,6 @@
 //! The report as Markdown, for pasting into a health record.
 
-use tdm_core::{Pack, fmt_num, round_sig};
+use tdm_core::{Pack, result::fmt_num, result::round_sig};
 
 use super::{Course, short_time};
 

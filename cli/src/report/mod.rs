@@ -85,7 +85,7 @@ pub(crate) fn run(args: &ReportArgs) -> Exit {
             result
                 .sampled_at
                 .as_deref()
-                .and_then(tdm_core::parse_date_time),
+                .and_then(tdm_core::input::parse_date_time),
         ) {
             (Some(p), Some(t)) => (p.clone(), t),
             _ => {
@@ -177,11 +177,11 @@ pub(crate) fn short_time(text: &str) -> String {
 }
 
 /// `viable (the tables' target, threshold); references: 19`.
-pub(crate) fn evidence(a: &tdm_core::Assessment) -> String {
+pub(crate) fn evidence(a: &tdm_core::result::Assessment) -> String {
     format!(
         "{} ({}, {}); references: {}",
         format!("{:?}", a.target.evidence).to_lowercase(),
-        if a.target.usage == "primary" {
+        if a.target.usage == tdm_core::result::TargetUse::Primary {
             "the tables' target"
         } else {
             "an alternative from the text"

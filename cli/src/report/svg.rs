@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use tdm_core::{fmt_num, round_sig};
+use tdm_core::{result::fmt_num, result::round_sig};
 
 use super::Course;
 
@@ -55,7 +55,7 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> String {
         .find_map(|p| p.result.assessment.as_ref());
     let (lower, upper, mean, unit, measure) =
         latest.map_or((None, None, None, "ng/mL".to_owned(), "Cmin"), |a| {
-            let m = if a.exposure.measure == tdm_core::Measure::Auc {
+            let m = if a.exposure.measure == tdm_core::result::Measure::Auc {
                 "AUC"
             } else {
                 "Cmin"

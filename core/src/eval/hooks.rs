@@ -10,13 +10,13 @@ use crate::input::sample::Sample;
 use crate::input::units::{Quantity, Unit};
 use crate::pack::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
 use crate::pack::script;
-use crate::result::Advice;
+use crate::result::{Advice, Hook};
 
 /// Whether the drug's script or plugin implements `hook`.
-pub(crate) fn implements(drug: &Drug, hook: &str) -> bool {
+pub(crate) fn implements(drug: &Drug, hook: Hook) -> bool {
     match &drug.hooks {
         Some(HookProvider::Script(s)) => s.has(hook),
-        Some(HookProvider::Plugin { plugin, .. }) => plugin.hooks().iter().any(|h| h == hook),
+        Some(HookProvider::Plugin { plugin, .. }) => plugin.hooks().contains(&hook),
         None => false,
     }
 }
@@ -26,21 +26,21 @@ pub(crate) fn implements(drug: &Drug, hook: &str) -> bool {
 fn call_hook(
     pack: &Pack,
     drug: &Drug,
-    hook: &str,
+    hook: Hook,
     args: Vec<Value>,
 ) -> Result<Option<(Dynamic, String)>, String> {
     match &drug.hooks {
         Some(HookProvider::Script(s)) if s.has(hook) => {
             let args = args.iter().map(script::to_dynamic).collect();
-            let value = script::call(&pack.engine, s, hook, args)?;
+            let value = script::call(&pack.engine, s, hook.as_str(), args)?;
             Ok(Some((value, format!("script `{}`, fn {hook}", s.path))))
         }
-        Some(HookProvider::Plugin { plugin, .. }) if plugin.hooks().iter().any(|h| h == hook) => {
+        Some(HookProvider::Plugin { plugin, .. }) if plugin.hooks().contains(&hook) => {
             let who = format!("plugin `{}`, {hook}", plugin.name());
             let mut args = args.into_iter();
             let request = json!({"sample": args.next(), "result": args.next()});
             let value = plugin
-                .call(hook, &request)
+                .call(hook.as_str(), &request)
                 .map_err(|e| format!("{who}: {e}"))?;
             Ok(Some((script::to_dynamic(&value), who)))
         }
@@ -169,11 +169,15 @@ pub(crate) fn target(
     sample: &Sample,
     chosen: &Target,
 ) -> Result<Option<Target>, String> {
-    if !implements(drug, "target") {
+    if !implements(drug, Hook::Target) {
         return Ok(None);
     }
-    let Some((returned, what)) =
-        call_hook(pack, drug, "target", vec![sample_map(sample, drug, None)])?
+    let Some((returned, what)) = call_hook(
+        pack,
+        drug,
+        Hook::Target,
+        vec![sample_map(sample, drug, None)],
+    )?
     else {
         return Ok(None);
     };
@@ -228,7 +232,7 @@ pub(crate) fn exposure(
     sample_map: Value,
     quantity: Quantity,
 ) -> Result<Option<ScriptedExposure>, String> {
-    let Some((returned, what)) = call_hook(pack, drug, "exposure", vec![sample_map])? else {
+    let Some((returned, what)) = call_hook(pack, drug, Hook::Exposure, vec![sample_map])? else {
         return Ok(None);
     };
     if returned.is_unit() {
@@ -272,7 +276,7 @@ pub(crate) fn next_dose(
     sample_map: Value,
     result: Value,
 ) -> Result<Option<DoseChange>, String> {
-    let Some((returned, what)) = call_hook(pack, drug, "next_dose", vec![sample_map, result])?
+    let Some((returned, what)) = call_hook(pack, drug, Hook::NextDose, vec![sample_map, result])?
     else {
         return Ok(None);
     };

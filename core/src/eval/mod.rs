@@ -16,11 +16,35 @@ mod timing;
 pub(crate) use target::describe as describe_target;
 pub use timing::log_linear_factor;
 
+use crate::input::Record;
+
 use crate::input::sample::{FIELDS, Sample};
 use crate::input::units::{Quantity, Unit};
 use crate::pack::model::{HookProvider, Lower, Measure, Pack};
 use crate::result::num::{Num, tidy};
 use crate::result::*;
+
+/// Evaluates one batch record: a sample, or the error that replaced it.
+pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {
+    let mut result = match record.sample {
+        Ok(sample) => evaluate(pack, &sample),
+        Err(e) => {
+            let mut r = EvalResult::error(pack.id(), e.id, e.drug, e.message);
+            r.patient = e.patient;
+            r
+        }
+    };
+    if record.line > 0 {
+        result.line = Some(record.line);
+    }
+    result
+}
+
+/// Evaluates a sample given as a JSON value (an object of contract fields).
+/// Parse JSON text with [`crate::input::parse_json`] so that duplicate keys are refused.
+pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
+    evaluate_record(pack, crate::input::record_from_value(1, 0, value.clone()))
+}
 
 /// Evaluates one sample against `pack`. Never panics; a sample that cannot
 /// be evaluated gives an error result that names the field and the problem.
@@ -98,13 +122,13 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let mut warnings = choice.warnings;
     let mut trace = drug.hooks.as_ref().map(|h| match h {
         HookProvider::Script(s) => ScriptUsed {
-            kind: "script".into(),
+            kind: Provider::Script,
             file: s.path.clone(),
             hooks: Vec::new(),
             notes: Vec::new(),
         },
         HookProvider::Plugin { path, .. } => ScriptUsed {
-            kind: "plugin".into(),
+            kind: Provider::Plugin,
             file: path.clone(),
             hooks: Vec::new(),
             notes: Vec::new(),
@@ -113,7 +137,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let scripted_target = hooks::target(pack, drug, sample, choice.target)?;
     let target = match &scripted_target {
         Some(t) => {
-            used(&mut trace, "target");
+            used(&mut trace, Hook::Target);
             t
         }
         None => choice.target,
@@ -135,7 +159,8 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         measure == Measure::Auc,
     );
     warnings.extend(timing.warnings.iter().cloned());
-    let uses_pk = timing.factors.is_some() || matches!(timing.steady_state, "yes" | "no");
+    let uses_pk = timing.factors.is_some()
+        || matches!(timing.steady_state, SteadyState::Yes | SteadyState::No);
     if let (true, Some(why)) = (uses_pk, &drug.pk_unconfirmed) {
         warnings.push(format!("pharmacokinetic facts of {}: {why}", drug.name));
     }
@@ -164,10 +189,10 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         hours_since_dose: sample.hours_since_dose.unwrap_or_default(),
         interval_h: timing.interval_h,
         half_life_h: drug.half_life_h,
-        method: "log-linear".into(),
+        method: CorrectionMethod::LogLinear,
     });
     // The hooks' inputs are built only for a drug that has such a hook.
-    let scripted = if hooks::implements(drug, "exposure") {
+    let scripted = if hooks::implements(drug, Hook::Exposure) {
         let map = hooks::sample_map(
             sample,
             drug,
@@ -180,16 +205,18 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     if let Some(e) = scripted {
         total = e.value;
         warnings.extend(e.warnings);
-        used(&mut trace, "exposure");
+        used(&mut trace, Hook::Exposure);
         if let Some(t) = trace.as_mut() {
             t.notes.extend(e.notes);
             // A model's trough prediction stands in for the YAML rule's
             // trough window; steady state is still required.
             if let (true, Some(hours)) = (e.at_trough, sample.hours_since_dose) {
-                if timing.trough == "not_interpretable" && timing.steady_state != "no" {
+                if timing.trough == Trough::NotInterpretable
+                    && timing.steady_state != SteadyState::No
+                {
                     timing.invalid = None;
                 }
-                timing.trough = "predicted";
+                timing.trough = Trough::Predicted;
                 for a in &mut analytes {
                     a.at_trough = None;
                     a.half_life_h = None;
@@ -199,7 +226,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
                     hours_since_dose: hours,
                     interval_h: timing.interval_h,
                     half_life_h: None,
-                    method: format!("{} `{}`", t.kind, t.file),
+                    method: t.kind.into(),
                 });
             }
         }
@@ -259,7 +286,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     let mut decision = decision;
     let mut next_dose_mg = decision.next.map(|l| l.mg);
     let mut next_interval_h = decision.next.map(|l| l.interval_h);
-    let change = if hooks::implements(drug, "next_dose") {
+    let change = if hooks::implements(drug, Hook::NextDose) {
         let result_map = serde_json::json!({
             "classification": classification.map(Classification::as_str),
             "advice": decision.advice.as_str(),
@@ -277,7 +304,7 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         None
     };
     if let Some(change) = change {
-        used(&mut trace, "next_dose");
+        used(&mut trace, Hook::NextDose);
         let changed = change.advice.is_some() || change.next_dose_mg.is_some();
         if let Some(advice) = change.advice {
             decision.advice = advice;
@@ -334,12 +361,12 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
         sampling: Sampling {
             hours_since_dose: sample.hours_since_dose,
             interval_h: timing.interval_h,
-            interval_from: timing.interval_from.into(),
-            trough: timing.trough.into(),
+            interval_from: timing.interval_from,
+            trough: timing.trough,
             days_on_dose: sample.days_on_dose,
             steady_state_days: timing.steady_state_days.map(tidy),
-            steady_state_from: timing.steady_state_from.into(),
-            steady_state: timing.steady_state.into(),
+            steady_state_from: timing.steady_state_from,
+            steady_state: timing.steady_state,
         },
         target: TargetUsed {
             id: target.id.clone(),
@@ -350,11 +377,10 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
             basis: target.basis,
             evidence: target.evidence,
             usage: if target.primary {
-                "primary"
+                TargetUse::Primary
             } else {
-                "alternative"
-            }
-            .into(),
+                TargetUse::Alternative
+            },
             indication: scope(&target.indications, sample.indication.as_deref()),
             regimen: scope(&target.regimens, sample.regimen.as_deref()),
             sum_of: target
@@ -405,9 +431,9 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, String> {
     })
 }
 
-fn used(trace: &mut Option<ScriptUsed>, hook: &str) {
+fn used(trace: &mut Option<ScriptUsed>, hook: Hook) {
     if let Some(t) = trace {
-        t.hooks.push(hook.to_owned());
+        t.hooks.push(hook);
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::pack::model::{Basis, Lower, Target};
 use crate::result::num::{Num, round_sig};
-use crate::result::{Assessment, Classification};
+use crate::result::{Assessment, Classification, Hook};
 
 use super::sentence::Piece;
 
@@ -110,7 +110,7 @@ pub(crate) fn rationale(
             ),
         }
     }
-    by_script(&mut out, a, "exposure");
+    by_script(&mut out, a, Hook::Exposure);
     out.push_str(match a.classification {
         Some(Classification::Below) => " is below the ",
         Some(Classification::Within) if target.basis == Basis::PopulationMean => {
@@ -148,7 +148,7 @@ pub(crate) fn rationale(
     if target.basis == Basis::PopulationMean && out[bounds_at..].starts_with(">= ") {
         out.replace_range(bounds_at..bounds_at + 3, "");
     }
-    by_script(&mut out, a, "target");
+    by_script(&mut out, a, Hook::Target);
     put!(&mut out, " (", target.evidence.as_str());
     for (i, r) in target.references.iter().enumerate() {
         out.push_str(if i == 0 { "; ref " } else { ", " });
@@ -159,12 +159,8 @@ pub(crate) fn rationale(
 }
 
 /// ` (by script `x.rhai`)` when the script's `hook` changed the result.
-fn by_script(out: &mut String, a: &Assessment, hook: &str) {
-    if let Some(s) = a
-        .script
-        .as_ref()
-        .filter(|s| s.hooks.iter().any(|h| h == hook))
-    {
-        put!(out, " (by ", &s.kind, " `", &s.file, "`)");
+fn by_script(out: &mut String, a: &Assessment, hook: Hook) {
+    if let Some(s) = a.script.as_ref().filter(|s| s.hooks.contains(&hook)) {
+        put!(out, " (by ", s.kind.as_str(), " `", &s.file, "`)");
     }
 }

@@ -4,19 +4,20 @@
 use crate::input::sample::Sample;
 use crate::pack::model::{Drug, Policy, TroughCorrection};
 use crate::result::num::Num;
+use crate::result::{IntervalFrom, SteadyState, SteadyStateFrom, Trough};
 
 /// The outcome of the timing checks.
 pub(crate) struct Timing {
     pub interval_h: f64,
-    pub interval_from: &'static str,
+    pub interval_from: IntervalFrom,
     /// Multiply each analyte by its factor to get its trough value; `None`: no correction.
     pub factors: Option<Vec<f64>>,
     /// The half-lives used, per analyte (parent first).
     pub half_lives: Vec<Option<f64>>,
-    pub trough: &'static str,
+    pub trough: Trough,
     pub steady_state_days: Option<f64>,
-    pub steady_state_from: &'static str,
-    pub steady_state: &'static str,
+    pub steady_state_from: SteadyStateFrom,
+    pub steady_state: SteadyState,
     /// Why the sample cannot be interpreted (-> repeat_sample).
     pub invalid: Option<String>,
     pub warnings: Vec<String>,
@@ -36,8 +37,8 @@ pub(crate) fn check(
     is_auc: bool,
 ) -> Timing {
     let (interval_h, interval_from) = match sample.interval_h {
-        Some(i) => (i, "sample"),
-        None => (drug.dosing.interval_h, "pack"),
+        Some(i) => (i, IntervalFrom::Sample),
+        None => (drug.dosing.interval_h, IntervalFrom::Pack),
     };
     let half_lives: Vec<Option<f64>> = drug.analytes.iter().map(|a| a.half_life_h).collect();
     let mut t = Timing {
@@ -45,10 +46,10 @@ pub(crate) fn check(
         interval_from,
         factors: None,
         half_lives,
-        trough: "not_applicable",
+        trough: Trough::NotApplicable,
         steady_state_days: None,
-        steady_state_from: "unknown",
-        steady_state: "unknown",
+        steady_state_from: SteadyStateFrom::Unknown,
+        steady_state: SteadyState::Unknown,
         invalid: None,
         warnings: Vec::new(),
     };
@@ -62,27 +63,27 @@ pub(crate) fn check(
 fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
     if let Some(days) = drug.steady_state_days {
         t.steady_state_days = Some(days);
-        t.steady_state_from = "pack";
+        t.steady_state_from = SteadyStateFrom::Pack;
     } else if let Some(h) = drug.half_life_h {
         t.steady_state_days = Some(policy.steady_state_half_lives * h / 24.0);
-        t.steady_state_from = "half_lives";
+        t.steady_state_from = SteadyStateFrom::HalfLives;
     }
     match (sample.days_on_dose, t.steady_state_days) {
         (None, _) => {
-            t.steady_state = "assumed";
+            t.steady_state = SteadyState::Assumed;
             t.warnings
                 .push("days_on_dose not given: the sample is taken to be at steady state".into());
         }
         (Some(_), None) => {
-            t.steady_state = "unknown";
+            t.steady_state = SteadyState::Unknown;
             t.warnings.push(format!(
                 "time to steady state of {} is not known (no confirmed value or half-life): steady state cannot be checked",
                 drug.name
             ));
         }
         (Some(days), Some(needed)) if days < needed => {
-            t.steady_state = "no";
-            let how = if t.steady_state_from == "pack" {
+            t.steady_state = SteadyState::No;
+            let how = if t.steady_state_from == SteadyStateFrom::Pack {
                 "per the pack".to_owned()
             } else {
                 format!(
@@ -99,8 +100,8 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
             ));
         }
         (Some(_), Some(_)) => {
-            t.steady_state = "yes";
-            if t.steady_state_from == "half_lives" {
+            t.steady_state = SteadyState::Yes;
+            if t.steady_state_from == SteadyStateFrom::HalfLives {
                 t.warnings.push(sentence!(
                     "time to steady state of ",
                     &drug.name,
@@ -118,7 +119,7 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
 fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &mut Timing) {
     let tau = t.interval_h;
     let Some(hours) = sample.hours_since_dose else {
-        t.trough = "assumed_trough";
+        t.trough = Trough::AssumedTrough;
         t.warnings
             .push("hours_since_dose not given: the sample is taken to be a trough".into());
         return;
@@ -131,7 +132,7 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
                 match t.half_lives[i] {
                     Some(h) => factors[i] = log_linear_factor(hours, tau, h),
                     None => {
-                        t.trough = "not_interpretable";
+                        t.trough = Trough::NotInterpretable;
                         t.invalid.get_or_insert(format!(
                             "drawn {} h after the dose, not at trough ({} h), and no half-life of {} is given to extrapolate it; repeat the sample at trough",
                             Num(hours),
@@ -143,16 +144,16 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
                 }
             }
             t.trough = if hours == tau {
-                "measured_at_trough"
+                Trough::MeasuredAtTrough
             } else {
-                "corrected"
+                Trough::Corrected
             };
             if hours < tau {
                 t.factors = Some(factors);
             }
         }
         _ if near_trough => {
-            t.trough = "measured_at_trough";
+            t.trough = Trough::MeasuredAtTrough;
             if hours != tau {
                 t.warnings.push(format!(
                     "drawn {} h after the dose, within {} h of the trough time ({} h): taken as a trough without correction",
@@ -163,7 +164,7 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             }
         }
         TroughCorrection::LogLinear { valid_from_h } => {
-            t.trough = "not_interpretable";
+            t.trough = Trough::NotInterpretable;
             let why = if hours < *valid_from_h {
                 format!(
                     "earlier than {} h, from when log-linear extrapolation is valid for {} (absorption phase)",
@@ -182,7 +183,7 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             ));
         }
         TroughCorrection::None { reason } => {
-            t.trough = "not_interpretable";
+            t.trough = Trough::NotInterpretable;
             t.invalid.get_or_insert(format!(
                 "drawn {} h after the dose, not at trough ({} h), and {} has no validated trough correction ({reason}); repeat the sample just before the next dose",
                 Num(hours),

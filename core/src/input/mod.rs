@@ -10,6 +10,11 @@ pub(crate) mod strict;
 pub(crate) mod time;
 pub(crate) mod units;
 
+pub use fields::Cells;
+pub use sample::{FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
+pub use time::parse as parse_date_time;
+pub use units::{Quantity, Unit, UnitError};
+
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, Read};
@@ -20,7 +25,6 @@ use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::input::fields::CsvHeader;
-use crate::input::sample::{Cells, Sample, SampleError};
 
 /// The largest record read: a sample is a few hundred bytes. A longer NDJSON
 /// line is an error record (skipped without being held in memory); a longer
@@ -549,4 +553,10 @@ impl<R: BufRead> Read for SkipBom<R> {
         }
         self.inner.read(buf)
     }
+}
+
+/// Parses JSON text strictly: a key that appears twice in an object marks
+/// the sample as an error (which value was meant cannot be told).
+pub fn parse_json(text: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
+    strict::from_slice(text)
 }

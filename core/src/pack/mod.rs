@@ -13,5 +13,27 @@ pub(crate) mod raw;
 pub(crate) mod schema;
 pub(crate) mod script;
 pub(crate) mod shape;
-pub mod source;
+pub(crate) mod source;
 pub(crate) mod yaml;
+
+pub use error::{PackError, Position, Problem};
+pub use load::{load_pack, load_pack_with, resolve_pack};
+pub use model::{
+    Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, Frequency, HookProvider,
+    Intervention, Lower, Pack, Policy, Signal, Target, TroughCorrection,
+};
+pub use overlay::{Origin, ResolvedFile};
+pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
+pub use script::Script;
+pub use source::PackSource;
+pub use yaml::to_json_value as yaml_to_json;
+
+/// The content digest (`sha256:<hex>`) of pack files given as (name
+/// relative to the pack, content): YAML files as their parsed values,
+/// scripts as their text. Formatting, key order, comments and the spelling
+/// of a number do not change it; a pack's digest is this of the pack's files.
+pub fn content_digest<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+) -> String {
+    digest::digest(files)
+}

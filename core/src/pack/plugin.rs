@@ -12,7 +12,7 @@ pub trait NativePlugin: Send + Sync + fmt::Debug {
     /// The plugin's own name.
     fn name(&self) -> &str;
     /// The hooks it implements (`exposure`, `target`, `next_dose`).
-    fn hooks(&self) -> &[String];
+    fn hooks(&self) -> &[crate::result::Hook];
     /// Calls `hook` with `{"sample": ..., "result": ...}`; answers with the
     /// value a script would return (`null` for `()`), or an error message.
     fn call(&self, hook: &str, request: &serde_json::Value) -> Result<serde_json::Value, String>;

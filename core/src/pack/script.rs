@@ -16,6 +16,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope};
 use serde_json::Value;
 
 use crate::pack::error::{Position, Problem};
+use crate::result::Hook;
 
 /// Limits of one hook call. A clinical rule needs a few hundred operations.
 pub const MAX_OPERATIONS: u64 = 100_000;
@@ -27,9 +28,6 @@ pub const MAX_STRING_SIZE: usize = 4_096;
 pub const MAX_ARRAY_SIZE: usize = 1_000;
 /// Entries of one map.
 pub const MAX_MAP_SIZE: usize = 256;
-
-/// The hooks a script may define, with their number of parameters.
-pub const HOOKS: [(&str, usize); 3] = [("exposure", 1), ("target", 1), ("next_dose", 2)];
 
 /// The sandboxed engine a pack's scripts run on.
 pub struct ScriptEngine(Engine);
@@ -64,7 +62,7 @@ pub struct Script {
     /// Path inside the pack, e.g. `scripts/nintedanib.rhai`.
     pub path: String,
     /// Which hooks it defines.
-    pub hooks: Vec<&'static str>,
+    pub hooks: Vec<Hook>,
     /// The script's text, for reviewers comparing pack versions.
     pub source: Arc<str>,
     ast: rhai::AST,
@@ -78,7 +76,7 @@ impl fmt::Debug for Script {
 
 impl Script {
     /// Whether the script defines `hook`.
-    pub fn has(&self, hook: &str) -> bool {
+    pub fn has(&self, hook: Hook) -> bool {
         self.hooks.contains(&hook)
     }
 }
@@ -110,9 +108,10 @@ pub(crate) fn compile(
     let mut hooks = Vec::new();
     let mut problems = Vec::new();
     for f in ast.iter_functions() {
-        if let Some((name, params)) = HOOKS.iter().find(|(n, _)| *n == f.name) {
-            if f.params.len() == *params {
-                hooks.push(*name);
+        if let Some(hook) = Hook::from_name(&f.name) {
+            let (name, params) = (hook.as_str(), hook.arity());
+            if f.params.len() == params {
+                hooks.push(hook);
             } else {
                 problems.push(problem(
                     Position { line: 1, column: 1 },

@@ -109,7 +109,7 @@ fn correction(out: &mut Vec<u8>, c: &Correction) {
     o.num("hours_since_dose", c.hours_since_dose);
     o.num("interval_h", c.interval_h);
     o.opt_num("half_life_h", c.half_life_h);
-    o.str("method", &c.method);
+    o.str("method", c.method.as_str());
     o.end();
 }
 
@@ -117,12 +117,12 @@ fn sampling(out: &mut Vec<u8>, s: &Sampling) {
     let mut o = Object::new(out);
     o.opt_num("hours_since_dose", s.hours_since_dose);
     o.num("interval_h", s.interval_h);
-    o.str("interval_from", &s.interval_from);
-    o.str("trough", &s.trough);
+    o.str("interval_from", s.interval_from.as_str());
+    o.str("trough", s.trough.as_str());
     o.opt_num("days_on_dose", s.days_on_dose);
     o.opt_num("steady_state_days", s.steady_state_days);
-    o.str("steady_state_from", &s.steady_state_from);
-    o.str("steady_state", &s.steady_state);
+    o.str("steady_state_from", s.steady_state_from.as_str());
+    o.str("steady_state", s.steady_state.as_str());
     o.end();
 }
 
@@ -135,7 +135,7 @@ fn target(out: &mut Vec<u8>, t: &TargetUsed) {
     o.str("measure", t.measure.as_str());
     o.str("basis", t.basis.as_str());
     o.str("evidence", t.evidence.as_str());
-    o.str("use", &t.usage);
+    o.str("use", t.usage.as_str());
     o.opt_str("indication", t.indication.as_deref());
     o.opt_str("regimen", t.regimen.as_deref());
     o.strs("sum_of", &t.sum_of);
@@ -148,9 +148,9 @@ fn target(out: &mut Vec<u8>, t: &TargetUsed) {
 
 fn script(out: &mut Vec<u8>, s: &ScriptUsed) {
     let mut o = Object::new(out);
-    o.str("kind", &s.kind);
+    o.str("kind", s.kind.as_str());
     o.str("file", &s.file);
-    o.strs("hooks", &s.hooks);
+    o.strs("hooks", s.hooks.iter().map(|h| h.as_str()));
     o.strs("notes", &s.notes);
     o.end();
 }
@@ -219,14 +219,14 @@ impl<'a> Object<'a> {
         }
     }
 
-    fn strs(&mut self, key: &str, values: &[String]) {
+    fn strs<S: AsRef<str>>(&mut self, key: &str, values: impl IntoIterator<Item = S>) {
         self.key(key);
         self.out.push(b'[');
-        for (i, v) in values.iter().enumerate() {
+        for (i, v) in values.into_iter().enumerate() {
             if i > 0 {
                 self.out.push(b',');
             }
-            string(self.out, v);
+            string(self.out, v.as_ref());
         }
         self.out.push(b']');
     }

@@ -3,11 +3,14 @@
 
 pub(crate) mod compact;
 pub(crate) mod num;
+mod values;
+
+pub use num::{Num, fmt_num, round_sig};
+pub use tdm_plugin_api::Hook;
+pub use values::*;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::input::units::Quantity;
+use serde::Serialize;
 
 /// One evaluation result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -42,16 +45,6 @@ pub struct EvalResult {
     pub pack: PackId,
 }
 
-/// `ok` or `error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Evaluated.
-    Ok,
-    /// Not evaluated; see `error`.
-    Error,
-}
-
 /// The clinical content of an ok result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Assessment {
@@ -83,11 +76,11 @@ pub struct Assessment {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ScriptUsed {
     /// `script` or `plugin`.
-    pub kind: String,
+    pub kind: Provider,
     /// The script or plugin library, a path inside the pack.
     pub file: String,
     /// Hooks that returned a value (and so changed the result), in call order.
-    pub hooks: Vec<String>,
+    pub hooks: Vec<Hook>,
     /// What the script reports alongside (e.g. a metabolite ratio).
     pub notes: Vec<String>,
 }
@@ -137,8 +130,9 @@ pub struct Correction {
     pub interval_h: f64,
     /// The parent's half-life used (log-linear only).
     pub half_life_h: Option<f64>,
-    /// `log-linear`, or the script or plugin that predicted the trough.
-    pub method: String,
+    /// `log-linear`, or `script` / `plugin` when the drug's script or
+    /// plugin predicted the trough (named in `script`).
+    pub method: CorrectionMethod,
 }
 
 /// Timing facts of the sample.
@@ -149,17 +143,18 @@ pub struct Sampling {
     /// The interval used, hours.
     pub interval_h: f64,
     /// Where the interval came from: `sample` or `pack`.
-    pub interval_from: String,
-    /// `measured_at_trough`, `corrected`, `assumed_trough`, `not_interpretable`, `not_applicable` (AUC).
-    pub trough: String,
+    pub interval_from: IntervalFrom,
+    /// `measured_at_trough`, `corrected`, `assumed_trough`, `not_interpretable`,
+    /// `not_applicable` (AUC), `predicted` (by the drug's script or plugin).
+    pub trough: Trough,
     /// As given.
     pub days_on_dose: Option<f64>,
     /// Days to steady state used for the check.
     pub steady_state_days: Option<f64>,
     /// `pack` (a sourced value), `half_lives` (estimated), or `unknown`.
-    pub steady_state_from: String,
+    pub steady_state_from: SteadyStateFrom,
     /// `yes`, `no`, `assumed` (no days given), `unknown` (cannot be checked).
-    pub steady_state: String,
+    pub steady_state: SteadyState,
 }
 
 /// The target as used, in the canonical unit.
@@ -181,7 +176,7 @@ pub struct TargetUsed {
     pub evidence: Evidence,
     /// `primary` (the tables) or `alternative` (the text).
     #[serde(rename = "use")]
-    pub usage: String,
+    pub usage: TargetUse,
     /// The indications it applies to, or the sample's own when it applies to any.
     pub indication: Option<String>,
     /// The regimen it applies to.
@@ -196,156 +191,6 @@ pub struct TargetUsed {
     pub references: Vec<String>,
     /// Caveats.
     pub note: Option<String>,
-}
-
-/// Measure of a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Measure {
-    /// Trough concentration.
-    Cmin,
-    /// Area under the curve over a dosing interval.
-    Auc,
-}
-
-impl Measure {
-    /// The contract spelling: `cmin`, `auc`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Measure::Cmin => "cmin",
-            Measure::Auc => "auc",
-        }
-    }
-
-    /// The quantity a value of this measure has.
-    pub fn quantity(self) -> Quantity {
-        match self {
-            Measure::Cmin => Quantity::Concentration,
-            Measure::Auc => Quantity::Auc,
-        }
-    }
-
-    /// `Cmin` or `AUC`, for sentences.
-    pub fn label(self) -> &'static str {
-        match self {
-            Measure::Cmin => "Cmin",
-            Measure::Auc => "AUC",
-        }
-    }
-}
-
-/// Where a target number comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    /// An exposure–response threshold.
-    Threshold,
-    /// The population mean exposure at the approved dose, used as a proxy.
-    PopulationMean,
-}
-
-/// The seed's weighting of the evidence for TDM of a drug.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Evidence {
-    /// No target yet; too early to act.
-    Exploratory,
-    /// A target from an exposure–response analysis.
-    Promising,
-    /// A prospective feasibility study exists.
-    Viable,
-    /// TDM is standard care.
-    StandardOfCare,
-    /// Shown not to help.
-    Negative,
-}
-
-impl Basis {
-    /// The contract spelling: `threshold`, `population_mean`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Basis::Threshold => "threshold",
-            Basis::PopulationMean => "population_mean",
-        }
-    }
-}
-
-impl Evidence {
-    /// The contract spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Evidence::Exploratory => "exploratory",
-            Evidence::Promising => "promising",
-            Evidence::Viable => "viable",
-            Evidence::StandardOfCare => "standard_of_care",
-            Evidence::Negative => "negative",
-        }
-    }
-}
-
-/// Exposure relative to the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Classification {
-    /// value < lower
-    Below,
-    /// lower <= value <= upper
-    Within,
-    /// value > upper
-    Above,
-}
-
-/// What to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Advice {
-    /// Raise the dose one level.
-    IncreaseDose,
-    /// Keep the dose.
-    Continue,
-    /// Lower the dose one level.
-    ReduceDose,
-    /// Dose changes cannot help (toxic despite low exposure, or at the end of the ladder).
-    ConsiderAlternative,
-    /// The sample cannot be interpreted; draw another.
-    RepeatSample,
-    /// Reference value only; do not act on it.
-    InterpretOnly,
-}
-
-impl Status {
-    /// The contract spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Error => "error",
-        }
-    }
-}
-
-impl Advice {
-    /// The contract spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Advice::IncreaseDose => "increase_dose",
-            Advice::Continue => "continue",
-            Advice::ReduceDose => "reduce_dose",
-            Advice::ConsiderAlternative => "consider_alternative",
-            Advice::RepeatSample => "repeat_sample",
-            Advice::InterpretOnly => "interpret_only",
-        }
-    }
-}
-
-impl Classification {
-    /// The contract spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Classification::Below => "below",
-            Classification::Within => "within",
-            Classification::Above => "above",
-        }
-    }
 }
 
 /// Which pack produced a result: its identity wherever a pack is named

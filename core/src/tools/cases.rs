@@ -124,7 +124,7 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
 
 /// Evaluates one case and compares.
 pub fn run_case(pack: &Pack, case: &Case) -> CaseOutcome {
-    let result = crate::evaluate_value(pack, &case.sample);
+    let result = crate::eval::evaluate_value(pack, &case.sample);
     let failures = compare(&case.expect, &result);
     CaseOutcome {
         case: case.clone(),

@@ -4,3 +4,8 @@ pub(crate) mod cases;
 pub(crate) mod diff;
 pub(crate) mod schemas;
 pub(crate) mod stats;
+
+pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
+pub use diff::{Change, ChangeKind, Impact, PackDiff, diff_packs};
+pub use schemas::schemas;
+pub use stats::{ThresholdRow, ThresholdStats, threshold_stats};

@@ -60,6 +60,57 @@ unsafe impl Sync for PluginEntry {}
 #[allow(unsafe_code)]
 unsafe impl Send for PluginEntry {}
 
+/// The hooks a script or plugin may implement, in the order evaluation
+/// calls them. One list for scripts, plugins and results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "contract",
+    derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)
+)]
+#[cfg_attr(feature = "contract", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Hook {
+    /// `target(sample)`: replaces the target's bounds.
+    Target,
+    /// `exposure(sample)`: the exposure to judge, from the analytes.
+    Exposure,
+    /// `next_dose(sample, result)`: changes the advice or the next dose.
+    NextDose,
+}
+
+impl Hook {
+    /// Every hook.
+    pub const ALL: [Hook; 3] = [Hook::Target, Hook::Exposure, Hook::NextDose];
+
+    /// The name scripts define and plugins list: `target`, `exposure`, `next_dose`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Target => "target",
+            Hook::Exposure => "exposure",
+            Hook::NextDose => "next_dose",
+        }
+    }
+
+    /// The hook of that name.
+    pub fn from_name(name: &str) -> Option<Hook> {
+        Hook::ALL.into_iter().find(|h| h.as_str() == name)
+    }
+
+    /// How many arguments the hook takes.
+    pub fn arity(self) -> usize {
+        match self {
+            Hook::NextDose => 2,
+            Hook::Target | Hook::Exposure => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A native plugin. Each hook gets the request as JSON (`sample`, and for
 /// `next_dose` also `result`, shaped as for scripts) and answers with the
 /// value a script would return (`null` for `()`), or an error message.
@@ -92,11 +143,13 @@ pub fn handle<P: Plugin>(plugin: &P, hook: &str, request: &str) -> String {
         let request: Value =
             serde_json::from_str(request).map_err(|e| format!("bad request: {e}"))?;
         let sample = request.get("sample").unwrap_or(&Value::Null);
-        match hook {
-            "exposure" => plugin.exposure(sample),
-            "target" => plugin.target(sample),
-            "next_dose" => plugin.next_dose(sample, request.get("result").unwrap_or(&Value::Null)),
-            other => Err(format!("unknown hook `{other}`")),
+        match Hook::from_name(hook) {
+            Some(Hook::Exposure) => plugin.exposure(sample),
+            Some(Hook::Target) => plugin.target(sample),
+            Some(Hook::NextDose) => {
+                plugin.next_dose(sample, request.get("result").unwrap_or(&Value::Null))
+            }
+            None => Err(format!("unknown hook `{hook}`")),
         }
     }));
     let answer = match outcome {

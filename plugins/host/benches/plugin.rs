@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tdm_core::{Cells, LoadOptions, Plugins, Sample, evaluate, load_pack, load_pack_with};
+use tdm_core::{LoadOptions, Plugins, Sample, evaluate, input::Cells, load_pack, load_pack_with};
 use tdm_plugin_host::HostLoader;
 
 // The allocator of the `tdm` binary, so that the figures are the CLI's.

@@ -16,8 +16,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tdm_core::{NativePlugin, PluginLoader};
-use tdm_plugin_api::{ABI_VERSION, ENTRY_SYMBOL, PluginEntry};
+use tdm_core::{pack::NativePlugin, pack::PluginLoader};
+use tdm_plugin_api::{ABI_VERSION, ENTRY_SYMBOL, Hook, PluginEntry};
 
 /// The loader of `--allow-plugins`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -32,7 +32,7 @@ impl PluginLoader for HostLoader {
 /// A loaded plugin library.
 pub struct HostPlugin {
     name: String,
-    hooks: Vec<String>,
+    hooks: Vec<Hook>,
     entry: *const PluginEntry,
     serial: Option<Mutex<()>>,
     // Field order matters: the library is unloaded before its file is removed.
@@ -103,17 +103,13 @@ impl HostPlugin {
         // SAFETY: same ABI version: the whole entry has the layout we know.
         let e = unsafe { &*entry };
         let name = c_text(e.name).ok_or_else(|| format!("`{shown}`: the plugin has no name"))?;
-        let hooks: Vec<String> = c_text(e.hooks)
-            .unwrap_or_default()
-            .split(',')
-            .filter(|h| !h.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if let Some(bad) = hooks
-            .iter()
-            .find(|h| !["exposure", "target", "next_dose"].contains(&h.as_str()))
-        {
-            return Err(format!("`{shown}`: unknown hook `{bad}`"));
+        let mut hooks = Vec::new();
+        for name in c_text(e.hooks).unwrap_or_default().split(',') {
+            match Hook::from_name(name) {
+                Some(hook) => hooks.push(hook),
+                None if name.is_empty() => {}
+                None => return Err(format!("`{shown}`: unknown hook `{name}`")),
+            }
         }
         Ok(HostPlugin {
             name,
@@ -157,7 +153,7 @@ impl NativePlugin for HostPlugin {
         &self.name
     }
 
-    fn hooks(&self) -> &[String] {
+    fn hooks(&self) -> &[Hook] {
         &self.hooks
     }
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
 use tdm_core::{
-    LoadOptions, PackError, Plugins, Status, evaluate_value, load_pack, load_pack_with,
+    LoadOptions, PackError, Plugins, eval::evaluate_value, load_pack, load_pack_with,
+    result::Status,
 };
 use tdm_plugin_host::HostLoader;
 
@@ -150,7 +151,7 @@ fn the_example_plugin_predicts_troughs_and_matches_log_linear_late_in_the_interv
     );
     assert_eq!(
         early.assessment.map(|a| a.advice),
-        Some(tdm_core::Advice::RepeatSample)
+        Some(tdm_core::result::Advice::RepeatSample)
     );
     assert!((at(&plugin_pack, 1.0) - 729.3).abs() < 1.0);
 }
@@ -160,8 +161,8 @@ fn the_pack_cases_pass_through_the_plugin() {
     let (example, _) = libraries();
     let dir = pack_with(example, None);
     let pack = load_pack_with(dir.path(), &allow()).unwrap();
-    for case in tdm_core::load_cases(dir.path()).unwrap() {
-        let outcome = tdm_core::run_case(&pack, &case);
+    for case in tdm_core::tools::load_cases(dir.path()).unwrap() {
+        let outcome = tdm_core::tools::run_case(&pack, &case);
         assert!(
             outcome.failures.is_empty(),
             "{}: {:?}",
