@@ -204,6 +204,7 @@ fn evaluate(pack: &Pack, raw: RawRecord) -> EvalResult {
             pack.id(),
             None,
             None,
+            tdm_core::result::ErrorCode::Internal,
             "internal error while evaluating this record: please report it with the record",
         );
         result.line = (line > 0).then_some(line);

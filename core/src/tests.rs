@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use crate::pack::load::from_files;
 use crate::PackError;
 use crate::eval::evaluate_value;
+use crate::pack::load::from_files;
 use crate::result::{Advice, Classification};
 
 const MANIFEST: &str = r#"

@@ -2,27 +2,42 @@
 //! the canonical unit, checked against the drug, and compared with what the
 //! target counts.
 
+use super::EvalError;
 use crate::input::sample::Sample;
 use crate::input::units::Unit;
 use crate::pack::model::{Drug, Target};
+use crate::result::ErrorCode;
 
 /// Per analyte of the drug: `(as given, canonical)` when measured.
-pub(crate) type Measured = Vec<Option<(f64, f64)>>;
+pub(crate) type Values = [Option<(f64, f64)>];
 
-/// Converts the sample's analytes; the flag is true when the target is a
-/// total but a counted metabolite was not measured.
+/// The analytes of a sample, converted, and what the target counts of them.
+pub(crate) struct Measured {
+    /// Per analyte of the drug, parent first.
+    pub values: Vec<Option<(f64, f64)>>,
+    /// The analytes the target sums that were measured.
+    pub counted: Vec<usize>,
+    /// The target is a total but a counted metabolite was not measured.
+    pub parent_only: bool,
+}
+
+/// Converts the sample's analytes and checks them against the drug.
 pub(crate) fn measure(
     drug: &Drug,
     sample: &Sample,
     unit: &Unit,
     target: &Target,
     warnings: &mut Vec<String>,
-) -> Result<(Measured, bool), String> {
+) -> Result<Measured, EvalError> {
     let mut measured: Vec<Option<(f64, f64)>> = vec![None; drug.analytes.len()];
     let to_canonical = |value: f64, index: usize| {
         unit.to_canonical(value, drug.analytes[index].molar_mass)
-            .map_err(|e| format!("field `unit` for {}: {e}", drug.analytes[index].name))
+            .map_err(|e| {
+                let name = &drug.analytes[index].name;
+                EvalError::new(ErrorCode::Unit, format!("field `unit` for {name}: {e}"))
+            })
     };
+    let metabolite = |message: String| EvalError::new(ErrorCode::Metabolite, message);
     if unit.molar {
         for (i, a) in drug.analytes.iter().enumerate() {
             let used = i == 0
@@ -42,14 +57,14 @@ pub(crate) fn measure(
     for (name, value) in &sample.metabolites {
         let index = match drug.analyte(name) {
             Some(0) => {
-                return Err(format!(
+                return Err(metabolite(format!(
                     "field `metabolites`: `{name}` is the parent drug; give it as `value`"
-                ));
+                )));
             }
             Some(i) => i,
             None => {
                 let known: Vec<&str> = drug.analytes[1..].iter().map(|a| a.name.as_str()).collect();
-                return Err(format!(
+                return Err(metabolite(format!(
                     "field `metabolites`: `{name}` is not a metabolite of {} in this pack (known: {})",
                     drug.name,
                     if known.is_empty() {
@@ -57,11 +72,13 @@ pub(crate) fn measure(
                     } else {
                         known.join(", ")
                     }
-                ));
+                )));
             }
         };
         if measured[index].is_some() {
-            return Err(format!("field `metabolites`: `{name}` is given twice"));
+            return Err(metabolite(format!(
+                "field `metabolites`: `{name}` is given twice"
+            )));
         }
         measured[index] = Some((*value, to_canonical(*value, index)?));
     }
@@ -88,8 +105,17 @@ pub(crate) fn measure(
             ));
         }
     }
-
-    Ok((measured, parent_only))
+    let counted = target
+        .sum_of
+        .iter()
+        .copied()
+        .filter(|&i| measured[i].is_some())
+        .collect();
+    Ok(Measured {
+        values: measured,
+        counted,
+        parent_only,
+    })
 }
 
 fn names(drug: &Drug, indices: &[usize]) -> String {

@@ -5,7 +5,7 @@
 use rhai::{Dynamic, Map};
 use serde_json::{Value, json};
 
-use super::analytes::Measured;
+use super::analytes::Values;
 use crate::input::sample::Sample;
 use crate::input::units::{Quantity, Unit};
 use crate::pack::model::{Basis, Drug, Evidence, HookProvider, Lower, Pack, Target};
@@ -55,7 +55,7 @@ fn call_hook(
 pub(crate) fn sample_map(
     sample: &Sample,
     drug: &Drug,
-    measured: Option<(&Measured, Option<&[f64]>, f64)>,
+    measured: Option<(&Values, Option<&[f64]>, f64)>,
 ) -> Value {
     let mut value = json!({
         "id": sample.id, "patient": sample.patient, "drug": drug.name,

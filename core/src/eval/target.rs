@@ -2,8 +2,30 @@
 //! is the target"): the tables' row unless the sample's indication or
 //! regimen selects another, never an alternative without saying so.
 
+use std::borrow::Cow;
+
+use super::{Context, EvalError, Notes, hooks};
 use crate::input::sample::Sample;
 use crate::pack::model::{Drug, Measure, Target};
+use crate::result::Hook;
+
+/// The target stage: the rule's choice, then the drug's `target` hook,
+/// which may replace its bounds.
+pub(crate) fn stage<'a>(
+    cx: &Context<'a>,
+    measure: Measure,
+    notes: &mut Notes,
+) -> Result<Cow<'a, Target>, EvalError> {
+    let choice = choose(cx.drug, cx.sample, measure).map_err(EvalError::no_target)?;
+    notes.warnings.extend(choice.warnings);
+    match hooks::target(cx.pack, cx.drug, cx.sample, choice.target).map_err(EvalError::hook)? {
+        Some(scripted) => {
+            notes.used(Hook::Target, Vec::new());
+            Ok(Cow::Owned(scripted))
+        }
+        None => Ok(Cow::Borrowed(choice.target)),
+    }
+}
 
 /// The chosen target and the warnings its choice needs.
 pub(crate) struct Choice<'a> {

@@ -4,7 +4,10 @@
 use crate::input::sample::Sample;
 use crate::pack::model::{Drug, Policy, TroughCorrection};
 use crate::result::num::Num;
-use crate::result::{IntervalFrom, SteadyState, SteadyStateFrom, Trough};
+use crate::result::{IntervalFrom, Measure, SteadyState, SteadyStateFrom, Trough};
+
+use super::analytes::Measured;
+use super::{Context, Notes};
 
 /// The outcome of the timing checks.
 pub(crate) struct Timing {
@@ -21,6 +24,32 @@ pub(crate) struct Timing {
     /// Why the sample cannot be interpreted (-> repeat_sample).
     pub invalid: Option<String>,
     pub warnings: Vec<String>,
+}
+
+/// The timing stage: steady state and trough for the analytes the target
+/// counts; its warnings go with the result's.
+pub(crate) fn stage(
+    cx: &Context<'_>,
+    measured: &Measured,
+    measure: Measure,
+    notes: &mut Notes,
+) -> Timing {
+    let mut t = check(
+        cx.drug,
+        &cx.pack.policy,
+        cx.sample,
+        &measured.counted,
+        measure == Measure::Auc,
+    );
+    notes.warnings.append(&mut t.warnings);
+    let uses_pk =
+        t.factors.is_some() || matches!(t.steady_state, SteadyState::Yes | SteadyState::No);
+    if let (true, Some(why)) = (uses_pk, &cx.drug.pk_unconfirmed) {
+        notes
+            .warnings
+            .push(format!("pharmacokinetic facts of {}: {why}", cx.drug.name));
+    }
+    t
 }
 
 /// `Cmin = C(t) * 2^(-(tau - t) / t_half)`.

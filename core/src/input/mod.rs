@@ -16,6 +16,8 @@ pub use time::parse as parse_date_time;
 pub use units::{Quantity, Unit, UnitError};
 
 use std::cell::Cell;
+
+use crate::result::ErrorCode;
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
@@ -203,6 +205,7 @@ pub(crate) fn record_from_value(index: usize, line: u64, value: Value) -> Record
             id: None,
             patient: None,
             drug: None,
+            code: ErrorCode::Unreadable,
             message: format!("a sample must be a JSON object, got {}", kind(&other)),
         }),
     };
@@ -232,6 +235,7 @@ fn unreadable(index: usize, line: u64, message: String) -> Record {
             id: None,
             patient: None,
             drug: None,
+            code: ErrorCode::Unreadable,
             message,
         }),
     }

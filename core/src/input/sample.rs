@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 pub use crate::input::fields::Cells;
 use crate::input::fields::{CsvHeader, Field, Fields};
 use crate::input::units::Quantity;
+use crate::result::ErrorCode;
 
 /// Every field of the input contract.
 pub const FIELDS: &[&str] = &[
@@ -77,8 +78,34 @@ pub struct SampleError {
     pub patient: Option<String>,
     /// The record's `drug`, when it could be read.
     pub drug: Option<String>,
+    /// What kind of problem it is.
+    pub code: ErrorCode,
     /// What is wrong.
     pub message: String,
+}
+
+/// A problem found while reading: of a field's value unless said otherwise.
+struct Fail {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Fail {
+    fn missing(message: &str) -> Fail {
+        Fail {
+            code: ErrorCode::MissingField,
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl From<String> for Fail {
+    fn from(message: String) -> Self {
+        Fail {
+            code: ErrorCode::InvalidField,
+            message,
+        }
+    }
 }
 
 impl Sample {
@@ -110,31 +137,36 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// The sample, or the error with whatever identifies the record.
     fn sample(&self) -> Result<Sample, SampleError> {
-        self.read().map_err(|message| SampleError {
+        self.read().map_err(|fail| SampleError {
             id: self.text("id").ok().flatten(),
             patient: self.text("patient").ok().flatten(),
             drug: self.text("drug").ok().flatten(),
-            message,
+            code: fail.code,
+            message: fail.message,
         })
     }
 
-    fn read(&self) -> Result<Sample, String> {
-        let drug = self.text("drug")?.ok_or("field `drug` is required")?;
+    fn read(&self) -> Result<Sample, Fail> {
+        let drug = self
+            .text("drug")?
+            .ok_or_else(|| Fail::missing("field `drug` is required"))?;
         let unit = self
             .text("unit")?
-            .ok_or("field `unit` is required (units are never guessed)")?;
-        let value = self.number("value")?.ok_or("field `value` is required")?;
+            .ok_or_else(|| Fail::missing("field `unit` is required (units are never guessed)"))?;
+        let value = self
+            .number("value")?
+            .ok_or_else(|| Fail::missing("field `value` is required"))?;
         if value < 0.0 {
-            return Err(format!("field `value` must not be negative, got {value}"));
+            return Err(format!("field `value` must not be negative, got {value}").into());
         }
         let measure = match self.text("measure")?.as_deref() {
             None => None,
             Some(m) if m.eq_ignore_ascii_case("concentration") => Some(Quantity::Concentration),
             Some(m) if m.eq_ignore_ascii_case("auc") => Some(Quantity::Auc),
             Some(m) => {
-                return Err(format!(
-                    "field `measure` must be `concentration` or `auc`, got `{m}`"
-                ));
+                return Err(
+                    format!("field `measure` must be `concentration` or `auc`, got `{m}`").into(),
+                );
             }
         };
         let toxicity_grade = match self.number("toxicity_grade")? {
@@ -143,7 +175,8 @@ impl<'a> Reader<'a> {
             Some(g) => {
                 return Err(format!(
                     "field `toxicity_grade` must be a whole CTCAE grade from 0 to 5, got {g}"
-                ));
+                )
+                .into());
             }
         };
         let mut sample = Sample {

@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::result::Measure;
+
 /// What a value measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -160,6 +162,18 @@ fn suggest(text: &str) -> Option<&'static str> {
         .filter(|(_, d)| *d <= 2)
         .min_by_key(|(_, d)| *d)
         .map(|(s, _)| s)
+}
+
+/// The quantity a value of a measure has (a unit of the input, a measure
+/// of the contract).
+impl Measure {
+    /// `Concentration` for Cmin, `Auc` for AUC.
+    pub fn quantity(self) -> Quantity {
+        match self {
+            Measure::Cmin => Quantity::Concentration,
+            Measure::Auc => Quantity::Auc,
+        }
+    }
 }
 
 #[cfg(test)]

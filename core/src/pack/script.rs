@@ -108,7 +108,7 @@ pub(crate) fn compile(
     let mut hooks = Vec::new();
     let mut problems = Vec::new();
     for f in ast.iter_functions() {
-        if let Some(hook) = Hook::from_name(&f.name) {
+        if let Some(hook) = Hook::from_name(f.name) {
             let (name, params) = (hook.as_str(), hook.arity());
             if f.params.len() == params {
                 hooks.push(hook);

@@ -30,6 +30,9 @@ impl EvalResult {
         if let Some(error) = &self.error {
             o.str("error", error);
         }
+        if let Some(code) = self.error_code {
+            o.str("error_code", code.as_str());
+        }
         if let Some(line) = self.line {
             o.key("line");
             o.out.extend_from_slice(line.to_string().as_bytes());

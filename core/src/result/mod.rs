@@ -30,6 +30,9 @@ pub struct EvalResult {
     /// For an error: a sentence naming the field and the problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For an error: what kind of problem, as a stable code for programs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<ErrorCode>,
     /// Input line of the record, for batch input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
@@ -211,6 +214,7 @@ impl EvalResult {
         pack: &PackId,
         id: Option<String>,
         drug: Option<String>,
+        code: ErrorCode,
         message: impl Into<String>,
     ) -> Self {
         EvalResult {
@@ -220,6 +224,7 @@ impl EvalResult {
             drug,
             status: Status::Error,
             error: Some(message.into()),
+            error_code: Some(code),
             line: None,
             assessment: None,
             warnings: Vec::new(),

@@ -6,8 +6,6 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::input::units::Quantity;
-
 /// Defines a contract enum, its spellings (`as_str`, serde, the schema)
 /// and `Display`, from one list.
 macro_rules! spelled {
@@ -95,14 +93,6 @@ spelled! {
 }
 
 impl Measure {
-    /// The quantity a value of this measure has.
-    pub fn quantity(self) -> Quantity {
-        match self {
-            Measure::Cmin => Quantity::Concentration,
-            Measure::Auc => Quantity::Auc,
-        }
-    }
-
     /// `Cmin` or `AUC`, for sentences.
     pub fn label(self) -> &'static str {
         match self {
@@ -233,6 +223,32 @@ impl From<Provider> for CorrectionMethod {
     }
 }
 
+spelled! {
+    /// Why a record gave an error result: a stable code for programs, next
+    /// to the sentence in `error` for people.
+    pub enum ErrorCode {
+        /// The record is not a sample: not a JSON object, a line too long
+        /// to read, broken JSON or CSV, a key given twice.
+        Unreadable = "unreadable",
+        /// A field the contract requires is missing.
+        MissingField = "missing_field",
+        /// A field has the wrong type or a value outside its range.
+        InvalidField = "invalid_field",
+        /// The drug is not in the pack.
+        UnknownDrug = "unknown_drug",
+        /// The unit is unknown, does not fit the measure, or needs a molar mass the pack lacks.
+        Unit = "unit",
+        /// No target applies: the indication, regimen or measure selects none, or several.
+        NoTarget = "no_target",
+        /// A metabolite is not one of the drug's, is the parent, or is given twice.
+        Metabolite = "metabolite",
+        /// The drug's script or plugin failed or returned something unusable.
+        Hook = "hook",
+        /// Evaluating the record failed inside tdm (a defect to report).
+        Internal = "internal",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +275,6 @@ mod tests {
         spelled_as_serde(SteadyState::ALL);
         spelled_as_serde(Provider::ALL);
         spelled_as_serde(CorrectionMethod::ALL);
+        spelled_as_serde(ErrorCode::ALL);
     }
 }

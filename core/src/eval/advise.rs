@@ -1,0 +1,139 @@
+//! The advice: the decision tree ([`super::decide`]), then the drug's
+//! `next_dose` hook, which may change the advice or the dose; and the
+//! sentence that says what to do.
+
+use super::analytes::Measured;
+use super::classify::Judged;
+use super::decide::{self, Decision};
+use super::exposure::Combined;
+use super::timing::Timing;
+use super::{Context, EvalError, Notes, hooks};
+use crate::pack::model::{Frequency, Target};
+use crate::result::num::Num;
+use crate::result::{Advice, Classification, Hook};
+
+/// What to do, and why in words.
+pub(crate) struct Advised {
+    pub advice: Advice,
+    pub next_dose_mg: Option<f64>,
+    pub next_interval_h: Option<f64>,
+    pub interventions: Vec<String>,
+    /// The second half of the rationale.
+    pub reason: String,
+}
+
+pub(crate) fn advise(
+    cx: &Context<'_>,
+    target: &Target,
+    judged: &Judged,
+    combined: &Combined,
+    measured: &Measured,
+    timing: &Timing,
+    notes: &mut Notes,
+) -> Result<Advised, EvalError> {
+    let (drug, sample) = (cx.drug, cx.sample);
+    let mut decision = decide::decide(&decide::Situation {
+        drug,
+        policy: &cx.pack.policy,
+        target,
+        classification: judged.classification,
+        invalid: timing.invalid.as_deref(),
+        parent_only: measured.parent_only,
+        toxicity_grade: sample.toxicity_grade,
+        dose_mg: sample.dose_mg,
+        interval_h: timing.interval_h,
+    });
+    let mut next_dose_mg = decision.next.map(|l| l.mg);
+    let mut next_interval_h = decision.next.map(|l| l.interval_h);
+    if hooks::implements(drug, Hook::NextDose) {
+        let result_map = serde_json::json!({
+            "classification": judged.classification.map(Classification::as_str),
+            "advice": decision.advice.as_str(),
+            "next_dose_mg": next_dose_mg, "next_interval_h": next_interval_h,
+            "exposure": combined.total, "unit": combined.exposure.unit,
+            "lower": judged.lower, "upper": target.upper, "target_id": target.id,
+        });
+        let map = hooks::sample_map(
+            sample,
+            drug,
+            Some((
+                &measured.values,
+                timing.factors.as_deref(),
+                timing.interval_h,
+            )),
+        );
+        if let Some(change) =
+            hooks::next_dose(cx.pack, drug, map, result_map).map_err(EvalError::hook)?
+        {
+            let changed = change.advice.is_some() || change.next_dose_mg.is_some();
+            if let Some(advice) = change.advice {
+                decision.advice = advice;
+            }
+            if let Some(mg) = change.next_dose_mg {
+                // The YAML step's own warnings concern a dose no longer proposed.
+                decision.warnings.clear();
+                next_dose_mg = mg;
+                next_interval_h = mg.map(|_| {
+                    change
+                        .next_interval_h
+                        .or(next_interval_h)
+                        .unwrap_or(timing.interval_h)
+                });
+            }
+            decision.interventions.extend(change.interventions);
+            notes.warnings.extend(change.warnings);
+            notes.used(Hook::NextDose, change.notes);
+            if changed {
+                let next = match (next_dose_mg, next_interval_h) {
+                    (Some(mg), Some(h)) => format!("{} mg {}", Num(mg), Frequency(h)),
+                    _ => "no dose change".into(),
+                };
+                decision.reason = format!(
+                    "{} — changed by script `{}` to {}, {next}",
+                    decision.reason,
+                    notes.trace.as_ref().map_or("", |t| t.file.as_str()),
+                    decision.advice.as_str()
+                );
+            }
+        }
+    }
+    notes.warnings.append(&mut decision.warnings);
+    let uses_ladder = matches!(
+        decision.advice,
+        Advice::IncreaseDose | Advice::ReduceDose | Advice::ConsiderAlternative
+    );
+    if let (true, Some(why)) = (uses_ladder, &drug.dosing.unconfirmed) {
+        notes
+            .warnings
+            .push(format!("dose levels of {}: {why}", drug.name));
+    }
+    let reason = reason(&decision, next_dose_mg, timing.interval_h);
+    Ok(Advised {
+        advice: decision.advice,
+        next_dose_mg,
+        next_interval_h,
+        interventions: decision.interventions,
+        reason,
+    })
+}
+
+/// The decision's reason, with the daily dose when the interval changes
+/// and the steps that come before an increase.
+fn reason(decision: &Decision<'_>, next_dose_mg: Option<f64>, interval_h: f64) -> String {
+    let mut reason = decision.reason.clone();
+    if let Some(next) = decision.next
+        && next.interval_h != interval_h
+        && next_dose_mg == Some(next.mg)
+    {
+        reason.push_str(" (");
+        Num(next.daily_mg()).push_to(&mut reason);
+        reason.push_str(" mg/day)");
+    }
+    if !decision.interventions.is_empty() && decision.advice == Advice::IncreaseDose {
+        for (i, step) in decision.interventions.iter().enumerate() {
+            reason.push_str(if i == 0 { ", after: " } else { "; " });
+            reason.push_str(step);
+        }
+    }
+    reason
+}

@@ -1,0 +1,76 @@
+//! The exposure against the target's bounds: below, within or above, and
+//! the toxicity signals it passes. A sample the timing stage found unusable
+//! is not classified.
+
+use super::exposure::Combined;
+use super::text::Sig;
+use super::timing::Timing;
+use super::{Context, EvalError, Notes};
+use crate::pack::model::{Lower, Target};
+use crate::result::{Classification, ErrorCode};
+
+/// The bounds as they apply to this sample, and where the exposure falls.
+pub(crate) struct Judged {
+    /// The lower bound, resolved for a dose-normalised target.
+    pub lower: Option<f64>,
+    /// `None` when the sample cannot be interpreted.
+    pub classification: Option<Classification>,
+}
+
+pub(crate) fn classify(
+    cx: &Context<'_>,
+    target: &Target,
+    combined: &Combined,
+    timing: &Timing,
+    notes: &mut Notes,
+) -> Result<Judged, EvalError> {
+    let total = combined.total;
+    let lower = match target.lower {
+        Some(Lower::Fixed(v)) => Some(v),
+        Some(Lower::PerMgDose(k)) => Some(
+            k * cx.sample.dose_mg.ok_or_else(|| {
+                EvalError::new(
+                    ErrorCode::MissingField,
+                    "field `dose_mg` is required: this target is dose-normalised (per mg of dose)",
+                )
+            })?,
+        ),
+        None => None,
+    };
+    if timing.invalid.is_some() {
+        return Ok(Judged {
+            lower,
+            classification: None,
+        });
+    }
+    let classification = if lower.is_some_and(|l| total < l) {
+        Classification::Below
+    } else if target.upper.is_some_and(|u| total > u) {
+        Classification::Above
+    } else {
+        Classification::Within
+    };
+    let e = &combined.exposure;
+    for s in &cx.drug.signals {
+        if total > s.above {
+            let refs = if s.references.is_empty() {
+                String::new()
+            } else {
+                format!(" (ref {})", s.references.join(", "))
+            };
+            notes.warnings.push(format!(
+                "{} {} {} is above {} {}: {}{refs}",
+                e.measure.label(),
+                Sig(total),
+                e.unit,
+                Sig(s.above),
+                e.unit,
+                s.effect
+            ));
+        }
+    }
+    Ok(Judged {
+        lower,
+        classification: Some(classification),
+    })
+}
