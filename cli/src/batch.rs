@@ -14,12 +14,24 @@ use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clap::ValueEnum;
 use tdm_core::{
     EvalResult, InputFormat, Pack, input::InputError, input::RawRecord, result::Status,
 };
 
-use crate::OutputFormat;
+use crate::output::OutputFormat;
 use crate::output::{continuation, writer_for};
+
+/// Input formats of `tdm eval`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum InputFormatArg {
+    /// A JSON array of samples, or one sample object.
+    Json,
+    /// One JSON sample per line.
+    Ndjson,
+    /// CSV with contract field names as headers.
+    Csv,
+}
 
 /// Records per chunk: large enough that handing chunks between threads
 /// costs nothing measurable, small enough that a chunk's text (about

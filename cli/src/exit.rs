@@ -16,4 +16,6 @@ pub(crate) enum Exit {
     InputUnreadable = 4,
     /// The output could not be written.
     OutputFailed = 5,
+    /// The service could not start (its address is in use or not permitted).
+    ServiceFailed = 6,
 }

@@ -3,9 +3,21 @@
 
 use std::io::{self, Write};
 
+use clap::ValueEnum;
 use tdm_core::{EvalResult, result::fmt_num, result::round_sig};
 
-use crate::OutputFormat;
+/// Output formats of `tdm eval`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// A readable table with the rationale under each row.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// One CSV row per result, flattened.
+    Csv,
+}
 
 /// Writes results one at a time.
 pub(crate) trait Writer {

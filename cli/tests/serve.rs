@@ -248,3 +248,19 @@ fn requests_under_load_during_reloads_all_succeed() {
         Value::Null
     );
 }
+
+#[test]
+fn an_address_in_use_is_reported_as_such_with_its_own_exit_code() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .args(["serve", "--pack"])
+        .arg(root().join("rules/ki-oncology"))
+        .args(["--addr", &addr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(!err.contains("output could not be written"), "{err}");
+}

@@ -8,13 +8,41 @@ mod markdown;
 mod svg;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufReader;
+use std::path::PathBuf;
 
-use tdm_core::{EvalResult, InputFormat, Record};
+use clap::{Args, ValueEnum};
+use tdm_core::{EvalResult, Record};
 
+use crate::context::{self, CliError};
 use crate::exit::Exit;
-use crate::{ReportArgs, ReportFormat};
+
+/// Arguments of `tdm report`.
+#[derive(Args)]
+pub(crate) struct ReportArgs {
+    /// The rule pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Directory to write one report per patient into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// `html` (self-contained, prints on A4) or `md` (for a health record).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+    /// Samples of one or more patients, each with `patient` and `sampled_at` (JSON, NDJSON or CSV).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+}
+/// Report formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// One self-contained HTML page per patient.
+    Html,
+    /// Markdown per patient.
+    Md,
+}
 
 /// One sample of a patient's course with its result.
 pub(crate) struct Point {
@@ -55,28 +83,12 @@ pub(crate) struct Course<'a> {
     pub points: Vec<&'a Point>,
 }
 
-pub(crate) fn run(args: &ReportArgs) -> Exit {
-    let pack = match crate::load_pack(&args.pack, crate::plugins(args.allow_plugins)) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    let Some(format) = InputFormat::from_path(&args.file) else {
-        eprintln!(
-            "error: cannot tell the format of `{}` from its extension (.json, .ndjson, .csv)",
-            args.file
-        );
-        return Exit::Usage;
-    };
-    let file = match File::open(&args.file) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: cannot open `{}`: {e}", args.file);
-            return Exit::InputUnreadable;
-        }
-    };
+pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
+    let pack = context::load_pack(&args.pack, args.allow_plugins)?;
+    let input = context::open_samples(&args.file, None)?;
     let mut patients: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     let mut skipped = 0;
-    let read = tdm_core::read_records(BufReader::new(file), format, |record: Record| {
+    tdm_core::read_records(input.reader, input.format, |record: Record| {
         let line = record.line;
         let sample = record.sample.clone().ok();
         let result = tdm_core::evaluate_record(&pack, record);
@@ -110,15 +122,9 @@ pub(crate) fn run(args: &ReportArgs) -> Exit {
             result,
         });
         Ok(())
-    });
-    if let Err(e) = read {
-        eprintln!("{:?}", miette::Report::new(e));
-        return Exit::InputUnreadable;
-    }
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("error: cannot create `{}`: {e}", args.out.display());
-        return Exit::OutputFailed;
-    }
+    })?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::output(format!("`{}`", args.out.display()), e))?;
     for (patient, mut points) in patients {
         points.sort_by_key(|p| p.time);
         let mut drugs: BTreeMap<String, Vec<&Point>> = BTreeMap::new();
@@ -139,17 +145,15 @@ pub(crate) fn run(args: &ReportArgs) -> Exit {
         let path = args
             .out
             .join(format!("{}.{extension}", file_name(&patient)));
-        if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            return Exit::OutputFailed;
-        }
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::output(format!("`{}`", path.display()), e))?;
         println!("wrote {}", path.display());
     }
-    if skipped > 0 {
+    Ok(if skipped > 0 {
         Exit::Failures
     } else {
         Exit::Ok
-    }
+    })
 }
 
 /// A patient id as a file name: letters, digits, `-` and `_` kept.

@@ -1,9 +1,18 @@
 //! `tdm schema`: write the JSON Schemas of packs, samples and results.
 
 use std::fs;
+use std::path::PathBuf;
 
-use crate::SchemaArgs;
 use crate::exit::Exit;
+use clap::Args;
+
+/// Arguments of `tdm schema`.
+#[derive(Args)]
+pub(crate) struct SchemaArgs {
+    /// Directory to write the schemas into.
+    #[arg(long, value_name = "DIR", default_value = "schemas")]
+    pub out: PathBuf,
+}
 
 pub(crate) fn run(args: &SchemaArgs) -> Exit {
     if let Err(e) = fs::create_dir_all(&args.out) {

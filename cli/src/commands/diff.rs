@@ -3,40 +3,59 @@
 //!
 //! Exit codes as `diff`: 0 no clinical difference, 1 different, 2 error.
 
-use std::fs::File;
-use std::io::{self, BufReader, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 
+use crate::context::{self, CliError};
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 use tdm_core::{
-    EvalResult, InputFormat, Pack, Record, tools::Change, tools::ChangeKind, tools::Impact,
-    tools::PackDiff, tools::diff_packs,
+    EvalResult, Pack, Record, tools::Change, tools::ChangeKind, tools::Impact, tools::PackDiff,
+    tools::diff_packs,
 };
 
-use crate::{DiffArgs, DiffFormat};
+/// Arguments of `tdm diff`.
+#[derive(Args)]
+pub(crate) struct DiffArgs {
+    /// The old pack: a directory, or a directory at a git revision (`rules/ki-oncology@v1.0.0`).
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The new pack, as OLD.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// `human` (default; colour on a terminal), `markdown` (for a committee document) or `json`.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+    /// Evaluate these samples against both packs and list every one whose
+    /// classification, advice or next dose changes.
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<String>,
+    /// Load the native plugins the packs pin.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
+/// Formats of `tdm diff`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// Text for a reviewer.
+    Human,
+    /// Markdown tables for a committee document.
+    Markdown,
+    /// JSON for tooling.
+    Json,
+}
 
 /// `diff`'s exit codes.
 const SAME: u8 = 0;
 const DIFFERENT: u8 = 1;
-const TROUBLE: u8 = 2;
+pub(crate) const TROUBLE: u8 = 2;
 
-pub(crate) fn run(args: &DiffArgs) -> u8 {
-    let load = |spec: &str| load(spec, args.allow_plugins);
-    let (old, new) = match (load(&args.old), load(&args.new)) {
-        (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("{e}");
-            return TROUBLE;
-        }
-    };
+/// Answers as `diff` does: 0 same, 1 different; an error is 2 (the caller's).
+pub(crate) fn run(args: &DiffArgs) -> Result<u8, CliError> {
+    let old = context::load_pack(&args.old, args.allow_plugins)?;
+    let new = context::load_pack(&args.new, args.allow_plugins)?;
     let diff = diff_packs(&old, &new);
     let impact = match &args.samples {
-        Some(path) => match impact(&old, &new, path) {
-            Ok(i) => Some(i),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return TROUBLE;
-            }
-        },
+        Some(path) => Some(impact(&old, &new, path)?),
         None => None,
     };
     let text = match args.format {
@@ -44,27 +63,16 @@ pub(crate) fn run(args: &DiffArgs) -> u8 {
         DiffFormat::Markdown => markdown(&diff, impact.as_ref()),
         DiffFormat::Json => json(&diff, impact.as_ref()),
     };
-    if let Err(e) = io::stdout().lock().write_all(text.as_bytes()) {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write the output: {e}");
-        }
-        return TROUBLE;
-    }
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| CliError::output("the output", e))?;
     let patients_differ = impact.as_ref().is_some_and(|i| !i.changed.is_empty());
-    if diff.is_clinical() || patients_differ {
+    Ok(if diff.is_clinical() || patients_differ {
         DIFFERENT
     } else {
         SAME
-    }
-}
-
-/// A pack from a directory, or from a git revision: `rules/ki-oncology@v1.0.0`.
-pub(crate) fn load(spec: &str, allow_plugins: bool) -> Result<Pack, String> {
-    let options = tdm_core::LoadOptions {
-        plugins: crate::plugins(allow_plugins),
-    };
-    tdm_core::load_pack_with(tdm_core::PackSource::parse(spec), &options)
-        .map_err(|e| format!("{spec}: {:?}", miette::Report::new(e)))
+    })
 }
 
 /// The samples whose result differs between the two packs.
@@ -125,13 +133,11 @@ impl Outcome {
     }
 }
 
-fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, String> {
-    let format = InputFormat::from_path(path)
-        .ok_or_else(|| format!("cannot tell the format of `{path}` (.json, .ndjson, .csv)"))?;
-    let file = File::open(path).map_err(|e| format!("cannot open `{path}`: {e}"))?;
+fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, CliError> {
+    let input = context::open_samples(path, None)?;
     let mut samples = 0;
     let mut changed = Vec::new();
-    tdm_core::read_records(BufReader::new(file), format, |record: Record| {
+    tdm_core::read_records(input.reader, input.format, |record: Record| {
         samples += 1;
         let before = tdm_core::evaluate_record(old, record.clone());
         let after = tdm_core::evaluate_record(new, record);
@@ -146,8 +152,7 @@ fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, String> {
             });
         }
         Ok(())
-    })
-    .map_err(|e| format!("{path}: {e}"))?;
+    })?;
     Ok(SampleImpact { samples, changed })
 }
 

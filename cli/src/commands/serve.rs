@@ -6,6 +6,7 @@
 //! patient identifiers.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,14 +17,44 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use clap::Args;
 use serde_json::{Value, json};
 use tdm_core::{
     LoadOptions, eval::evaluate_value, reload::LivePack, reload::ReloadOutcome,
     reload::WatchOptions,
 };
 
-use crate::ServeArgs;
+use crate::context::{self, CliError};
 use crate::exit::Exit;
+
+/// Arguments of `tdm serve`.
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// The pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Address to listen on. A non-loopback address needs --token-file.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub addr: String,
+    /// File holding the bearer token every request must carry.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Poll every MS milliseconds instead of using file-system events.
+    #[arg(long, value_name = "MS")]
+    pub poll: Option<u64>,
+    /// Log sample ids (never values or patients) with each request.
+    #[arg(long)]
+    pub log_ids: bool,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
 
 struct AppState {
     live: Arc<LivePack>,
@@ -32,81 +63,65 @@ struct AppState {
     log_ids: bool,
 }
 
-pub(crate) fn run(args: &ServeArgs) -> Exit {
-    let addr: SocketAddr = match args.addr.parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: --addr `{}` is not an address: {e}", args.addr);
-            return Exit::Usage;
-        }
-    };
+pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
+    let addr: SocketAddr = args
+        .addr
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--addr `{}` is not an address: {e}", args.addr)))?;
     let token = match &args.token_file {
         None => None,
-        Some(path) => match std::fs::read_to_string(path).map(|t| t.trim().to_owned()) {
-            Ok(t) if !t.is_empty() => Some(t),
-            Ok(_) => {
-                eprintln!("error: the token file `{}` is empty", path.display());
-                return Exit::Usage;
-            }
-            Err(e) => {
-                eprintln!(
-                    "error: cannot read the token file `{}`: {e}",
-                    path.display()
-                );
-                return Exit::Usage;
-            }
-        },
+        Some(path) => Some(read_token(path)?),
     };
     if !addr.ip().is_loopback() && token.is_none() {
-        eprintln!(
-            "error: refusing to listen on {addr} without a bearer token: give --token-file FILE, \
+        return Err(CliError::Usage(format!(
+            "refusing to listen on {addr} without a bearer token: give --token-file FILE, \
              or listen on a loopback address such as 127.0.0.1:7878"
-        );
-        return Exit::Usage;
+        )));
     }
     let options = LoadOptions {
-        plugins: crate::plugins(args.allow_plugins),
+        plugins: context::plugins(args.allow_plugins),
     };
-    let live = match LivePack::load(&args.pack, options) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
-            return Exit::PackRefused;
-        }
-    };
+    let live = LivePack::load(&args.pack, options)?;
     let watch_options = WatchOptions {
         debounce: Duration::from_millis(100),
         poll: args.poll.map(Duration::from_millis),
     };
-    let _watcher = match tdm_core::reload::watch(live.clone(), watch_options, log_reload) {
-        Ok(w) => w,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::InputUnreadable;
-        }
-    };
+    let _watcher =
+        tdm_core::reload::watch(live.clone(), watch_options, log_reload).map_err(|message| {
+            CliError::Open {
+                path: args.pack.display().to_string(),
+                error: std::io::Error::other(message),
+            }
+        })?;
     let state = Arc::new(AppState {
         live,
         token,
         timeout: Duration::from_secs(args.timeout),
         log_ids: args.log_ids,
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let listen = |error| CliError::Listen {
+        addr: args.addr.clone(),
+        error,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start: {e}");
-            return Exit::OutputFailed;
-        }
-    };
-    match runtime.block_on(serve(addr, state, args.max_body)) {
-        Ok(()) => Exit::Ok,
-        Err(message) => {
-            eprintln!("error: {message}");
-            Exit::OutputFailed
-        }
+        .map_err(listen)?;
+    runtime.block_on(serve(addr, state, args.max_body))?;
+    Ok(Exit::Ok)
+}
+
+fn read_token(path: &Path) -> Result<String, CliError> {
+    match std::fs::read_to_string(path).map(|t| t.trim().to_owned()) {
+        Ok(t) if !t.is_empty() => Ok(t),
+        Ok(_) => Err(CliError::Usage(format!(
+            "the token file `{}` is empty",
+            path.display()
+        ))),
+        Err(e) => Err(CliError::Usage(format!(
+            "cannot read the token file `{}`: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -126,7 +141,11 @@ fn log_reload(outcome: &ReloadOutcome) {
     }
 }
 
-async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Result<(), String> {
+async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Result<(), CliError> {
+    let listen = |error| CliError::Listen {
+        addr: addr.to_string(),
+        error,
+    };
     let app = Router::new()
         .route("/v1/evaluate", post(evaluate))
         .route("/v1/pack", get(pack_info))
@@ -134,10 +153,8 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen)?;
+    let local = listener.local_addr().map_err(listen)?;
     // SIGHUP forces a reload, as for other daemons. The handler is in place
     // before the server says it is listening: a SIGHUP sent right after
     // start must reload, not end the process.
@@ -164,7 +181,7 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(listen)
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

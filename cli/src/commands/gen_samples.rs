@@ -3,12 +3,35 @@
 //! bad records — for benchmarks and load tests.
 
 use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 
+use clap::Args;
 use serde_json::{Map, Value, json};
 use tdm_core::{Pack, pack::Lower, pack::TroughCorrection, result::Measure};
 
+use crate::batch::InputFormatArg;
+use crate::context;
 use crate::exit::Exit;
-use crate::{GenArgs, InputFormatArg};
+
+/// Arguments of `tdm gen-samples`.
+#[derive(Args)]
+pub(crate) struct GenArgs {
+    /// The pack whose drugs, targets and dose levels the samples follow.
+    #[arg(long, value_name = "DIR", default_value = "rules/ki-oncology")]
+    pub pack: PathBuf,
+    /// How many samples.
+    #[arg(long)]
+    pub n: u64,
+    /// Seed: the same seed gives the same samples.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Ndjson)]
+    pub format: InputFormatArg,
+    /// Share of deliberately bad records (unknown drug, bad unit, negative or text value).
+    #[arg(long, default_value_t = 0.02)]
+    pub bad_fraction: f64,
+}
 
 /// splitmix64: small, fast and the same on every machine.
 struct Rng(u64);
@@ -113,9 +136,9 @@ fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Valu
 }
 
 pub(crate) fn run(args: &GenArgs) -> Exit {
-    let pack = match crate::load_pack(&args.pack, tdm_core::Plugins::VerifyOnly) {
+    let pack = match context::load_pack_with(&args.pack, tdm_core::Plugins::VerifyOnly) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return e.report(),
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());

@@ -5,10 +5,22 @@
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use crate::InitArgs;
+use crate::context::CliError;
 use crate::exit::Exit;
+use clap::Args;
 
-pub(crate) fn run(args: &InitArgs) -> Exit {
+/// Arguments of `tdm init`.
+#[derive(Args)]
+pub(crate) struct InitArgs {
+    /// The directory of the new pack (created; must not hold a pack.yaml).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The published pack it extends.
+    #[arg(long, value_name = "PACK")]
+    pub extends: PathBuf,
+}
+
+pub(crate) fn run(args: &InitArgs) -> Result<Exit, CliError> {
     match init(args) {
         Ok(written) => {
             for file in &written {
@@ -19,12 +31,9 @@ pub(crate) fn run(args: &InitArgs) -> Exit {
                  then `tdm validate {0}` and `tdm test {0}`; `tdm show --resolved {0}` prints the result",
                 args.dir.display()
             );
-            Exit::Ok
+            Ok(Exit::Ok)
         }
-        Err(message) => {
-            eprintln!("error: {message}");
-            Exit::Usage
-        }
+        Err(message) => Err(CliError::Usage(message)),
     }
 }
 

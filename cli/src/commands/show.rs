@@ -2,19 +2,33 @@
 //! `--resolved`, the files a pack that extends another resolves to, each
 //! stretch of lines marked with the file it came from.
 
+use clap::Args;
+use std::path::PathBuf;
 use tdm_core::pack::resolve_pack;
 
-use crate::ShowArgs;
+use crate::context::{self, CliError};
 use crate::exit::Exit;
+
+/// Arguments of `tdm show`.
+#[derive(Args)]
+pub(crate) struct ShowArgs {
+    /// The pack directory.
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// Print the resolved files, each stretch of lines with the file it came from (base or overlay).
+    #[arg(long)]
+    pub resolved: bool,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
 
 pub(crate) fn run(args: &ShowArgs) -> Exit {
     if args.resolved {
-        let files = match resolve_pack(&args.pack) {
+        let source = tdm_core::PackSource::parse(&args.pack.to_string_lossy());
+        let files = match resolve_pack(source) {
             Ok(f) => f,
-            Err(e) => {
-                eprintln!("{:?}", miette::Report::new(e));
-                return Exit::PackRefused;
-            }
+            Err(e) => return CliError::from(e).report(),
         };
         for file in &files {
             println!("== {}", file.name);
@@ -30,9 +44,9 @@ pub(crate) fn run(args: &ShowArgs) -> Exit {
         }
         return Exit::Ok;
     }
-    let pack = match crate::load_pack(&args.pack, crate::plugins(args.allow_plugins)) {
+    let pack = match context::load_pack(&args.pack, args.allow_plugins) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return e.report(),
     };
     println!(
         "{} {} — {}",

@@ -3,16 +3,43 @@
 //! Verheijen 2017), the rows used, and the figure as SVG.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
+use clap::{Args, ValueEnum};
 use tdm_core::{result::fmt_num, result::round_sig, tools::ThresholdStats, tools::threshold_stats};
 
+use crate::context;
 use crate::exit::Exit;
-use crate::{StatsArgs, StatsFormat};
+
+/// Arguments of `tdm stats`.
+#[derive(Args)]
+pub(crate) struct StatsArgs {
+    /// The pack directory.
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// `human` (a table and the summary) or `json`.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
+    /// Also write the figure as an SVG bar chart.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
+/// Formats of `tdm stats`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatsFormat {
+    /// A table and the summary line.
+    Human,
+    /// The rows and figures as JSON.
+    Json,
+}
 
 pub(crate) fn run(args: &StatsArgs) -> Exit {
-    let pack = match crate::load_pack(&args.pack, crate::plugins(args.allow_plugins)) {
+    let pack = match context::load_pack(&args.pack, args.allow_plugins) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return e.report(),
     };
     let stats = threshold_stats(&pack);
     match args.format {

@@ -1,10 +1,41 @@
 //! `tdm validate`: every problem of one or more packs, for people or tools.
 
+use clap::{Args, ValueEnum};
 use serde_json::json;
-use tdm_core::{LoadOptions, Pack, PackError, Plugins, load_pack_with, tools::load_cases};
+use std::path::PathBuf;
+use tdm_core::{
+    LoadOptions, Pack, PackError, PackSource, Plugins, load_pack_with, tools::load_cases,
+};
 
+use crate::context;
 use crate::exit::Exit;
-use crate::{ErrorFormat, ValidateArgs};
+
+/// Arguments of `tdm validate`.
+#[derive(Args)]
+pub(crate) struct ValidateArgs {
+    /// Pack directories.
+    #[arg(value_name = "PACK", required = true)]
+    pub packs: Vec<PathBuf>,
+    /// How problems are printed: `human` (snippets, on standard error),
+    /// `plain` (one line each, on standard output), `json` (for tools, on standard output).
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+    /// The previous version of the pack (a directory or `DIR@REV`): flags
+    /// content changed under the same version, a version that went down,
+    /// and a major clinical change under a patch-level bump.
+    #[arg(long, value_name = "OLD_PACK")]
+    pub against: Option<String>,
+}
+/// Renderings of pack problems.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ErrorFormat {
+    /// Snippets with a caret and help lines.
+    Human,
+    /// `file:line:column: message`, one per line.
+    Plain,
+    /// A JSON object per pack with every problem.
+    Json,
+}
 
 pub(crate) fn run(args: &ValidateArgs) -> Exit {
     let mut reports = Vec::new();
@@ -17,7 +48,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
         let options = LoadOptions {
             plugins: Plugins::VerifyOnly,
         };
-        let outcome = load_pack_with(dir, &options)
+        let outcome = load_pack_with(PackSource::parse(&dir.to_string_lossy()), &options)
             .and_then(|pack| load_cases(dir).map(|cases| (pack, cases.len())));
         match outcome {
             Ok((pack, cases)) => {
@@ -57,12 +88,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
             );
             return Exit::Usage;
         };
-        let old = match crate::diff_cmd::load(old, false) {
+        let old = match context::load_pack(old, false) {
             Ok(p) => p,
-            Err(e) => {
-                eprintln!("{e}");
-                return Exit::PackRefused;
-            }
+            Err(e) => return e.report(),
         };
         // Every pack given was valid, so the one pack is loaded.
         let Some(new) = &loaded else {
@@ -122,8 +150,8 @@ fn against(old: &Pack, new: &Pack) -> Vec<String> {
     if old.id().digest != new.id().digest && old.id().version == new.id().version {
         problems.push(format!(
             "the content changed ({} -> {}) but the version is still {}: raise it",
-            crate::diff_cmd::short(&old.id().digest),
-            crate::diff_cmd::short(&new.id().digest),
+            crate::commands::diff::short(&old.id().digest),
+            crate::commands::diff::short(&new.id().digest),
             new.id().version
         ));
     }

@@ -4,32 +4,43 @@
 //! state stays in force.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufReader;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use clap::Args;
 use tdm_core::{
-    EvalResult, InputFormat, LoadOptions, Pack, reload::LivePack, reload::ReloadOutcome,
-    reload::WatchOptions, reload::describe_error,
+    EvalResult, LoadOptions, Pack, reload::LivePack, reload::ReloadOutcome, reload::WatchOptions,
+    reload::describe_error,
 };
 
-use crate::WatchArgs;
+use crate::context::{self, CliError};
 use crate::exit::Exit;
 
-pub(crate) fn run(args: &WatchArgs) -> Exit {
+/// Arguments of `tdm watch`.
+#[derive(Args)]
+pub(crate) struct WatchArgs {
+    /// The pack directory.
+    #[arg(value_name = "PACK")]
+    pub pack: PathBuf,
+    /// Samples to re-evaluate on every change (JSON, NDJSON or CSV).
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<String>,
+    /// Poll every MS milliseconds instead of using file-system events (network file systems).
+    #[arg(long, value_name = "MS")]
+    pub poll: Option<u64>,
+    /// Load the native plugins the pack pins.
+    #[arg(long)]
+    pub allow_plugins: bool,
+}
+
+pub(crate) fn run(args: &WatchArgs) -> Result<Exit, CliError> {
     let options = LoadOptions {
-        plugins: crate::plugins(args.allow_plugins),
+        plugins: context::plugins(args.allow_plugins),
     };
     let samples = match &args.samples {
         None => Vec::new(),
-        Some(path) => match read_samples(path) {
-            Ok(s) => s,
-            Err(message) => {
-                eprintln!("error: {message}");
-                return Exit::InputUnreadable;
-            }
-        },
+        Some(path) => read_samples(path)?,
     };
     // Wait for a valid pack to start from.
     let live = loop {
@@ -48,15 +59,13 @@ pub(crate) fn run(args: &WatchArgs) -> Exit {
         debounce: Duration::from_millis(100),
         poll: args.poll.map(Duration::from_millis),
     };
-    let _watcher = match tdm_core::reload::watch(live.clone(), options, move |o| {
+    let _watcher = tdm_core::reload::watch(live.clone(), options, move |o| {
         let _ = tx.send(o.clone());
-    }) {
-        Ok(w) => w,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::InputUnreadable;
-        }
-    };
+    })
+    .map_err(|message| CliError::Open {
+        path: args.pack.display().to_string(),
+        error: std::io::Error::other(message),
+    })?;
     println!("watching {} (Ctrl-C to stop)", args.pack.display());
     for outcome in rx {
         match outcome {
@@ -77,19 +86,16 @@ pub(crate) fn run(args: &WatchArgs) -> Exit {
             }
         }
     }
-    Exit::Ok
+    Ok(Exit::Ok)
 }
 
-fn read_samples(path: &str) -> Result<Vec<tdm_core::Record>, String> {
-    let format = InputFormat::from_path(path)
-        .ok_or_else(|| format!("cannot tell the format of `{path}` from its extension"))?;
-    let file = File::open(path).map_err(|e| format!("cannot open `{path}`: {e}"))?;
+fn read_samples(path: &str) -> Result<Vec<tdm_core::Record>, CliError> {
+    let input = context::open_samples(path, None)?;
     let mut records = Vec::new();
-    tdm_core::read_records(BufReader::new(file), format, |r| {
+    tdm_core::read_records(input.reader, input.format, |r| {
         records.push(r);
         Ok(())
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     Ok(records)
 }
 

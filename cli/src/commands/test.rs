@@ -1,19 +1,46 @@
 //! `tdm test`: run packs' own test cases, like `opa test`.
 
+use clap::{Args, ValueEnum};
 use serde_json::json;
+use std::path::PathBuf;
 use tdm_core::{tools::load_cases, tools::run_case};
 
+use crate::context;
 use crate::exit::Exit;
-use crate::{TestArgs, TestFormat};
+
+/// Arguments of `tdm test`.
+#[derive(Args)]
+pub(crate) struct TestArgs {
+    /// Pack directories.
+    #[arg(value_name = "PACK", required = true)]
+    pub packs: Vec<PathBuf>,
+    /// Print every case, not only failures.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Load the native plugins the packs pin (their sha256 is checked first).
+    #[arg(long)]
+    pub allow_plugins: bool,
+    /// `human` (default) or `json` (for tooling: every case with its outcome).
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+}
+/// Output formats of `tdm test`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TestFormat {
+    /// Failures (and with `-v` every case) for people.
+    Human,
+    /// One JSON document: packs, cases, outcomes.
+    Json,
+}
 
 pub(crate) fn run(args: &TestArgs) -> Exit {
     let human = args.format == TestFormat::Human;
     let (mut passed, mut failed) = (0u64, 0u64);
     let mut packs = Vec::new();
     for dir in &args.packs {
-        let pack = match crate::load_pack(dir, crate::plugins(args.allow_plugins)) {
+        let pack = match context::load_pack(dir, args.allow_plugins) {
             Ok(p) => p,
-            Err(e) => return e,
+            Err(e) => return e.report(),
         };
         let cases = match load_cases(dir) {
             Ok(c) => c,

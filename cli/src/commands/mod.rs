@@ -1,0 +1,14 @@
+//! One module per command: its arguments and what it does.
+
+pub(crate) mod diff;
+pub(crate) mod eval;
+pub(crate) mod gen_samples;
+pub(crate) mod init;
+pub(crate) mod report;
+pub(crate) mod schema;
+pub(crate) mod serve;
+pub(crate) mod show;
+pub(crate) mod stats;
+pub(crate) mod test;
+pub(crate) mod validate;
+pub(crate) mod watch;
