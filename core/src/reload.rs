@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use notify::{RecursiveMode, Watcher};
@@ -94,7 +94,7 @@ impl LivePack {
             options,
             current: ArcSwap::from_pointee(pack),
             status: Mutex::new(ReloadStatus {
-                loaded_at: rfc3339(SystemTime::now()),
+                loaded_at: crate::input::time::rfc3339(SystemTime::now()),
                 last_reload_error: None,
                 reloads: 0,
                 failed_reloads: 0,
@@ -133,7 +133,7 @@ impl LivePack {
                 }
                 let new_digest = pack.id().digest.clone();
                 self.current.store(Arc::new(pack));
-                status.loaded_at = rfc3339(SystemTime::now());
+                status.loaded_at = crate::input::time::rfc3339(SystemTime::now());
                 status.reloads += 1;
                 ReloadOutcome::Reloaded {
                     old_digest,
@@ -317,47 +317,5 @@ fn next_change(
             Ok(Ok(_)) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Signal::Stop,
         }
-    }
-}
-
-/// `2026-11-24T21:40:00Z`.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use super::rfc3339;
-
-    #[test]
-    fn dates_are_rfc3339() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_556_400)),
-            "2026-11-24T21:40:00Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
     }
 }

@@ -303,3 +303,26 @@ fn unknown_sum_of_analyte_is_refused() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_version_is_read_as_semver_reads_it() {
+    for (version, valid) in [
+        ("1.0.0", true),
+        ("1.0.0-rc.1", true),
+        ("01.0.0", false),
+        ("1.0", false),
+        ("1.0.0.0", false),
+    ] {
+        let manifest = MANIFEST
+            .replace("ACT", "false")
+            .replace("\"0.1.0\"", &format!("\"{version}\""));
+        let loaded = from_files(&[("pack.yaml", &manifest), ("drugs/t.yaml", DRUG)]);
+        assert_eq!(loaded.is_ok(), valid, "{version}: {loaded:?}");
+        if let Err(PackError::Invalid { problems, .. }) = loaded {
+            assert!(
+                problems[0].message.contains("is not a semantic version"),
+                "{problems:?}"
+            );
+        }
+    }
+}

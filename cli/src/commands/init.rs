@@ -75,13 +75,9 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
     let name = dir
         .file_name()
         .map_or("local".into(), |n| n.to_string_lossy().to_lowercase());
-    let (major, minor) = {
-        let mut parts = base.id().version.split('.');
-        (
-            parts.next().unwrap_or("1").to_owned(),
-            parts.next().unwrap_or("0").to_owned(),
-        )
-    };
+    // The loader checked the base's version.
+    let (major, minor) =
+        semver::Version::parse(&base.id().version).map_or((1, 0), |v| (v.major, v.minor));
     let manifest = format!(
         "{header}# A local pack on {base_name} {base_version}: only what differs is written here.\n\
          name: {name}\n\
@@ -96,7 +92,7 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
         base_name = base.id().name,
         base_version = base.id().version,
         to_base = to_base.display(),
-        today = today(),
+        today = tdm_core::input::today(),
     );
     let drug = base
         .drugs()
@@ -177,23 +173,4 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
         out.push(".");
     }
     out
-}
-
-/// Today's date, `YYYY-MM-DD` (UTC).
-fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let days = secs.div_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }

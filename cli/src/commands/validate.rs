@@ -135,12 +135,10 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
     }
 }
 
-/// MAJOR.MINOR.PATCH of a checked version (pre-release and build ignored).
+/// MAJOR.MINOR.PATCH of a version the loader checked (pre-release and
+/// build ignored).
 fn triple(version: &str) -> (u64, u64, u64) {
-    let core = version.split(['-', '+']).next().unwrap_or_default();
-    let mut parts = core.split('.').map(|p| p.parse().unwrap_or(0));
-    let mut next = || parts.next().unwrap_or(0);
-    (next(), next(), next())
+    semver::Version::parse(version).map_or((0, 0, 0), |v| (v.major, v.minor, v.patch))
 }
 
 /// What is wrong with `new`'s version, given the `old` pack it follows.

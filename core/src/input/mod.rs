@@ -12,7 +12,7 @@ pub(crate) mod units;
 
 pub use fields::Cells;
 pub use sample::{FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
-pub use time::parse as parse_date_time;
+pub use time::{parse as parse_date_time, rfc3339, today};
 pub use units::{Quantity, Unit, UnitError};
 
 use std::cell::Cell;

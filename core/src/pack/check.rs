@@ -78,16 +78,10 @@ impl Checker<'_> {
     }
 
     pub(crate) fn version(&mut self, version: &Spanned<String>) {
-        let core = version.value.split(['-', '+']).next().unwrap_or_default();
-        let parts: Vec<_> = core.split('.').collect();
-        let ok = parts.len() == 3
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-        if !ok {
+        if let Err(e) = semver::Version::parse(&version.value) {
             self.report(
                 yaml::position(version),
-                format!("version `{}` is not a semantic version", version.value),
+                format!("version `{}` is not a semantic version: {e}", version.value),
                 Some("write MAJOR.MINOR.PATCH, e.g. `1.0.0`, quoted if YAML would read it as a number"),
             );
         }

@@ -473,32 +473,21 @@ fn read_extends(manifest: &str) -> Result<Extends, String> {
     })
 }
 
-/// Whether `version` meets `req`: `1.2.3` (exactly), `^1.2` (same major,
-/// at least 1.2), `~1.2.3` (same major and minor), `>=1.2.0`. `None` when
-/// `req` is not one of these.
+/// Whether `version` meets `req`, with Cargo's semantics (the `semver`
+/// crate): `^1.2` (same major, at least 1.2; `^0.2` keeps 0.2), `~1.2.3`,
+/// `>=1.2.0`, and a bare `1.2.3` meaning exactly that version, as a
+/// committee reads it. A pre-release meets only a requirement that names
+/// one. `None` when either cannot be read.
 pub(crate) fn version_matches(req: &str, version: &str) -> Option<bool> {
-    let parse = |v: &str| -> Option<(u64, u64, u64)> {
-        let core = v.trim().split(['-', '+']).next()?;
-        let mut parts = core.split('.');
-        let major = parts.next()?.parse().ok()?;
-        let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
-        let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
-        parts.next().is_none().then_some((major, minor, patch))
-    };
-    let have = parse(version)?;
     let req = req.trim();
-    Some(if let Some(r) = req.strip_prefix(">=") {
-        have >= parse(r)?
-    } else if let Some(r) = req.strip_prefix('^') {
-        let want = parse(r)?;
-        have >= want && have.0 == want.0
-    } else if let Some(r) = req.strip_prefix('~') {
-        let want = parse(r)?;
-        have >= want && (have.0, have.1) == (want.0, want.1)
+    let bare = req.starts_with(|c: char| c.is_ascii_digit());
+    let req = if bare {
+        semver::VersionReq::parse(&format!("={req}"))
     } else {
-        let want = parse(req.strip_prefix('=').unwrap_or(req))?;
-        have == want
-    })
+        semver::VersionReq::parse(req)
+    }
+    .ok()?;
+    Some(req.matches(&semver::Version::parse(version.trim()).ok()?))
 }
 
 /// Moves problems found in resolved files to the file and line they came from.
@@ -545,5 +534,16 @@ mod tests {
         assert_eq!(version_matches("1.0.1", "1.0.1"), Some(true));
         assert_eq!(version_matches("1.0.1", "1.0.2"), Some(false));
         assert_eq!(version_matches("one", "1.0.0"), None);
+    }
+
+    #[test]
+    fn requirements_read_as_cargo_reads_them() {
+        // A pre-release does not meet a requirement that names none.
+        assert_eq!(version_matches("^0.2", "0.2.0-rc.1"), Some(false));
+        // `^0.0` is 0.0.x only; `^0.2` is 0.2.x only.
+        assert_eq!(version_matches("^0.0", "0.1.0"), Some(false));
+        assert_eq!(version_matches("^0.2", "0.3.0"), Some(false));
+        // Leading zeros are not a version.
+        assert_eq!(version_matches("^1.0", "01.0.0"), None);
     }
 }
