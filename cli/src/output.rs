@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use clap::ValueEnum;
-use tdm_core::{EvalResult, result::fmt_num, result::round_sig};
+use tdm_core::{EvalResult, result::Bounds, result::fmt_num, result::round_sig};
 
 /// Output formats of `tdm eval`.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -296,16 +296,11 @@ impl<W: Write> Writer for Table<W> {
                 } else {
                     ""
                 };
-                let mut target = String::new();
-                match (a.target.lower, a.target.upper) {
-                    (Some(l), Some(u)) => {
-                        target.push_str(&format!("{}–{}", fmt_num(l), fmt_num(u)))
-                    }
-                    (Some(l), None) => target.push_str(&format!(">= {}", fmt_num(l))),
-                    (None, Some(u)) => target.push_str(&format!("<= {}", fmt_num(u))),
-                    (None, None) => {}
-                }
-                target.push_str(&format!(" {}", a.target.unit));
+                let target = format!(
+                    "{} {}",
+                    Bounds(a.target.lower, a.target.upper),
+                    a.target.unit
+                );
                 let next = match (a.next_dose_mg, a.next_interval_h) {
                     (Some(mg), Some(h)) => format!("{} mg q{}h", fmt_num(mg), fmt_num(h)),
                     _ => "-".into(),

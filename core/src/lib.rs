@@ -21,7 +21,9 @@ pub use input::{InputFormat, Record, Sample, SampleError, read_records};
 pub use pack::{LoadOptions, Pack, PackError, PackSource, Plugins, load_pack, load_pack_with};
 pub use result::EvalResult;
 
-/// The closest candidate to `given`, when one is close enough to suggest.
+/// The closest candidate to `given`, when one is close enough to suggest
+/// (Jaro-Winkler similarity, ignoring case): the one did-you-mean of the
+/// pack checks, the sample fields, drug names and units.
 pub(crate) fn suggest<'a>(
     given: &str,
     candidates: impl Iterator<Item = &'a str>,
@@ -30,7 +32,8 @@ pub(crate) fn suggest<'a>(
     candidates
         .map(|c| (c, strsim::jaro_winkler(&given, &c.to_lowercase())))
         .filter(|(_, score)| *score >= 0.8)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
+        // The first of equally close candidates: `ng/mL` before `ng/ml`.
+        .reduce(|best, c| if c.1 > best.1 { c } else { best })
         .map(|(c, _)| c)
 }
 

@@ -150,18 +150,7 @@ pub enum UnitError {
 }
 
 fn suggest(text: &str) -> Option<&'static str> {
-    let trimmed = text.trim();
-    UNITS
-        .iter()
-        .map(|u| {
-            (
-                u.symbol,
-                strsim::levenshtein(&trimmed.to_lowercase(), &u.symbol.to_lowercase()),
-            )
-        })
-        .filter(|(_, d)| *d <= 2)
-        .min_by_key(|(_, d)| *d)
-        .map(|(s, _)| s)
+    crate::suggest(text.trim(), UNITS.iter().map(|u| u.symbol))
 }
 
 /// The quantity a value of a measure has (a unit of the input, a measure

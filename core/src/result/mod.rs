@@ -5,7 +5,7 @@ pub(crate) mod compact;
 pub(crate) mod num;
 mod values;
 
-pub use num::{Num, fmt_num, round_sig};
+pub use num::{Bounds, Num, fmt_num, round_sig};
 pub use tdm_plugin_api::Hook;
 pub use values::*;
 

@@ -148,6 +148,23 @@ fn round_to(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// A range of results as tables print it: `50–100`, `>= 1000`, `<= 100`,
+/// empty when there is no bound. (A rationale rounds its bounds as a
+/// laboratory reports a level; tables give them as they are.)
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds(pub Option<f64>, pub Option<f64>);
+
+impl fmt::Display for Bounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (Some(l), Some(u)) => write!(f, "{}–{}", Num(l), Num(u)),
+            (Some(l), None) => write!(f, ">= {}", Num(l)),
+            (None, Some(u)) => write!(f, "<= {}", Num(u)),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
 /// [`Num`] as an owned string.
 pub fn fmt_num(value: f64) -> String {
     Num(value).to_string()

@@ -1,6 +1,6 @@
 //! The report as Markdown, for pasting into a health record.
 
-use tdm_core::{Pack, result::fmt_num, result::round_sig};
+use tdm_core::{Pack, result::Bounds, result::fmt_num, result::round_sig};
 
 use super::{Course, short_time};
 
@@ -78,9 +78,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
 
 pub(crate) fn bounds(lower: Option<f64>, upper: Option<f64>) -> String {
     match (lower, upper) {
-        (Some(l), Some(u)) => format!("{}–{}", fmt_num(l), fmt_num(u)),
-        (Some(l), None) => format!(">= {}", fmt_num(l)),
-        (None, Some(u)) => format!("<= {}", fmt_num(u)),
         (None, None) => "-".into(),
+        _ => Bounds(lower, upper).to_string(),
     }
 }
