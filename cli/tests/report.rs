@@ -133,3 +133,72 @@ fn samples_without_patient_or_time_are_left_out_and_said_so() {
         String::from_utf8_lossy(&o.stderr).contains("a report needs `patient` and `sampled_at`")
     );
 }
+
+/// Every tag in `html`, by name.
+fn tag_names(html: &str) -> Vec<String> {
+    html.match_indices('<')
+        .map(|(i, _)| {
+            html[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '!')
+                .collect::<String>()
+                .trim_start_matches('/')
+                .to_lowercase()
+        })
+        .collect()
+}
+
+#[test]
+fn every_text_from_the_input_is_escaped_in_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("hostile.ndjson");
+    std::fs::write(
+        &hostile,
+        concat!(
+            r#"{"id": "X\"><script>alert(1)</script>", "patient": "P<b>1</b>&\"", "sampled_at": "2026-03-02T09:10", "drug": "imatinib", "indication": "CML", "value": 900, "unit": "ng/mL", "dose_mg": 400, "hours_since_dose": 24, "days_on_dose": 30, "toxicity_grade": 0}"#,
+            "\n",
+            r#"{"id": "<img src=x onerror=alert(2)>", "patient": "P<b>1</b>&\"", "sampled_at": "2026-03-03T09:10", "drug": "<svg onload=alert(3)>", "indication": "CML<i>", "value": 1, "unit": "ng/mL"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args(["report", "--pack", "rules/ki-oncology", "--out"])
+        .arg(&out)
+        .arg(&hostile)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let page = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let html = std::fs::read_to_string(page).unwrap();
+    let allowed = [
+        "!doctype", "html", "head", "meta", "title", "style", "body", "h1", "h2", "section", "svg",
+        "rect", "line", "text", "g", "path", "circle", "p", "table", "tr", "th", "td", "div",
+        "strong", "ul", "li",
+    ];
+    for tag in tag_names(&html) {
+        assert!(
+            allowed.contains(&tag.as_str()),
+            "tag `{tag}` from the input:\n{html}"
+        );
+    }
+    // The texts are there, escaped, in content and in attributes.
+    assert!(html.contains("P&lt;b&gt;1&lt;/b&gt;&amp;&quot;"), "{html}");
+    assert!(
+        html.contains(r#"data-id="X&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;""#),
+        "{html}"
+    );
+    assert!(html.contains("&lt;svg onload=alert(3)&gt;"), "{html}");
+}

@@ -1,10 +1,10 @@
-//! The concentration–time chart as hand-written SVG: readable in black and
-//! white (marker shapes and dash patterns, not colours), with axis labels
-//! and units. Every drawn sample carries its id and value as data
-//! attributes, so tests can check the drawing against the numbers.
+//! The concentration–time chart as SVG: readable in black and white
+//! (marker shapes and dash patterns, not colours), with axis labels and
+//! units. Every drawn sample carries its id and value as data attributes,
+//! so tests can check the drawing against the numbers. Built with `maud`,
+//! which escapes every text and attribute taken from the input.
 
-use std::fmt::Write as _;
-
+use maud::{Markup, html};
 use tdm_core::{result::fmt_num, result::round_sig};
 
 use super::Course;
@@ -34,12 +34,45 @@ impl Scale {
     }
 }
 
-/// Rounds a y coordinate as it is written, so a check can compare exactly.
+/// Rounds a coordinate as it is written, so a check can compare exactly.
 fn px(v: f64) -> String {
     format!("{v:.2}")
 }
 
-pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> String {
+/// What the latest result says the chart is about.
+struct Frame {
+    lower: Option<f64>,
+    upper: Option<f64>,
+    mean: Option<f64>,
+    unit: String,
+    measure: &'static str,
+}
+
+fn frame(course: &Course) -> Frame {
+    let latest = course
+        .points
+        .iter()
+        .rev()
+        .find_map(|p| p.result.assessment.as_ref());
+    match latest {
+        None => Frame {
+            lower: None,
+            upper: None,
+            mean: None,
+            unit: "ng/mL".into(),
+            measure: "Cmin",
+        },
+        Some(a) => Frame {
+            lower: a.target.lower,
+            upper: a.target.upper,
+            mean: a.target.population_mean,
+            unit: a.exposure.unit.clone(),
+            measure: a.exposure.measure.label(),
+        },
+    }
+}
+
+pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> Markup {
     let points: Vec<_> = course
         .points
         .iter()
@@ -48,32 +81,13 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> String {
     let first = course.points.first().map_or(0, |p| p.time);
     let day = |t: i64| (t - first) as f64 / 86_400.0;
     let last_day = course.points.last().map_or(1.0, |p| day(p.time)).max(1.0);
-    let latest = course
-        .points
-        .iter()
-        .rev()
-        .find_map(|p| p.result.assessment.as_ref());
-    let (lower, upper, mean, unit, measure) =
-        latest.map_or((None, None, None, "ng/mL".to_owned(), "Cmin"), |a| {
-            let m = if a.exposure.measure == tdm_core::result::Measure::Auc {
-                "AUC"
-            } else {
-                "Cmin"
-            };
-            (
-                a.target.lower,
-                a.target.upper,
-                a.target.population_mean,
-                a.exposure.unit.clone(),
-                m,
-            )
-        });
+    let f = frame(course);
     let top_value = points
         .iter()
         .flat_map(|(_, (m, t))| [*m, *t])
-        .chain(lower)
-        .chain(upper)
-        .chain(mean)
+        .chain(f.lower)
+        .chain(f.upper)
+        .chain(f.mean)
         .fold(0.0f64, f64::max)
         * 1.15;
     let top_value = if top_value > 0.0 { top_value } else { 1.0 };
@@ -94,147 +108,85 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> String {
         from: (0.0, if max_dose > 0.0 { max_dose * 1.25 } else { 1.0 }),
         to: (H - BOTTOM, TOP),
     };
-
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{} over time" font-family="sans-serif" font-size="11">"#,
-        course.drug
-    );
-    // Target band or threshold, and the population mean.
-    if let (Some(l), Some(u)) = (lower, upper) {
-        let _ = write!(
-            s,
-            r##"<rect class="target-band" x="{LEFT}" y="{}" width="{}" height="{}" fill="#e8e8e8"/>"##,
-            px(y.at(u)),
-            W - LEFT - RIGHT,
-            px(y.at(l) - y.at(u))
-        );
-    }
-    for (class, value, dash, label) in [
-        ("target-lower", lower, "6 3", "target"),
-        ("target-upper", upper, "6 3", "upper bound"),
-        ("population-mean", mean, "1 3", "population mean"),
-    ] {
-        if let Some(v) = value {
-            let yy = px(y.at(v));
-            let _ = write!(
-                s,
-                r#"<line class="{class}" data-value="{v}" x1="{LEFT}" x2="{}" y1="{yy}" y2="{yy}" stroke="black" stroke-width="1.2" stroke-dasharray="{dash}"/><text x="{}" y="{}" text-anchor="end">{label} {} {unit}</text>"#,
-                W - RIGHT,
-                W - RIGHT - 4.0,
-                y.at(v) - 4.0,
-                fmt_num(round_sig(v, 4))
-            );
-        }
-    }
-    // Axes, ticks and labels.
-    let _ = write!(
-        s,
-        r#"<g class="axes" stroke="black"><line x1="{LEFT}" y1="{}" x2="{}" y2="{}"/><line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{}"/><line x1="{}" y1="{TOP}" x2="{}" y2="{}"/></g>"#,
-        H - BOTTOM,
-        W - RIGHT,
-        H - BOTTOM,
-        H - BOTTOM,
-        W - RIGHT,
-        W - RIGHT,
-        H - BOTTOM
-    );
-    for i in 0..=4 {
-        let v = top_value * f64::from(i) / 4.0;
-        let d = last_day * f64::from(i) / 4.0;
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-            LEFT - 6.0,
-            y.at(v) + 4.0,
-            fmt_num(round_sig(v, 3))
-        );
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-            x.at(d),
-            H - BOTTOM + 16.0,
-            fmt_num(round_sig(d, 3))
-        );
-        if max_dose > 0.0 {
-            let dv = max_dose * 1.25 * f64::from(i) / 4.0;
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}">{}</text>"#,
-                W - RIGHT + 6.0,
-                yd.at(dv) + 4.0,
-                fmt_num(round_sig(dv, 3))
-            );
-        }
-    }
-    let _ = write!(
-        s,
-        r#"<text x="{}" y="{}" text-anchor="middle">days since the first sample</text>"#,
-        (LEFT + W - RIGHT) / 2.0,
-        H - 10.0
-    );
-    let _ = write!(
-        s,
-        r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">{measure} ({unit})</text>"#,
-        (TOP + H - BOTTOM) / 2.0
-    );
-    if max_dose > 0.0 {
-        let _ = write!(
-            s,
-            r#"<text transform="translate({} {}) rotate(90)" text-anchor="middle">dose (mg/day)</text>"#,
-            W - 14.0,
-            (TOP + H - BOTTOM) / 2.0
-        );
-        // Dose as steps on the right axis.
-        let mut path = String::new();
-        for p in &course.points {
-            let Some(d) = p.daily_mg() else { continue };
-            let (xx, yy) = (px(x.at(day(p.time))), px(yd.at(d)));
-            if path.is_empty() {
-                path.push_str(&format!("M{xx} {yy}"));
-            } else {
-                path.push_str(&format!(" H{xx} V{yy}"));
+    let lines = [
+        ("target-lower", f.lower, "6 3", "target"),
+        ("target-upper", f.upper, "6 3", "upper bound"),
+        ("population-mean", f.mean, "1 3", "population mean"),
+    ];
+    let mid_y = (TOP + H - BOTTOM) / 2.0;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (W) " " (H)} width=(W) height=(H)
+            role="img" aria-label={(course.drug) " over time"} font-family="sans-serif" font-size="11" {
+            @if let (Some(l), Some(u)) = (f.lower, f.upper) {
+                rect class="target-band" x=(LEFT) y=(px(y.at(u))) width=(W - LEFT - RIGHT)
+                    height=(px(y.at(l) - y.at(u))) fill="#e8e8e8" {}
+            }
+            @for (class, value, dash, label) in lines {
+                @if let Some(v) = value {
+                    line class=(class) data-value=(v) x1=(LEFT) x2=(W - RIGHT) y1=(px(y.at(v)))
+                        y2=(px(y.at(v))) stroke="black" stroke-width="1.2" stroke-dasharray=(dash) {}
+                    text x=(W - RIGHT - 4.0) y=(y.at(v) - 4.0) text-anchor="end" {
+                        (label) " " (fmt_num(round_sig(v, 4))) " " (f.unit)
+                    }
+                }
+            }
+            g class="axes" stroke="black" {
+                line x1=(LEFT) y1=(H - BOTTOM) x2=(W - RIGHT) y2=(H - BOTTOM) {}
+                line x1=(LEFT) y1=(TOP) x2=(LEFT) y2=(H - BOTTOM) {}
+                line x1=(W - RIGHT) y1=(TOP) x2=(W - RIGHT) y2=(H - BOTTOM) {}
+            }
+            @for i in 0..=4 {
+                @let (v, d) = (top_value * f64::from(i) / 4.0, last_day * f64::from(i) / 4.0);
+                text x=(LEFT - 6.0) y=(y.at(v) + 4.0) text-anchor="end" { (fmt_num(round_sig(v, 3))) }
+                text x=(x.at(d)) y=(H - BOTTOM + 16.0) text-anchor="middle" { (fmt_num(round_sig(d, 3))) }
+                @if max_dose > 0.0 {
+                    @let dv = max_dose * 1.25 * f64::from(i) / 4.0;
+                    text x=(W - RIGHT + 6.0) y=(yd.at(dv) + 4.0) { (fmt_num(round_sig(dv, 3))) }
+                }
+            }
+            text x=((LEFT + W - RIGHT) / 2.0) y=(H - 10.0) text-anchor="middle" { "days since the first sample" }
+            text transform={"translate(16 " (mid_y) ") rotate(-90)"} text-anchor="middle" {
+                (f.measure) " (" (f.unit) ")"
+            }
+            @if max_dose > 0.0 {
+                text transform={"translate(" (W - 14.0) " " (mid_y) ") rotate(90)"} text-anchor="middle" {
+                    "dose (mg/day)"
+                }
+                path class="dose" d=(dose_steps(course, &x, &yd, &day)) fill="none" stroke="black" stroke-width="1.5" {}
+            }
+            @for (p, (measured, trough)) in &points {
+                @let (xx, id) = (px(x.at(day(p.time))), p.result.id.as_deref().unwrap_or(""));
+                // Open circle as measured, filled circle at trough.
+                @if (measured - trough).abs() > f64::EPSILON * measured.abs().max(1.0) {
+                    circle class="measured" data-id=(id) data-value=(measured) cx=(xx)
+                        cy=(px(y.at(*measured))) r="4" fill="white" stroke="black" {}
+                    line x1=(xx) x2=(xx) y1=(px(y.at(*measured))) y2=(px(y.at(*trough)))
+                        stroke="black" stroke-width="0.6" {}
+                }
+                circle class="trough" data-id=(id) data-value=(trough) cx=(xx) cy=(px(y.at(*trough)))
+                    r="4" fill="black" {}
+                @if let Some(g) = p.toxicity_grade.filter(|g| *g >= toxicity_grade) {
+                    @let (tx, ty) = (x.at(day(p.time)), y.at(*trough) - 10.0);
+                    path class="toxicity" d={"M" (tx - 5.0) " " (ty) " l5 -9 l5 9 z"} fill="white" stroke="black" {}
+                    text x=(tx + 7.0) y=(ty - 2.0) { "G" (g) }
+                }
             }
         }
-        path.push_str(&format!(" H{}", W - RIGHT));
-        let _ = write!(
-            s,
-            r#"<path class="dose" d="{path}" fill="none" stroke="black" stroke-width="1.5"/>"#
-        );
     }
-    // Samples: open circle as measured, filled circle at trough.
-    for (p, (measured, trough)) in &points {
-        let xx = px(x.at(day(p.time)));
-        let id = p.result.id.as_deref().unwrap_or("");
-        if (measured - trough).abs() > f64::EPSILON * measured.abs().max(1.0) {
-            let _ = write!(
-                s,
-                r#"<circle class="measured" data-id="{id}" data-value="{measured}" cx="{xx}" cy="{}" r="4" fill="white" stroke="black"/>"#,
-                px(y.at(*measured))
-            );
-            let _ = write!(
-                s,
-                r#"<line x1="{xx}" x2="{xx}" y1="{}" y2="{}" stroke="black" stroke-width="0.6"/>"#,
-                px(y.at(*measured)),
-                px(y.at(*trough))
-            );
-        }
-        let _ = write!(
-            s,
-            r#"<circle class="trough" data-id="{id}" data-value="{trough}" cx="{xx}" cy="{}" r="4" fill="black"/>"#,
-            px(y.at(*trough))
-        );
-        if let Some(g) = p.toxicity_grade.filter(|g| *g >= toxicity_grade) {
-            let yy = y.at(*trough) - 10.0;
-            let _ = write!(
-                s,
-                r#"<path class="toxicity" d="M{} {} l5 -9 l5 9 z" fill="white" stroke="black"/><text x="{}" y="{}">G{g}</text>"#,
-                x.at(day(p.time)) - 5.0,
-                yy,
-                x.at(day(p.time)) + 7.0,
-                yy - 2.0
-            );
+}
+
+/// The daily dose as steps on the right axis.
+fn dose_steps(course: &Course, x: &Scale, yd: &Scale, day: &dyn Fn(i64) -> f64) -> String {
+    let mut path = String::new();
+    for p in &course.points {
+        let Some(d) = p.daily_mg() else { continue };
+        let (xx, yy) = (px(x.at(day(p.time))), px(yd.at(d)));
+        if path.is_empty() {
+            path.push_str(&format!("M{xx} {yy}"));
+        } else {
+            path.push_str(&format!(" H{xx} V{yy}"));
         }
     }
-    s.push_str("</svg>");
-    s
+    path.push_str(&format!(" H{}", W - RIGHT));
+    path
 }
