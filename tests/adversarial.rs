@@ -60,23 +60,21 @@ fn format_of(path: &Path) -> InputFormat {
 #[test]
 fn every_adversarial_input_has_its_documented_outcome() {
     let pack = pack();
-    let mut files: Vec<PathBuf> = fs::read_dir(tdm_tests::tests_dir().join("adversarial"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 15);
-    for file in files {
+    let mut count = 0;
+    // One snapshot per file; a failure names its file, and every file is checked.
+    insta::glob!("adversarial/*", |file| {
+        count += 1;
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let text = outcome(&pack, fs::File::open(&file).unwrap(), format_of(&file));
+        let text = outcome(&pack, fs::File::open(file).unwrap(), format_of(file));
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path("snapshots/adversarial");
         settings.set_prepend_module_to_snapshot(false);
+        settings.remove_snapshot_suffix();
         settings.set_omit_expression(true);
         settings.set_description(format!("tests/adversarial/{name}"));
         settings.bind(|| insta::assert_snapshot!(name, text));
-    }
+    });
+    assert!(count >= 15, "the corpus has {count} files");
 }
 
 /// A reader of `size` bytes of `fill` between `head` and `tail`, made on

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use tdm_core::{LoadOptions, Pack, PackError, Plugins, tools::load_cases, tools::run_case};
+use std::collections::BTreeMap;
+
+use tdm_core::tools::{Case, load_cases, run_case};
+use tdm_core::{LoadOptions, Pack, PackError, Plugins};
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")
@@ -73,36 +76,37 @@ fn every_pack_loads_and_passes_its_cases() {
 
 #[test]
 fn every_case_file_has_a_reviewed_snapshot() {
-    for dir in packs() {
-        let pack = load_pack(&dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
-        let cases = load_cases(&dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
-        let pack_name = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let mut files: Vec<&str> = cases.iter().map(|c| c.file.as_str()).collect();
-        files.dedup();
-        for file in files {
-            let results: Vec<_> = cases
-                .iter()
-                .filter(|c| c.file == file)
-                .map(|c| {
-                    let outcome = run_case(&pack, c);
-                    serde_json::json!({"case": c.name, "result": outcome.result})
-                })
-                .collect();
-            let name = file.trim_start_matches("tests/").trim_end_matches(".yaml");
-            let mut settings = insta::Settings::clone_current();
-            settings.set_snapshot_path(format!("snapshots/{pack_name}"));
-            settings.set_prepend_module_to_snapshot(false);
-            settings.set_description(format!("{pack_name}/{file}: every case's full result"));
-            settings.set_omit_expression(true);
-            // The digest changes with any file of the pack; it is checked on its own below.
-            settings.add_redaction("[].result.pack.digest", "[digest]");
-            settings.bind(|| insta::assert_yaml_snapshot!(name, results));
-        }
-    }
+    let mut loaded: BTreeMap<PathBuf, (Pack, Vec<Case>)> = BTreeMap::new();
+    // One snapshot per case file of every pack; a failure names its file.
+    insta::glob!("../rules", "**/tests/*.yaml", |path| {
+        let dir = path.parent().and_then(Path::parent).unwrap().to_path_buf();
+        let (pack, cases) = loaded.entry(dir.clone()).or_insert_with(|| {
+            let pack = load_pack(&dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
+            let cases = load_cases(&dir).unwrap_or_else(|e| panic!("{}: {e:?}", dir.display()));
+            (pack, cases)
+        });
+        let pack_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let file = format!("tests/{}", path.file_name().unwrap().to_string_lossy());
+        let results: Vec<_> = cases
+            .iter()
+            .filter(|c| c.file == file)
+            .map(|c| {
+                let outcome = run_case(pack, c);
+                serde_json::json!({"case": c.name, "result": outcome.result})
+            })
+            .collect();
+        let name = file.trim_start_matches("tests/").trim_end_matches(".yaml");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(format!("snapshots/{pack_name}"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.remove_snapshot_suffix();
+        settings.set_description(format!("{pack_name}/{file}: every case's full result"));
+        settings.set_omit_expression(true);
+        // The digest changes with any file of the pack; it is checked on its own below.
+        settings.add_redaction("[].result.pack.digest", "[digest]");
+        settings.bind(|| insta::assert_yaml_snapshot!(name, results));
+    });
+    assert_eq!(loaded.len(), packs().len(), "every pack has case files");
 }
 
 #[test]
