@@ -103,12 +103,24 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
             path.file_name().unwrap_or_default().to_string_lossy()
         );
         match crate::pack::load::parse_checked::<RawCaseFile>(&text, &file, schema()) {
-            Ok((raw, _)) => cases.extend(raw.cases.into_iter().map(|c| Case {
-                file: file.clone(),
-                name: c.name,
-                sample: c.sample,
-                expect: c.expect,
-            })),
+            Ok((raw, _)) => {
+                for c in raw.cases {
+                    if let Some(why) = unstated(&c.expect) {
+                        let at = crate::pack::yaml::position(&c.name);
+                        let mut p =
+                            Problem::new(&file, at, format!("case `{}`: {why}", c.name.value))
+                                .with_help("a case states what a pharmacist would check: the advice, and the next dose when the advice changes it (null for none)");
+                        p.text = Some(text.as_str().into());
+                        problems.push(p);
+                    }
+                    cases.push(Case {
+                        file: file.clone(),
+                        name: c.name.value,
+                        sample: c.sample,
+                        expect: c.expect,
+                    });
+                }
+            }
             Err(mut p) => problems.append(&mut p),
         }
     }
@@ -119,6 +131,20 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
             pack_dir.as_ref().to_path_buf(),
             problems,
         ))
+    }
+}
+
+/// What an ok case leaves unstated: its advice, or the next dose of an
+/// advice that changes the dose. A case that expects an error states that.
+fn unstated(e: &Expect) -> Option<&'static str> {
+    let error = e.status == Some(Status::Error) || e.error_contains.is_some();
+    match e.advice {
+        _ if error => None,
+        None => Some("an ok case must state its `advice`"),
+        Some(Advice::IncreaseDose | Advice::ReduceDose) if e.next_dose_mg.is_none() => {
+            Some("a case whose advice changes the dose must state `next_dose_mg`")
+        }
+        Some(_) => None,
     }
 }
 
@@ -239,7 +265,7 @@ pub(crate) struct RawCaseFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCase {
     /// What the case shows.
-    pub name: String,
+    pub name: crate::pack::yaml::Spanned<String>,
     /// The sample as in the input contract (schemas/sample.schema.json). Not
     /// checked here: a case may feed deliberately broken input.
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
@@ -252,4 +278,46 @@ pub(crate) struct RawCase {
 fn schema() -> &'static serde_json::Value {
     static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(|| crate::pack::schema::generate::<RawCaseFile>(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems_of(cases: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        std::fs::write(dir.path().join("tests/a.yaml"), cases).unwrap();
+        match load_cases(dir.path()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems().iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn a_case_states_its_advice_and_the_next_dose_it_leads_to() {
+        let sample = "{drug: imatinib, value: 1, unit: ng/mL}";
+        let no_advice = format!(
+            "cases:\n  - name: vague\n    sample: {sample}\n    expect: {{classification: below}}\n"
+        );
+        let p = problems_of(&no_advice);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("tests/a.yaml:2:"), "{p:?}");
+        assert!(p[0].contains("must state its `advice`"), "{p:?}");
+        let no_dose = format!(
+            "cases:\n  - name: up\n    sample: {sample}\n    expect: {{advice: increase_dose}}\n"
+        );
+        let p = problems_of(&no_dose);
+        assert!(p[0].contains("must state `next_dose_mg`"), "{p:?}");
+        for fine in [
+            "{advice: increase_dose, next_dose_mg: 600}",
+            "{advice: reduce_dose, next_dose_mg: null}",
+            "{advice: continue}",
+            "{status: error, error_contains: unit}",
+        ] {
+            let text =
+                format!("cases:\n  - name: fine\n    sample: {sample}\n    expect: {fine}\n");
+            assert!(problems_of(&text).is_empty(), "{fine}");
+        }
+    }
 }
