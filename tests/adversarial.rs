@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::{BufReader, Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tdm_core::{InputFormat, Pack, evaluate_record, load_pack, read_records, result::Status};
 
