@@ -109,11 +109,7 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
         header = header(&dir.join("drugs"), "drug-override.schema.json"),
         base_name = base.id().name,
     );
-    let case = first_case(&base_dir).unwrap_or_else(|| {
-        format!(
-            "  - name: {drug} is evaluated\n    sample: {{drug: {drug}, value: 1, unit: ng/mL}}\n    expect: {{status: ok}}\n"
-        )
-    });
+    let case = first_case(&base_dir).unwrap_or_else(|| evaluated_case(&base, &drug));
     let tests = format!(
         "{header}# The local pack's own cases: add one for every local change.\ncases:\n{case}",
         header = header(&dir.join("tests"), "tests.schema.json"),
@@ -129,7 +125,30 @@ fn init(args: &InitArgs) -> Result<Vec<PathBuf>, String> {
     for (path, text) in &files {
         fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(files.into_iter().map(|(p, _)| p).collect())
+    // Named as the user named the directory.
+    Ok(files
+        .into_iter()
+        .map(|(p, _)| args.dir.join(p.strip_prefix(&dir).unwrap_or(&p)))
+        .collect())
+}
+
+/// A case for a base without cases: one sample of `drug`, expecting what
+/// the base answers now (a case states its advice and next dose).
+fn evaluated_case(base: &tdm_core::Pack, drug: &str) -> String {
+    let sample = serde_json::json!({"drug": drug, "value": 1, "unit": "ng/mL"});
+    let r = tdm_core::eval::evaluate_value(base, &sample);
+    let expect = match &r.assessment {
+        Some(a) => format!(
+            "{{advice: {}, next_dose_mg: {}}}",
+            a.advice,
+            a.next_dose_mg
+                .map_or("null".into(), tdm_core::result::fmt_num)
+        ),
+        None => format!("{{status: error, error_contains: {:?}}}", r.error.unwrap_or_default()),
+    };
+    format!(
+        "  - name: {drug} is evaluated as the base evaluates it\n    sample: {{drug: {drug}, value: 1, unit: ng/mL}}\n    expect: {expect}\n"
+    )
 }
 
 /// The first case of the base's first case file, as YAML lines: the local
