@@ -262,3 +262,52 @@ fn an_address_in_use_is_reported_as_such_with_its_own_exit_code() {
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
     assert!(!err.contains("output could not be written"), "{err}");
 }
+
+/// `expected` holds, key by key, in `actual` (the README abridges results).
+fn shown_in(expected: &Value, actual: &Value, at: &str) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (key, value) in e {
+                let got = a
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{at}.{key} is shown but not answered"));
+                shown_in(value, got, &format!("{at}.{key}"));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            assert_eq!(e.len(), a.len(), "{at}: length");
+            for (i, (x, y)) in e.iter().zip(a).enumerate() {
+                shown_in(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(expected, actual, "{at}"),
+    }
+}
+
+#[test]
+fn the_readme_session_answers_as_shown() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let from = readme.find("$ tdm serve --pack rules/ki-oncology\n").unwrap();
+    let block = &readme[from..from + readme[from..].find("```").unwrap()];
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    let mut steps = 0;
+    for step in block.split("\n$ ").skip(1) {
+        // The answer starts on the first line that starts with `{` or `[`.
+        let answer_at = step.find("\n{").or_else(|| step.find("\n[")).unwrap();
+        let (command, answer) = step.split_at(answer_at);
+        let answer = answer.replace("(fields abridged)", "");
+        let mut expected: Value = serde_json::from_str(answer.trim()).unwrap();
+        let actual = if command.contains("/v1/pack") {
+            // The time of loading is this run's own.
+            expected.as_object_mut().unwrap().remove("loaded_at");
+            get(&server.base, "/v1/pack").1
+        } else {
+            let body = command.split("-d '").nth(1).unwrap();
+            let body: Value = serde_json::from_str(&body[..body.rfind('\'').unwrap()]).unwrap();
+            post(&server.base, &body, None).1
+        };
+        shown_in(&expected, &actual, "answer");
+        steps += 1;
+    }
+    assert_eq!(steps, 3, "the session's requests");
+}
