@@ -287,7 +287,9 @@ fn shown_in(expected: &Value, actual: &Value, at: &str) {
 #[test]
 fn the_readme_session_answers_as_shown() {
     let readme = fs::read_to_string(root().join("README.md")).unwrap();
-    let from = readme.find("$ tdm serve --pack rules/ki-oncology\n").unwrap();
+    let from = readme
+        .find("$ tdm serve --pack rules/ki-oncology\n")
+        .unwrap();
     let block = &readme[from..from + readme[from..].find("```").unwrap()];
     let server = start(&root().join("rules/ki-oncology"), &[]);
     let mut steps = 0;

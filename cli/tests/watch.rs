@@ -84,7 +84,11 @@ fn the_readme_session_is_what_watch_prints() {
     let original = fs::read_to_string(&file).unwrap();
     w.until(|l| l.starts_with("watching wpack"));
     // The CML target raised to 1500.
-    fs::write(&file, original.replacen("    lower: 1000\n", "    lower: 1500\n", 1)).unwrap();
+    fs::write(
+        &file,
+        original.replacen("    lower: 1000\n", "    lower: 1500\n", 1),
+    )
+    .unwrap();
     w.until(|l| l.starts_with("samples: "));
     // A save that breaks the file: the last good pack stays.
     fs::write(&file, original.replacen("targets:\n", "targets: {\n", 1)).unwrap();

@@ -16,7 +16,7 @@ pub mod reload;
 pub mod result;
 pub mod tools;
 
-pub use eval::{evaluate, evaluate_record};
+pub use eval::{EvalError, evaluate, evaluate_record};
 pub use input::{InputFormat, Record, Sample, SampleError, read_records};
 pub use pack::{LoadOptions, Pack, PackError, PackSource, Plugins, load_pack, load_pack_with};
 pub use result::EvalResult;

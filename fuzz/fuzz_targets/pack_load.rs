@@ -13,9 +13,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(f) = files.iter_mut().find(|(n, _)| n == "drugs/testinib.yaml") {
         f.1 = text.clone();
     }
-    let _ = tdm_core::load_pack_from_texts(&files);
+    let _ = tdm_core::load_pack(tdm_core::PackSource::texts(files.clone()));
     if data.len() < 512 {
         files[0].1 = text;
-        let _ = tdm_core::load_pack_from_texts(&files);
+        let _ = tdm_core::load_pack(tdm_core::PackSource::texts(files.clone()));
     }
 });

@@ -11,7 +11,7 @@ use tdm_core::{InputFormat, Pack};
 
 fn pack() -> &'static Pack {
     static PACK: OnceLock<Pack> = OnceLock::new();
-    PACK.get_or_init(|| tdm_core::load_pack_from_texts(&common::ki_oncology_files()).expect("the shipped pack loads"))
+    PACK.get_or_init(|| tdm_core::load_pack(tdm_core::PackSource::texts(common::ki_oncology_files())).expect("the shipped pack loads"))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -144,7 +144,10 @@ fn evaluated_case(base: &tdm_core::Pack, drug: &str) -> String {
             a.next_dose_mg
                 .map_or("null".into(), tdm_core::result::fmt_num)
         ),
-        None => format!("{{status: error, error_contains: {:?}}}", r.error.unwrap_or_default()),
+        None => format!(
+            "{{status: error, error_contains: {:?}}}",
+            r.error.unwrap_or_default()
+        ),
     };
     format!(
         "  - name: {drug} is evaluated as the base evaluates it\n    sample: {{drug: {drug}, value: 1, unit: ng/mL}}\n    expect: {expect}\n"

@@ -30,7 +30,7 @@ pub const MAX_ARRAY_SIZE: usize = 1_000;
 pub const MAX_MAP_SIZE: usize = 256;
 
 /// The sandboxed engine a pack's scripts run on.
-pub struct ScriptEngine(Engine);
+pub(crate) struct ScriptEngine(Engine);
 
 impl fmt::Debug for ScriptEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
