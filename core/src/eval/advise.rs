@@ -53,15 +53,7 @@ pub(crate) fn advise(
             "exposure": combined.total, "unit": combined.exposure.unit,
             "lower": judged.lower, "upper": target.upper, "target_id": target.id,
         });
-        let map = hooks::sample_map(
-            sample,
-            drug,
-            Some((
-                &measured.values,
-                timing.factors.as_deref(),
-                timing.interval_h,
-            )),
-        );
+        let map = hooks::measured_map(cx, measured, timing);
         if let Some(change) =
             hooks::next_dose(cx.pack, drug, map, result_map).map_err(EvalError::hook)?
         {

@@ -58,15 +58,7 @@ pub(crate) fn combine(
     });
     // The hook's inputs are built only for a drug that has such a hook.
     if hooks::implements(drug, Hook::Exposure) {
-        let map = hooks::sample_map(
-            sample,
-            drug,
-            Some((
-                &measured.values,
-                timing.factors.as_deref(),
-                timing.interval_h,
-            )),
-        );
+        let map = hooks::measured_map(cx, measured, timing);
         if let Some(e) =
             hooks::exposure(cx.pack, drug, map, reading.quantity).map_err(EvalError::hook)?
         {

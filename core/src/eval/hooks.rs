@@ -48,6 +48,24 @@ fn call_hook(
     }
 }
 
+/// The sample as the `exposure` and `next_dose` hooks receive it: with the
+/// analytes converted, and at trough where the timing stage corrects them.
+pub(crate) fn measured_map(
+    cx: &super::Context<'_>,
+    measured: &super::analytes::Measured,
+    timing: &super::timing::Timing,
+) -> Value {
+    sample_map(
+        cx.sample,
+        cx.drug,
+        Some((
+            &measured.values,
+            timing.factors.as_deref(),
+            timing.interval_h,
+        )),
+    )
+}
+
 /// The sample as hooks see it: every input field (absent ones are `()`),
 /// extra fields passed through, and, once measured, `analytes` (name ->
 /// ng/mL or ng*h/mL), `at_trough` (the same after trough correction) and
