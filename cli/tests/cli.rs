@@ -443,6 +443,8 @@ fn validate_reports_every_problem_in_each_format() {
     assert_eq!(problems.len(), 2);
     for p in problems {
         assert_eq!(p["file"], "drugs/gefitinib.yaml");
+        // An unknown key and a value outside an enumeration: the file's shape.
+        assert_eq!(p["kind"], "shape", "{p}");
         assert!(p["line"].as_u64().unwrap() > 0 && p["column"].as_u64().unwrap() > 0);
         assert!(p["help"].as_str().unwrap().starts_with("did you mean"));
     }

@@ -342,3 +342,83 @@ fn validate_against_wants_a_changelog_entry_for_a_new_version() {
         "{text}"
     );
 }
+
+/// `git ARGS` in `dir`, which must succeed.
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_pack_at_a_git_revision_is_the_pack_on_disk_yml_files_and_overlays_included() {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("git is not installed: skipped");
+        return;
+    }
+    let repo = tempfile::tempdir().unwrap();
+    copy_dir(
+        &root().join("rules/ki-oncology"),
+        &repo.path().join("rules/ki-oncology"),
+    );
+    copy_dir(
+        &root().join("rules/examples/hospital-overlay"),
+        &repo.path().join("rules/examples/hospital-overlay"),
+    );
+    // A drug file spelt `.yml` is a drug file at a revision too.
+    let drugs = repo.path().join("rules/ki-oncology/drugs");
+    fs::rename(drugs.join("gefitinib.yaml"), drugs.join("gefitinib.yml")).unwrap();
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "packs"]);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tdm"))
+            .current_dir(repo.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for pack in ["rules/ki-oncology", "rules/examples/hospital-overlay"] {
+        let o = run(&["diff", &format!("{pack}@HEAD"), pack]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{pack}: {}{err}", stdout(&o));
+        assert!(
+            stdout(&o).contains("no differences"),
+            "{pack}: {}",
+            stdout(&o)
+        );
+    }
+    // And evaluation reads the revision the same way.
+    let o = run(&[
+        "eval",
+        "--pack",
+        "rules/ki-oncology@HEAD",
+        "--format",
+        "json",
+        "--drug",
+        "gefitinib",
+        "--value",
+        "250",
+        "--unit",
+        "ng/mL",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout(&o).contains("\"drug\": \"gefitinib\""),
+        "{}",
+        stdout(&o)
+    );
+}

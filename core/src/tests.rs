@@ -326,3 +326,24 @@ fn a_version_is_read_as_semver_reads_it() {
         }
     }
 }
+
+#[test]
+fn every_problem_says_what_kind_it_is() {
+    use crate::pack::ProblemKind;
+    let kinds = |drug: &str| -> Vec<ProblemKind> {
+        let manifest = MANIFEST.replace("ACT", "false");
+        match from_files(&[("pack.yaml", &manifest), ("drugs/t.yaml", drug)]) {
+            Err(PackError::Invalid { problems, .. }) => problems.iter().map(|p| p.kind).collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(kinds("drug: [unclosed"), vec![ProblemKind::Syntax]);
+    assert_eq!(
+        kinds(&DRUG.replace("group: test", "group: test\ncolour: red")),
+        vec![ProblemKind::Shape]
+    );
+    assert_eq!(
+        kinds(&DRUG.replace("lower: 100, upper: 300", "lower: 300, upper: 100")),
+        vec![ProblemKind::Rule]
+    );
+}

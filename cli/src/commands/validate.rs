@@ -222,15 +222,15 @@ pub(crate) fn plain(error: &PackError) -> String {
 fn as_json(dir: &std::path::Path, error: &PackError) -> serde_json::Value {
     let problems: Vec<serde_json::Value> = match error {
         PackError::Io { path, error } => vec![json!({
-            "file": path.display().to_string(), "line": null, "column": null,
+            "kind": "file", "file": path.display().to_string(), "line": null, "column": null,
             "message": format!("cannot read the file: {error}"), "help": null,
         })],
         PackError::Invalid { problems, .. } => problems
             .iter()
             .map(|p| {
                 json!({
-                    "file": p.file, "line": p.position.line, "column": p.position.column,
-                    "message": p.message, "help": p.help,
+                    "kind": p.kind.as_str(), "file": p.file, "line": p.position.line,
+                    "column": p.position.column, "message": p.message, "help": p.help,
                 })
             })
             .collect(),

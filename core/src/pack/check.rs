@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::input::units::Unit;
-use crate::pack::error::{Position, Problem};
+use crate::pack::error::{Position, Problem, ProblemKind};
 use crate::pack::model::*;
 use crate::pack::raw::*;
 use crate::pack::yaml::{self, Spanned};
@@ -38,7 +38,7 @@ pub(crate) enum PluginState {
 
 impl Checker<'_> {
     pub(crate) fn report(&mut self, at: Position, message: impl Into<String>, help: Option<&str>) {
-        let mut p = Problem::new(self.file, at, message);
+        let mut p = Problem::new(ProblemKind::Rule, self.file, at, message);
         p.help = help.map(str::to_owned);
         p.text = Some(self.text.clone());
         self.problems.push(p);

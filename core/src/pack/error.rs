@@ -16,9 +16,50 @@ pub struct Position {
     pub column: u64,
 }
 
+/// What kind of problem it is: a stable code for tools, next to the
+/// sentence for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// The file cannot be read as a pack file (not UTF-8, too large).
+    File,
+    /// YAML or Rhai syntax.
+    Syntax,
+    /// The file's shape: an unknown or missing key, a wrong type, a value
+    /// outside an enumeration.
+    Shape,
+    /// A value that breaks a rule of the pack (a unit, bounds, dose levels,
+    /// a source, a name used twice, a likely unit slip).
+    Rule,
+    /// A pack that extends another: the base, the version requirement.
+    Overlay,
+    /// A native plugin's pin or library.
+    Plugin,
+    /// A test case of the pack.
+    Case,
+}
+
+impl ProblemKind {
+    /// The spelling in machine-readable output: `file`, `syntax`, `shape`,
+    /// `rule`, `overlay`, `plugin`, `case`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::File => "file",
+            ProblemKind::Syntax => "syntax",
+            ProblemKind::Shape => "shape",
+            ProblemKind::Rule => "rule",
+            ProblemKind::Overlay => "overlay",
+            ProblemKind::Plugin => "plugin",
+            ProblemKind::Case => "case",
+        }
+    }
+}
+
 /// One thing wrong with a pack file.
 #[derive(Debug, Clone)]
 pub struct Problem {
+    /// What kind of problem.
+    pub kind: ProblemKind,
     /// The file, relative to the pack directory when it is inside it.
     pub file: String,
     /// Line and column of the offending node.
@@ -32,8 +73,14 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(file: &str, position: Position, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: ProblemKind,
+        file: &str,
+        position: Position,
+        message: impl Into<String>,
+    ) -> Self {
         Problem {
+            kind,
             file: file.to_owned(),
             position,
             message: message.into(),

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::pack::check::{Checker, PluginState};
-use crate::pack::error::{PackError, Position, Problem};
+use crate::pack::error::{PackError, Position, Problem, ProblemKind};
 use crate::pack::model::*;
 use crate::pack::overlay::ResolvedFile;
 use crate::pack::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
@@ -160,8 +160,13 @@ pub(crate) fn load_from_texts(
     }
     if raw_drugs.is_empty() && problems.is_empty() {
         problems.push(
-            Problem::new("drugs/", Position::default(), "the pack has no drug files")
-                .with_help("add one YAML file per drug under `drugs/`"),
+            Problem::new(
+                ProblemKind::Rule,
+                "drugs/",
+                Position::default(),
+                "the pack has no drug files",
+            )
+            .with_help("add one YAML file per drug under `drugs/`"),
         );
     }
     if !problems.is_empty() {
@@ -207,7 +212,7 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
         return Err(shape
             .into_iter()
             .map(|s| {
-                let mut p = Problem::new(file, s.position, s.message);
+                let mut p = Problem::new(ProblemKind::Shape, file, s.position, s.message);
                 p.help = s.help;
                 p.text = Some(text.clone());
                 p
@@ -244,7 +249,13 @@ fn verify_plugins(
 ) -> HashMap<String, PluginState> {
     let text: Arc<str> = Arc::from(text);
     let mut report = |at: &yaml::Spanned<String>, message: String, help: &str| {
-        let mut p = Problem::new("pack.yaml", yaml::position(at), message).with_help(help);
+        let mut p = Problem::new(
+            ProblemKind::Plugin,
+            "pack.yaml",
+            yaml::position(at),
+            message,
+        )
+        .with_help(help);
         p.text = Some(text.clone());
         problems.push(p);
     };

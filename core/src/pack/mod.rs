@@ -16,7 +16,7 @@ pub(crate) mod shape;
 pub(crate) mod source;
 pub(crate) mod yaml;
 
-pub use error::{PackError, Position, Problem, ProblemReport};
+pub use error::{PackError, Position, Problem, ProblemKind, ProblemReport};
 pub use load::{load_pack, load_pack_with, resolve_pack};
 pub use model::{
     Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, Frequency, HookProvider,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::pack::error::{PackError, Position, Problem};
+use crate::pack::error::{PackError, Position, Problem, ProblemKind};
 use crate::pack::source::{PackFiles, PackSource};
 
 /// Checks that a base pack is valid on its own and gives its version (the
@@ -90,6 +90,7 @@ pub(crate) fn resolve(
     let dir = source.location();
     let refuse = |file: &str, line: u64, message: String, help: &str| {
         let problem = Problem::new(
+            ProblemKind::Overlay,
             &format!("{prefix}{file}"),
             Position { line, column: 1 },
             message,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope};
 use serde_json::Value;
 
-use crate::pack::error::{Position, Problem};
+use crate::pack::error::{Position, Problem, ProblemKind};
 use crate::result::Hook;
 
 /// Limits of one hook call. A clinical rule needs a few hundred operations.
@@ -90,7 +90,7 @@ pub(crate) fn compile(
 ) -> Result<Arc<Script>, Vec<Problem>> {
     let text_arc: Arc<str> = Arc::from(text);
     let problem = |position: Position, message: String, help: &str| {
-        let mut p = Problem::new(path, position, message).with_help(help);
+        let mut p = Problem::new(ProblemKind::Syntax, path, position, message).with_help(help);
         p.text = Some(text_arc.clone());
         p
     };

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use crate::pack::error::{PackError, Position, Problem};
+use crate::pack::error::{PackError, Position, Problem, ProblemKind};
 use crate::pack::yaml::MAX_FILE_BYTES;
 
 /// Where a pack is read from.
@@ -234,6 +234,7 @@ fn utf8(bytes: Vec<u8>, dir: &Path, name: &str) -> Result<String, PackError> {
             .count() as u64
             + 1;
         let problem = Problem::new(
+            ProblemKind::File,
             name,
             Position { line, column },
             "the file is not UTF-8 text",

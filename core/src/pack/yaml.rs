@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::pack::error::{Position, Problem};
+use crate::pack::error::{Position, Problem, ProblemKind};
 
 /// The largest pack file read (a drug file is a few kilobytes). Larger files
 /// are refused before they are read.
@@ -230,7 +230,7 @@ fn problem(error: &serde_saphyr::Error, text: &str, file: &str) -> Problem {
         }
     };
     let help = help_for(&message);
-    let mut p = Problem::new(file, position, message);
+    let mut p = Problem::new(ProblemKind::Syntax, file, position, message);
     p.help = help;
     p.text = Some(Arc::from(text));
     p

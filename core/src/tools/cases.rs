@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::pack::error::{PackError, Problem};
+use crate::pack::error::{PackError, Problem, ProblemKind};
 use crate::pack::model::Pack;
 use crate::result::{Advice, Classification, EvalResult, Status};
 use schemars::JsonSchema;
@@ -108,7 +108,9 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
                     if let Some(why) = unstated(&c.expect) {
                         let at = crate::pack::yaml::position(&c.name);
                         let mut p =
-                            Problem::new(&file, at, format!("case `{}`: {why}", c.name.value))
+                            Problem::new(
+            ProblemKind::Case,
+            &file, at, format!("case `{}`: {why}", c.name.value))
                                 .with_help("a case states what a pharmacist would check: the advice, and the next dose when the advice changes it (null for none)");
                         p.text = Some(text.as_str().into());
                         problems.push(p);
