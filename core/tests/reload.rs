@@ -219,8 +219,20 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
         fs::write(dir.path().join("drugs/testinib.yaml"), drug_text(*v)).unwrap();
         valid.insert(load_pack(dir.path()).unwrap().id().digest.clone());
     }
+    let final_digest = {
+        let dir = tempfile::tempdir().unwrap();
+        tdm_tests::copy_into(&base(), dir.path());
+        fs::write(
+            dir.path().join("drugs/testinib.yaml"),
+            drug_text(*versions.last().unwrap()),
+        )
+        .unwrap();
+        load_pack(dir.path()).unwrap().id().digest.clone()
+    };
     let w = start(tmp.path(), None);
-    valid.insert(w.live.pack().id().digest.clone());
+    let first_digest = w.live.pack().id().digest.clone();
+    assert_ne!(first_digest, final_digest, "the test must change the pack");
+    valid.insert(first_digest);
     let stop = AtomicBool::new(false);
     let sample = json!({"drug": "testinib", "value": 1035, "unit": "ng/mL", "dose_mg": 400});
     let (seen, evaluated) = std::thread::scope(|s| {
@@ -229,7 +241,12 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
                 s.spawn(|| {
                     let mut digests = std::collections::HashSet::new();
                     let mut n = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
+                    // Each worker goes on until it has been answered by the
+                    // final pack: a starved thread must still see the swap.
+                    let give_up = Instant::now() + Duration::from_secs(120);
+                    while !(stop.load(Ordering::Relaxed) && digests.contains(&final_digest))
+                        && Instant::now() < give_up
+                    {
                         let pack = w.live.pack();
                         let r = evaluate_value(&pack, &sample);
                         assert_eq!(r.status, Status::Ok, "{r:?}");
@@ -256,14 +273,6 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
         // is measured by `cargo run --example reload_latency`, not asserted
         // here (a loaded CI machine would make that a flaky test). The
         // deadline only keeps a lost reload from hanging the test.
-        let dir = tempfile::tempdir().unwrap();
-        tdm_tests::copy_into(&base(), dir.path());
-        fs::write(
-            dir.path().join("drugs/testinib.yaml"),
-            drug_text(*versions.last().unwrap()),
-        )
-        .unwrap();
-        let final_digest = load_pack(dir.path()).unwrap().id().digest.clone();
         while w.live.pack().id().digest != final_digest
             && last_write.elapsed() < Duration::from_secs(60)
         {
