@@ -1,12 +1,12 @@
 //! Evaluation: a pure function of (pack, sample) -> result, no I/O.
 //!
-//! [`assess`] runs the stages of design.md's data flow in order, each in
-//! its own module with a typed output: find the drug and read the unit
-//! (here), choose the target ([`target`]), convert and combine the analytes
-//! ([`analytes`]), check timing ([`timing`]), correct to trough
-//! ([`exposure`]), classify ([`classify`]), decide and step the dose
-//! ([`advise`], [`decide`]), and write the result ([`assemble`], [`text`]).
-//! No stage re-checks what an earlier one established.
+//! `assess` runs the stages of design.md's data flow in order, each in its
+//! own module with a typed output: find the drug and read the unit (here),
+//! choose the target (`target.rs`), convert and combine the analytes
+//! (`analytes.rs`), check timing (`timing.rs`), correct to trough
+//! (`exposure.rs`), classify (`classify.rs`), decide and step the dose
+//! (`advise.rs`, `decide.rs`), and write the result (`assemble.rs`,
+//! `text.rs`). No stage re-checks what an earlier one established.
 
 #[macro_use]
 mod sentence;

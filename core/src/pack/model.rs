@@ -1,4 +1,4 @@
-//! The validated pack: what evaluation reads. Built only by [`crate::pack::load`],
+//! The validated pack: what evaluation reads. Built only by the loader (`load.rs`),
 //! immutable afterwards, and free of anything unchecked.
 
 use std::collections::BTreeMap;

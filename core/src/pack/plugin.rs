@@ -39,7 +39,7 @@ pub enum Plugins {
     Load(Arc<dyn PluginLoader>),
 }
 
-/// Options of [`crate::pack::load::load_pack_with`].
+/// Options of loading a pack (`load_pack_with`).
 #[derive(Clone, Default)]
 pub struct LoadOptions {
     /// What to do with native plugins.

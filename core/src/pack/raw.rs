@@ -1,8 +1,8 @@
 //! Raw pack files exactly as authors write them in YAML.
 //!
 //! These types only describe the shape of the files (unknown keys are
-//! errors). Nothing here is trusted: [`crate::pack::load`] checks every value and
-//! builds the validated [`crate::pack::model`] that evaluation uses.
+//! errors). Nothing here is trusted: the checker (`check.rs`) reads every value and
+//! the loader builds the validated model (`model.rs`) that evaluation uses.
 
 use std::collections::BTreeMap;
 
