@@ -101,7 +101,7 @@ proptest! {
     /// For a fixed drug, dose and toxicity, a higher exposure never gives a
     /// lower classification nor a more aggressive increase.
     #[test]
-    fn decisions_are_monotone_in_exposure(drug in 0usize..5, grade in 0u8..=5, a in 0.05f64..6.0, b in 0.05f64..6.0) {
+    fn decisions_are_monotone_in_exposure(drug in 0usize..5, grade in 0u8..=4, a in 0.05f64..6.0, b in 0.05f64..6.0) {
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
         let r1 = evaluate_value(ki(), &threshold_sample(drug, low, grade));
         let r2 = evaluate_value(ki(), &threshold_sample(drug, high, grade));
@@ -111,6 +111,24 @@ proptest! {
             prop_assert!(d1 >= d2, "{:?} at {low} then {:?} at {high}", a1.advice, a2.advice);
         }
         prop_assert!(!(a1.advice == Advice::Continue && a2.advice == Advice::IncreaseDose));
+    }
+
+    /// Toxicity of grade 3 or more is never absent from the result and never
+    /// lets the dose go up, whatever the level; grade 5 is never advised on.
+    #[test]
+    fn toxicity_is_named_and_never_increased_on(drug in 0usize..5, grade in 3u8..=5, f in 0.01f64..20.0, days in 0u32..90) {
+        let mut sample = threshold_sample(drug, f, grade);
+        sample["days_on_dose"] = json!(days);
+        let r = evaluate_value(ki(), &sample);
+        if grade == 5 {
+            prop_assert_eq!(r.status, tdm_core::result::Status::Error);
+            prop_assert!(r.error.as_deref().unwrap_or("").contains("grade 5 is death"));
+        } else {
+            let a = r.assessment.as_ref().unwrap();
+            prop_assert!(a.advice != Advice::IncreaseDose, "{:?}", a.advice);
+            let named = format!("grade {grade} toxicity");
+            prop_assert!(r.rationale.as_deref().unwrap_or("").contains(&named), "{:?}", r.rationale);
+        }
     }
 }
 

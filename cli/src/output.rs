@@ -161,6 +161,7 @@ pub(crate) const CSV_COLUMNS: &[&str] = &[
     "next_dose_mg",
     "next_interval_h",
     "interventions",
+    "conditions",
     "warnings",
     "rationale",
     "pack_name",
@@ -228,6 +229,7 @@ impl<W: Write> Writer for Csv<W> {
             opt(a.and_then(|a| a.next_dose_mg)),
             opt(a.and_then(|a| a.next_interval_h)),
             a.map(|a| a.interventions.join("; ")).unwrap_or_default(),
+            a.map(|a| a.conditions.join("; ")).unwrap_or_default(),
             r.warnings.join("; "),
             opt(r.rationale.as_deref()),
             r.pack.name.clone(),
@@ -346,6 +348,11 @@ impl<W: Write> Writer for Table<W> {
                 "    interventions: {}",
                 a.interventions.join("; ")
             )?;
+        }
+        if let Some(a) = &r.assessment
+            && !a.conditions.is_empty()
+        {
+            writeln!(self.out, "    conditions: {}", a.conditions.join("; "))?;
         }
         for note in r
             .assessment

@@ -45,13 +45,27 @@ impl Watcher {
     }
 }
 
+const COMMAND: &str = "$ tdm watch wpack --samples examples/samples.csv\n";
+
 fn readme_session() -> String {
     let readme = fs::read_to_string(root().join("README.md")).unwrap();
-    let from = readme
-        .find("$ tdm watch wpack --samples examples/samples.csv\n")
-        .unwrap();
+    let from = readme.find(COMMAND).unwrap();
     let block = &readme[from..from + readme[from..].find("```").unwrap()];
     block.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+/// `TRYCMD=overwrite` (as for the other examples) writes the session into
+/// the README after a deliberate change; review the diff.
+fn overwrite_readme(session: &str) {
+    let path = root().join("README.md");
+    let readme = fs::read_to_string(&path).unwrap();
+    let from = readme.find(COMMAND).unwrap() + COMMAND.len();
+    let to = from + readme[from..].find("```").unwrap();
+    fs::write(
+        &path,
+        format!("{}{session}\n{}", &readme[..from], &readme[to..]),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -96,5 +110,9 @@ fn the_readme_session_is_what_watch_prints() {
     // Restored.
     fs::write(&file, &original).unwrap();
     w.until(|l| l.starts_with("samples: "));
-    assert_eq!(w.seen.join("\n"), readme_session());
+    let session = w.seen.join("\n");
+    if std::env::var("TRYCMD").is_ok_and(|v| v == "overwrite") {
+        overwrite_readme(&session);
+    }
+    assert_eq!(session, readme_session());
 }

@@ -109,9 +109,9 @@ fn decision_tree_branches() {
         )
     );
     assert_eq!(
-        run(50.0, 0, 300.0).1,
-        Some(Advice::ConsiderAlternative),
-        "at the maximum"
+        run(50.0, 0, 300.0),
+        (Some(Classification::Below), Some(Advice::Continue), None),
+        "at the maximum: never an alternative on exposure alone"
     );
     assert_eq!(
         run(200.0, 0, 200.0),
@@ -119,16 +119,8 @@ fn decision_tree_branches() {
     );
     assert_eq!(
         run(400.0, 0, 200.0),
-        (
-            Some(Classification::Above),
-            Some(Advice::ReduceDose),
-            Some(100.0)
-        )
-    );
-    assert_eq!(
-        run(400.0, 0, 100.0).1,
-        Some(Advice::ConsiderAlternative),
-        "at the minimum"
+        (Some(Classification::Above), Some(Advice::Continue), None),
+        "an upper bound no source ties to a reduction"
     );
     assert_eq!(
         run(200.0, 3, 200.0),
@@ -139,10 +131,29 @@ fn decision_tree_branches() {
         )
     );
     assert_eq!(
-        run(50.0, 3, 200.0).1,
-        Some(Advice::ConsiderAlternative),
-        "red box"
+        run(200.0, 4, 100.0),
+        (
+            Some(Classification::Within),
+            Some(Advice::ConsiderAlternative),
+            None
+        ),
+        "toxicity at the lowest level: discontinue"
     );
+    assert_eq!(
+        run(50.0, 3, 200.0),
+        (
+            Some(Classification::Below),
+            Some(Advice::ReduceDose),
+            Some(100.0)
+        ),
+        "no red box without the time of sampling and the days on dose"
+    );
+    let timed = advice(
+        &p,
+        json!({"drug": "testo", "value": 50, "unit": "ng/mL", "dose_mg": 200, "toxicity_grade": 3,
+               "hours_since_dose": 24, "days_on_dose": 30}),
+    );
+    assert_eq!(timed.1, Some(Advice::ConsiderAlternative), "red box");
     assert_eq!(
         run(50.0, 2, 200.0).1,
         Some(Advice::IncreaseDose),

@@ -18,6 +18,7 @@ pub(crate) struct Advised {
     pub next_dose_mg: Option<f64>,
     pub next_interval_h: Option<f64>,
     pub interventions: Vec<String>,
+    pub conditions: Vec<String>,
     /// The second half of the rationale.
     pub reason: String,
 }
@@ -42,6 +43,11 @@ pub(crate) fn advise(
         toxicity_grade: sample.toxicity_grade,
         dose_mg: sample.dose_mg,
         interval_h: timing.interval_h,
+        total: combined.total,
+        unit: &combined.exposure.unit,
+        lower: judged.lower,
+        hours_known: sample.hours_since_dose.is_some(),
+        days_known: sample.days_on_dose.is_some(),
     });
     let mut next_dose_mg = decision.next.map(|l| l.mg);
     let mut next_interval_h = decision.next.map(|l| l.interval_h);
@@ -105,14 +111,25 @@ pub(crate) fn advise(
         next_dose_mg,
         next_interval_h,
         interventions: decision.interventions,
+        conditions: decision.conditions,
         reason,
     })
 }
 
-/// The decision's reason, with the daily dose when the interval changes
-/// and the steps that come before an increase.
+/// The decision's reason: first the steps that come before an increase,
+/// then the advice, with the daily dose when the interval changes, and the
+/// conditions under which it may be followed.
 fn reason(decision: &Decision<'_>, next_dose_mg: Option<f64>, interval_h: f64) -> String {
-    let mut reason = decision.reason.clone();
+    let mut reason = String::with_capacity(decision.reason.len() + 160);
+    let steps_first = !decision.interventions.is_empty() && decision.advice == Advice::IncreaseDose;
+    if steps_first {
+        for (i, step) in decision.interventions.iter().enumerate() {
+            reason.push_str(if i == 0 { "first " } else { "; " });
+            reason.push_str(step);
+        }
+        reason.push_str("; then ");
+    }
+    reason.push_str(&decision.reason);
     if let Some(next) = decision.next
         && next.interval_h != interval_h
         && next_dose_mg == Some(next.mg)
@@ -121,10 +138,11 @@ fn reason(decision: &Decision<'_>, next_dose_mg: Option<f64>, interval_h: f64) -
         Num(next.daily_mg()).push_to(&mut reason);
         reason.push_str(" mg/day)");
     }
-    if !decision.interventions.is_empty() && decision.advice == Advice::IncreaseDose {
-        for (i, step) in decision.interventions.iter().enumerate() {
-            reason.push_str(if i == 0 { ", after: " } else { "; " });
-            reason.push_str(step);
+    // A toxicity's condition is already the reason's own words.
+    if decision.advice == Advice::IncreaseDose {
+        for (i, condition) in decision.conditions.iter().enumerate() {
+            reason.push_str(if i == 0 { ", " } else { " and " });
+            reason.push_str(condition);
         }
     }
     reason

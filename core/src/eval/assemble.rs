@@ -66,6 +66,7 @@ pub(crate) fn result(
         next_dose_mg: advised.next_dose_mg,
         next_interval_h: advised.next_interval_h,
         interventions: advised.interventions,
+        conditions: advised.conditions,
         script: notes.trace,
     };
     let rationale = text::rationale(&assessment, target, sample.dose_mg, &advised.reason);

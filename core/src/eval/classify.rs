@@ -7,7 +7,7 @@ use super::text::Sig;
 use super::timing::Timing;
 use super::{Context, EvalError, Notes};
 use crate::pack::model::{Lower, Target};
-use crate::result::{Classification, ErrorCode};
+use crate::result::{Classification, ErrorCode, SteadyState};
 
 /// The bounds as they apply to this sample, and where the exposure falls.
 pub(crate) struct Judged {
@@ -37,6 +37,11 @@ pub(crate) fn classify(
         ),
         None => None,
     };
+    // The toxicity signals a usable level passes; and those of a level
+    // before steady state, which only rises as the patient gets there.
+    if timing.invalid.is_none() || timing.steady_state == SteadyState::No {
+        signals(cx, combined, notes);
+    }
     if timing.invalid.is_some() {
         return Ok(Judged {
             lower,
@@ -50,7 +55,15 @@ pub(crate) fn classify(
     } else {
         Classification::Within
     };
-    let e = &combined.exposure;
+    Ok(Judged {
+        lower,
+        classification: Some(classification),
+    })
+}
+
+/// A warning for each toxicity signal the exposure passes.
+fn signals(cx: &Context<'_>, combined: &Combined, notes: &mut Notes) {
+    let (total, e) = (combined.total, &combined.exposure);
     for s in &cx.drug.signals {
         if total > s.above {
             let refs = if s.references.is_empty() {
@@ -69,8 +82,4 @@ pub(crate) fn classify(
             ));
         }
     }
-    Ok(Judged {
-        lower,
-        classification: Some(classification),
-    })
 }

@@ -1,5 +1,7 @@
-//! The decision tree of Figure 1 of the seed, made explicit (design.md,
-//! "Decision"), and the dose ladder that turns advice into a next dose.
+//! The decision tree, version 2 (design.md, "Decision"): toxicity first
+//! (`toxicity.rs`), then whether the sample can be used, then the exposure
+//! against the target; and the dose ladder that turns advice into a next
+//! dose. Increases carry the conditions under which they may be followed.
 
 use crate::pack::model::Frequency;
 use crate::pack::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
@@ -19,6 +21,15 @@ pub(crate) struct Situation<'a> {
     pub toxicity_grade: Option<u8>,
     pub dose_mg: Option<f64>,
     pub interval_h: f64,
+    /// The exposure judged, at full precision, in `unit`.
+    pub total: f64,
+    pub unit: &'a str,
+    /// The lower bound as it applies to this sample.
+    pub lower: Option<f64>,
+    /// `hours_since_dose` was given (the trough is not assumed).
+    pub hours_known: bool,
+    /// `days_on_dose` was given (steady state is not assumed).
+    pub days_known: bool,
 }
 
 /// The advice and what follows from it.
@@ -26,17 +37,20 @@ pub(crate) struct Decision<'a> {
     pub advice: Advice,
     pub next: Option<&'a DoseLevel>,
     pub interventions: Vec<String>,
+    /// What must hold before the advice is followed.
+    pub conditions: Vec<String>,
     pub warnings: Vec<String>,
     /// The second half of the rationale: what to do and why.
     pub reason: String,
 }
 
 impl Decision<'_> {
-    fn new(advice: Advice, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(advice: Advice, reason: impl Into<String>) -> Self {
         Decision {
             advice,
             next: None,
             interventions: Vec::new(),
+            conditions: Vec::new(),
             warnings: Vec::new(),
             reason: reason.into(),
         }
@@ -45,71 +59,61 @@ impl Decision<'_> {
 
 /// Runs the tree.
 pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
-    // 1. A sample that cannot be interpreted.
+    // 1. Toxicity first, whatever the value or the timing.
+    if let Some(grade) = s.toxicity_grade.filter(|g| *g >= s.policy.toxicity_grade) {
+        return super::toxicity::decide(s, grade);
+    }
+    // 2. A sample that cannot be interpreted.
     if let Some(why) = s.invalid {
         return Decision::new(Advice::RepeatSample, why.to_owned());
     }
     let Some(class) = s.classification else {
         return Decision::new(Advice::RepeatSample, "the sample cannot be classified");
     };
-    let toxic = s
-        .toxicity_grade
-        .is_some_and(|g| g >= s.policy.toxicity_grade);
-    let grade = s.toxicity_grade.unwrap_or_default();
     // A total judged on the parent alone: the value is only a lower bound.
     if s.parent_only {
-        let mut d = Decision::new(
+        return Decision::new(
             Advice::InterpretOnly,
             "the target is a total of parent and metabolite, but only the parent was measured: interpret only, and measure the metabolite before adjusting the dose",
         );
-        if toxic {
-            d.warnings.push(toxicity_warning(grade, s.drug));
-        }
-        return d;
     }
-    // 4. Population mean of an exploratory drug: a reference, not a target to act on.
+    // Population mean of an exploratory drug: a reference, not a target to act on.
     let proxy =
         s.target.basis == Basis::PopulationMean && s.target.evidence == Evidence::Exploratory;
     if proxy && !s.policy.act_on_population_mean {
-        let mut d = Decision::new(
+        return Decision::new(
             Advice::InterpretOnly,
             "the reference is the population mean exposure of an exploratory drug, too early to act on (Verheijen 2017): use it to interpret, not to change the dose",
         );
-        if toxic {
-            d.warnings.push(toxicity_warning(grade, s.drug));
-        }
-        return d;
-    }
-    // 2. Toxicity.
-    if toxic {
-        return match class {
-            Classification::Below => Decision::new(
-                Advice::ConsiderAlternative,
-                format!(
-                    "grade {grade} toxicity despite exposure below target: a lower dose would lose efficacy; consider an alternative treatment (Figure 1, red box)"
-                ),
-            ),
-            _ => step_down(
-                s,
-                &format!("grade {grade} toxicity with exposure at or above target"),
-            ),
-        };
     }
     // 3. No limiting toxicity.
     match class {
         Classification::Within => Decision::new(Advice::Continue, "continue the current dose"),
-        Classification::Above => step_down(s, "exposure above the upper bound"),
-        Classification::Below => step_up(s),
+        Classification::Above => above_bound(s),
+        _ => step_up(s),
     }
 }
 
-fn toxicity_warning(grade: u8, drug: &Drug) -> String {
-    let lower: Vec<String> = drug.dosing.levels.iter().map(DoseLevel::describe).collect();
-    format!(
-        "grade {grade} toxicity: manage it as the label says (dose levels of {}: {})",
-        drug.name,
-        lower.join(", ")
-    )
+/// Above an upper bound without limiting toxicity: the source ties no
+/// action to the bound, so the dose stays and a reduction may be considered
+/// (sunitinib: a reduction "could be considered", seed 590–593; the DPOG
+/// protocol reduces only on toxicity).
+fn above_bound<'a>(s: &Situation<'a>) -> Decision<'a> {
+    if let Some(source) = &s.target.reduce_above {
+        return reduce_above(s, source);
+    }
+    let mut reason = String::from(
+        "exposure above the upper bound without limiting toxicity: continue the current dose",
+    );
+    if let Some(hint) = super::toxicity::reduction_hint(s) {
+        put!(&mut reason, "; ", &hint);
+    }
+    let mut d = Decision::new(Advice::Continue, reason);
+    d.warnings.push(
+        "the upper bound is tied to no action in the sources: a dose reduction is a judgement, not a rule"
+            .into(),
+    );
+    d
 }
 
 /// Index of the current dose among the levels, or where it would sit.
@@ -124,10 +128,15 @@ enum Position {
 }
 
 fn position(s: &Situation) -> Position {
-    let Some(mg) = s.dose_mg else {
-        return Position::Unknown;
-    };
     let levels = &s.drug.dosing.levels;
+    let Some(mg) = s.dose_mg else {
+        // A drug with one level is at it, whatever its dose.
+        return if levels.len() == 1 {
+            Position::At(0)
+        } else {
+            Position::Unknown
+        };
+    };
     if let Some(i) = levels
         .iter()
         .position(|l| l.mg == mg && l.interval_h == s.interval_h)
@@ -142,7 +151,26 @@ fn position(s: &Situation) -> Position {
 }
 
 /// The sample's dose: `400 mg once daily`, or `the current dose`.
-struct Current<'a, 'b>(&'a Situation<'b>);
+pub(crate) struct Current<'a, 'b>(&'a Situation<'b>);
+
+pub(crate) fn current<'a, 'b>(s: &'a Situation<'b>) -> Current<'a, 'b> {
+    Current(s)
+}
+
+/// The level below the current dose: `None` when the dose is not known,
+/// `Some(None)` at the lowest level.
+pub(crate) fn one_level_down<'a>(s: &Situation<'a>) -> Option<Option<&'a DoseLevel>> {
+    match position(s) {
+        Position::At(i) => Some(i.checked_sub(1).map(|j| &s.drug.dosing.levels[j])),
+        Position::Between { below, .. } => Some(below.map(|i| &s.drug.dosing.levels[i])),
+        Position::Unknown => None,
+    }
+}
+
+/// The level a reduction would lead to, when there is one.
+pub(crate) fn lower_level<'a>(s: &Situation<'a>) -> Option<&'a DoseLevel> {
+    one_level_down(s).flatten()
+}
 
 impl super::sentence::Piece for Current<'_, '_> {
     fn put(self, out: &mut String) {
@@ -178,16 +206,18 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             }
         })
         .collect();
+    let levels = &s.drug.dosing.levels;
     let next = match position(s) {
-        Position::At(i) => s.drug.dosing.levels.get(i + 1),
+        Position::At(i) => levels.get(i + 1),
         Position::Between { above, .. } => {
             d.warnings.push(not_a_level_warning(s));
-            above.map(|i| &s.drug.dosing.levels[i])
+            above.map(|i| &levels[i])
         }
         Position::Unknown => {
             d.warnings
                 .push("dose_mg not given: the next dose cannot be computed".into());
             d.reason = "increase the dose one level".into();
+            d.conditions = increase_conditions(s);
             return d;
         }
     };
@@ -204,53 +234,103 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             d.reason = sentence!(step, Current(s), " to ", level);
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
+            d.conditions = increase_conditions(s);
         }
+        // Pharmacokinetics alone is never a reason to switch therapy in the
+        // review: the steps that may raise exposure remain.
         None => {
-            d.advice = Advice::ConsiderAlternative;
+            d.advice = Advice::Continue;
             d.reason = sentence!(
                 Current(s),
-                " is already the highest dose level of the pack: consider an alternative treatment"
+                " is already the highest dose level of the pack: continue it"
             );
+            for (i, step) in d.interventions.iter().enumerate() {
+                d.reason.push_str(if i == 0 {
+                    ", and take the steps that may raise exposure: "
+                } else {
+                    "; "
+                });
+                d.reason.push_str(step);
+            }
+            d.warnings.push(sentence!(
+                "a dose above ",
+                Current(s),
+                " is beyond the pack's dose levels for ",
+                &s.drug.name
+            ));
         }
     }
     d
 }
 
-fn step_down<'a>(s: &Situation<'a>, why: &str) -> Decision<'a> {
-    let mut d = Decision::new(Advice::ReduceDose, String::new());
-    let next = match position(s) {
-        Position::At(i) => i.checked_sub(1).map(|j| &s.drug.dosing.levels[j]),
-        Position::Between { below, .. } => {
-            d.warnings.push(not_a_level_warning(s));
-            below.map(|i| &s.drug.dosing.levels[i])
-        }
-        Position::Unknown => {
-            d.warnings
-                .push("dose_mg not given: the next dose cannot be computed".into());
-            d.reason = format!("{why}: reduce the dose one level");
-            return d;
-        }
-    };
-    match next {
-        Some(level) => {
-            d.reason = sentence!(why, ": reduce the dose from ", Current(s), " to ", level);
+/// Above an upper bound that a source ties to a reduction: one level down.
+fn reduce_above<'a>(s: &Situation<'a>, source: &str) -> Decision<'a> {
+    let why = "exposure above the upper bound";
+    match one_level_down(s) {
+        Some(Some(level)) => {
+            let mut d = Decision::new(
+                Advice::ReduceDose,
+                sentence!(
+                    why,
+                    ": reduce the dose from ",
+                    Current(s),
+                    " to ",
+                    level,
+                    " (",
+                    source,
+                    ")"
+                ),
+            );
+            d.warnings.extend(not_a_level(s));
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
+            d
         }
-        None => {
-            d.advice = Advice::ConsiderAlternative;
-            d.reason = sentence!(
+        Some(None) => Decision::new(
+            Advice::Continue,
+            sentence!(
                 why,
-                ", and ",
+                ", but ",
                 Current(s),
-                " is already the lowest dose level: consider an alternative treatment"
+                " is already the lowest dose level: continue it"
+            ),
+        ),
+        None => {
+            let mut d = Decision::new(
+                Advice::ReduceDose,
+                sentence!(why, ": reduce the dose one level (", source, ")"),
             );
+            d.warnings
+                .push("dose_mg not given: the next dose cannot be computed".into());
+            d
         }
     }
-    d
 }
 
-fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
+/// What must hold before an increase is followed: a tolerated dose when
+/// the grade is unknown or 2, steady state when the days on dose are.
+fn increase_conditions(s: &Situation) -> Vec<String> {
+    let mut conditions = Vec::new();
+    match s.toxicity_grade {
+        None => conditions
+            .push("only if the current dose is tolerated (no toxicity of grade 3 or more)".into()),
+        Some(2) => {
+            conditions.push("only if the grade 2 toxicity is tolerable and not persistent".into())
+        }
+        Some(_) => {}
+    }
+    if !s.days_known {
+        conditions.push("only if at steady state on this dose".into());
+    }
+    conditions
+}
+
+/// The sentence that warns of a dose between levels.
+pub(crate) fn not_a_level(s: &Situation) -> Option<String> {
+    matches!(position(s), Position::Between { .. }).then(|| not_a_level_warning(s))
+}
+
+pub(crate) fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
     if !level.label {
         warnings.push(format!(
             "{} of {} is beyond the label (used in TDM practice){}",

@@ -21,6 +21,7 @@ mod hooks;
 mod target;
 mod text;
 mod timing;
+mod toxicity;
 
 pub use error::EvalError;
 pub use timing::log_linear_factor;
@@ -97,6 +98,7 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
 /// The stages in the order of the data flow.
 fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
     let drug = find_drug(pack, sample)?;
+    refuse(sample)?;
     let cx = Context { pack, drug, sample };
     let unit = read_unit(sample)?;
     let mut notes = Notes::for_drug(drug);
@@ -177,6 +179,17 @@ fn find_drug<'a>(pack: &'a Pack, sample: &Sample) -> Result<&'a Drug, EvalError>
             ),
         )
     })
+}
+
+/// Step 0 of the decision tree: what cannot be advised on at all.
+fn refuse(sample: &Sample) -> Result<(), EvalError> {
+    if sample.toxicity_grade == Some(5) {
+        return Err(EvalError::new(
+            ErrorCode::InvalidField,
+            "field `toxicity_grade`: grade 5 is death related to the adverse event (CTCAE v5.0); no dose advice is given: check the entry",
+        ));
+    }
+    Ok(())
 }
 
 fn read_unit(sample: &Sample) -> Result<Reading, EvalError> {

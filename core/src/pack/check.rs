@@ -580,6 +580,16 @@ impl Checker<'_> {
                 }
             };
             let upper = t.upper.as_ref().map(|u| convert(self, u, "upper"));
+            if let Some(why) = &t.reduce_above {
+                self.source(why);
+                if t.upper.is_none() {
+                    self.report(
+                        yaml::position(why),
+                        "`reduce_above` needs an `upper` bound to act on",
+                        Some("give `upper`, or remove `reduce_above`"),
+                    );
+                }
+            }
             let population_mean = t
                 .population_mean
                 .as_ref()
@@ -636,6 +646,7 @@ impl Checker<'_> {
                 measure: t.measure,
                 lower,
                 upper,
+                reduce_above: t.reduce_above.as_ref().map(|r| r.value.clone()),
                 sum_of,
                 basis: t.basis,
                 evidence: t.evidence,

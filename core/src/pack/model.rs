@@ -269,6 +269,8 @@ pub struct Target {
     pub lower: Option<Lower>,
     /// Upper bound, canonical unit.
     pub upper: Option<f64>,
+    /// The source that ties the upper bound to a dose reduction, if one does.
+    pub reduce_above: Option<String>,
     /// Indices of the analytes summed; the parent alone when it is `[0]`.
     pub sum_of: Vec<usize>,
     /// Threshold or population mean.

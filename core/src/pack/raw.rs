@@ -268,6 +268,11 @@ pub(crate) struct RawTarget {
     /// Upper bound (inclusive), in `unit`.
     #[serde(default)]
     pub upper: Option<Spanned<f64>>,
+    /// The source that ties the upper bound to a dose reduction (a source
+    /// id, then where in it). Without one, an exposure above the bound and
+    /// no limiting toxicity gives `continue`, with a reduction to consider.
+    #[serde(default)]
+    pub reduce_above: Option<Spanned<String>>,
     /// A lower bound proportional to the dose (ng/mL per mg).
     #[serde(default)]
     pub lower_per_mg_dose: Option<Spanned<f64>>,

@@ -65,6 +65,7 @@ fn assessment_fields(o: &mut Object, a: &Assessment) {
     o.opt_num("next_dose_mg", a.next_dose_mg);
     o.opt_num("next_interval_h", a.next_interval_h);
     o.strs("interventions", &a.interventions);
+    o.strs("conditions", &a.conditions);
     o.key("script");
     match &a.script {
         Some(s) => script(o.out, s),

@@ -69,8 +69,11 @@ pub struct Assessment {
     pub next_dose_mg: Option<f64>,
     /// Dosing interval of `next_dose_mg`, hours.
     pub next_interval_h: Option<f64>,
-    /// Non-dose steps, in order.
+    /// Non-dose steps, in order: first these, then the advice.
     pub interventions: Vec<String>,
+    /// What must hold before the advice is followed ("only if the current
+    /// dose is tolerated", "resume ... only once the toxicity has resolved").
+    pub conditions: Vec<String>,
     /// The drug's script, when it has one: which hooks changed this result.
     pub script: Option<ScriptUsed>,
 }

@@ -48,6 +48,9 @@ pub struct Expect {
     /// Text one of the script's notes must contain.
     #[serde(default)]
     pub note_contains: Option<String>,
+    /// Text one of the conditions must contain.
+    #[serde(default)]
+    pub condition_contains: Option<String>,
 }
 
 /// `key: null` is `Some(None)`; an absent key is `None`.
@@ -226,6 +229,14 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
             out.push(format!(
                 "{what}: expected it to contain `{text}`, got {}",
                 show(got)
+            ));
+        }
+    }
+    if let Some(text) = &expect.condition_contains {
+        let conditions = a.map(|a| a.conditions.clone()).unwrap_or_default();
+        if !conditions.iter().any(|c| c.contains(text.as_str())) {
+            out.push(format!(
+                "conditions: expected one containing `{text}`, got {conditions:?}"
             ));
         }
     }

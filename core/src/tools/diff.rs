@@ -444,6 +444,11 @@ fn target_facts(c: &mut Collector, d: &Drug, t: &Target) {
         None => {}
     }
     c.num(format!("{name} upper bound"), t.upper, unit, Major);
+    c.text(
+        format!("{name} reduction above the upper bound"),
+        t.reduce_above.as_deref(),
+        Major,
+    );
     c.text(format!("{name} basis"), Some(t.basis.as_str()), Major);
     c.text(
         format!("{name} evidence"),
