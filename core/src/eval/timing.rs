@@ -145,6 +145,43 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
     }
 }
 
+/// How far from the trough time a sample still counts as a trough.
+struct Tolerance {
+    hours: f64,
+    /// Why, when the half-life made it shorter than the pack's tolerance.
+    why: String,
+}
+
+/// A level changes by less than this share between the sampling time and
+/// the trough when taken as a trough uncorrected (design.md, "Decision",
+/// a local convention: "less than about 5 %").
+const TROUGH_CHANGE: f64 = 0.05;
+
+/// The pack's tolerance, shortened for a short half-life so that a sample
+/// taken as a trough is within 5 % of it: `|tau - t| <= t½ * log2(1 / 0.95)`.
+/// The shortest half-life of the analytes counted decides.
+fn trough_tolerance(policy: &Policy, t: &Timing, sum_of: &[usize]) -> Tolerance {
+    let shortest = sum_of
+        .iter()
+        .filter_map(|&i| t.half_lives[i])
+        .fold(f64::INFINITY, f64::min);
+    let by_half_life = shortest * (1.0 / (1.0 - TROUGH_CHANGE)).log2();
+    if by_half_life < policy.trough_tolerance_h {
+        Tolerance {
+            hours: by_half_life,
+            why: format!(
+                ", where a half-life of {} h changes the level by less than 5 %",
+                Num(shortest)
+            ),
+        }
+    } else {
+        Tolerance {
+            hours: policy.trough_tolerance_h,
+            why: String::new(),
+        }
+    }
+}
+
 fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &mut Timing) {
     let tau = t.interval_h;
     let Some(hours) = sample.hours_since_dose else {
@@ -153,7 +190,8 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             .push("hours_since_dose not given: the sample is taken to be a trough".into());
         return;
     };
-    let near_trough = (hours - tau).abs() <= policy.trough_tolerance_h;
+    let tolerance = trough_tolerance(policy, t, sum_of);
+    let near_trough = (hours - tau).abs() <= tolerance.hours;
     match &drug.correction {
         TroughCorrection::LogLinear { valid_from_h } if hours >= *valid_from_h && hours <= tau => {
             let mut factors = vec![1.0; drug.analytes.len()];
@@ -185,10 +223,11 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
             t.trough = Trough::MeasuredAtTrough;
             if hours != tau {
                 t.warnings.push(format!(
-                    "drawn {} h after the dose, within {} h of the trough time ({} h): taken as a trough without correction",
+                    "drawn {} h after the dose, within {} h of the trough time ({} h){}: taken as a trough without correction",
                     Num(hours),
-                    Num(policy.trough_tolerance_h),
-                    Num(tau)
+                    Num(crate::result::num::round_sig(tolerance.hours, 2)),
+                    Num(tau),
+                    tolerance.why
                 ));
             }
         }
