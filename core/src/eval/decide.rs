@@ -322,6 +322,7 @@ fn increase_conditions(s: &Situation) -> Vec<String> {
     if !s.days_known {
         conditions.push("only if at steady state on this dose".into());
     }
+    conditions.extend(s.drug.dosing.escalation_conditions.iter().cloned());
     conditions
 }
 

@@ -729,11 +729,20 @@ impl Checker<'_> {
             );
         }
         let interventions = self.interventions(&raw.interventions);
+        let escalation_conditions = raw
+            .escalation_conditions
+            .iter()
+            .map(|c| {
+                self.source(&c.source);
+                c.condition.clone()
+            })
+            .collect();
         Some(Dosing {
             interval_h,
             standard: standard?,
             levels,
             interventions,
+            escalation_conditions,
             strengths_mg: raw.strengths_mg.clone(),
             unconfirmed: raw.unconfirmed.clone(),
         })

@@ -309,6 +309,8 @@ pub struct Dosing {
     pub levels: Vec<DoseLevel>,
     /// Drug-specific steps before an increase.
     pub interventions: Vec<Intervention>,
+    /// What must hold before any increase (titration rules, an ECG).
+    pub escalation_conditions: Vec<String>,
     /// Available strengths, mg.
     pub strengths_mg: Vec<f64>,
     /// What about the dose ladder is not confirmed.

@@ -118,6 +118,17 @@ pub(crate) struct RawPolicy {
     pub interventions_before_increase: Vec<RawIntervention>,
 }
 
+/// A condition of a dose increase.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCondition {
+    /// As a pharmacist writes it, starting with "only if" (`only if a recent
+    /// ECG shows no QTc prolongation`).
+    pub condition: String,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIntervention {
@@ -343,6 +354,11 @@ pub(crate) struct RawDosing {
     /// Drug-specific steps before a dose increase, after the policy's own.
     #[serde(default)]
     pub interventions: Vec<RawIntervention>,
+    /// What must hold before any increase of this drug (the label's
+    /// titration conditions, an ECG for an exposure-related QTc
+    /// prolongation), each with its source.
+    #[serde(default)]
+    pub escalation_conditions: Vec<RawCondition>,
     /// The citation of the dose facts: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
     /// What about the dose ladder is not confirmed.
