@@ -87,10 +87,9 @@ pub(crate) fn advise(
                     _ => "no dose change".into(),
                 };
                 decision.reason = format!(
-                    "{} — changed by script `{}` to {}, {next}",
+                    "{} — a local rule of the pack changes this to: {}, {next}",
                     decision.reason,
-                    notes.trace.as_ref().map_or("", |t| t.file.as_str()),
-                    decision.advice.as_str()
+                    decision.advice.as_str().replace('_', " ")
                 );
             }
         }

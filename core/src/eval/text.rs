@@ -158,9 +158,10 @@ pub(crate) fn rationale(
     out
 }
 
-/// ` (by script `x.rhai`)` when the script's `hook` changed the result.
+/// ` (set by a local rule of the pack)` when the drug's script or plugin
+/// changed this part of the result; which file is in the result's `script`.
 fn by_script(out: &mut String, a: &Assessment, hook: Hook) {
-    if let Some(s) = a.script.as_ref().filter(|s| s.hooks.contains(&hook)) {
-        put!(out, " (by ", s.kind.as_str(), " `", &s.file, "`)");
+    if a.script.as_ref().is_some_and(|s| s.hooks.contains(&hook)) {
+        out.push_str(" (set by a local rule of the pack)");
     }
 }
