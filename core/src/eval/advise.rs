@@ -87,7 +87,7 @@ pub(crate) fn advise(
                     _ => "no dose change".into(),
                 };
                 decision.reason = format!(
-                    "{} — a local rule of the pack changes this to: {}, {next}",
+                    "{} — a rule of the pack changes this to: {}, {next}",
                     decision.reason,
                     decision.advice.as_str().replace('_', " ")
                 );

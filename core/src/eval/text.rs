@@ -158,10 +158,10 @@ pub(crate) fn rationale(
     out
 }
 
-/// ` (set by a local rule of the pack)` when the drug's script or plugin
+/// ` (set by a rule of the pack)` when the drug's script or plugin
 /// changed this part of the result; which file is in the result's `script`.
 fn by_script(out: &mut String, a: &Assessment, hook: Hook) {
     if a.script.as_ref().is_some_and(|s| s.hooks.contains(&hook)) {
-        out.push_str(" (set by a local rule of the pack)");
+        out.push_str(" (set by a rule of the pack)");
     }
 }
