@@ -92,6 +92,12 @@ pub(crate) struct SampleFlags {
     /// Worst current CTCAE toxicity grade, 0–5.
     #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
     pub toxicity_grade: Option<f64>,
+    /// The assay's lower limit of quantification, in the sample's unit.
+    #[arg(long, help_heading = "One sample", allow_negative_numbers = true)]
+    pub lloq: Option<f64>,
+    /// The laboratory reported the level as below its limit of quantification.
+    #[arg(long, help_heading = "One sample")]
+    pub below_lloq: bool,
     /// Another field a drug's script reads, as NAME=VALUE (repeatable), e.g. normotensive=true.
     #[arg(long = "field", value_name = "NAME=VALUE", help_heading = "One sample")]
     pub fields: Vec<String>,
@@ -177,6 +183,8 @@ fn sample_from_flags(flags: &SampleFlags) -> Result<Record, String> {
     put("hours_since_dose", number(flags.hours_since_dose));
     put("days_on_dose", number(flags.days_on_dose));
     put("toxicity_grade", number(flags.toxicity_grade));
+    put("lloq", number(flags.lloq));
+    put("below_lloq", flags.below_lloq.then_some(Value::Bool(true)));
     if !flags.metabolites.is_empty() {
         let mut metabolites = Map::new();
         for item in &flags.metabolites {

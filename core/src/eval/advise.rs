@@ -48,6 +48,9 @@ pub(crate) fn advise(
         lower: judged.lower,
         hours_known: sample.hours_since_dose.is_some(),
         days_known: sample.days_on_dose.is_some(),
+        undetectable: sample.below_lloq == Some(true)
+            || sample.value == 0.0
+            || sample.lloq.is_some_and(|l| sample.value < l),
     });
     let mut next_dose_mg = decision.next.map(|l| l.mg);
     let mut next_interval_h = decision.next.map(|l| l.interval_h);

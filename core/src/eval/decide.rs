@@ -30,6 +30,9 @@ pub(crate) struct Situation<'a> {
     pub hours_known: bool,
     /// `days_on_dose` was given (steady state is not assumed).
     pub days_known: bool,
+    /// The level is undetectable: reported below the limit of
+    /// quantification, under the sample's `lloq`, or 0.
+    pub undetectable: bool,
 }
 
 /// The advice and what follows from it.
@@ -63,6 +66,10 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
     if let Some(grade) = s.toxicity_grade.filter(|g| *g >= s.policy.toxicity_grade) {
         return super::toxicity::decide(s, grade);
     }
+    // An undetectable level is a question to ask first, never a level to dose on.
+    if s.undetectable {
+        return undetectable(s);
+    }
     // 2. A sample that cannot be interpreted.
     if let Some(why) = s.invalid {
         return Decision::new(Advice::RepeatSample, why.to_owned());
@@ -92,6 +99,26 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
         Classification::Above => above_bound(s),
         _ => step_up(s),
     }
+}
+
+/// Step 0 of the tree: an undetectable level means possible non-adherence,
+/// a held or missed dose, the wrong patient or tube, a strong inducer or
+/// malabsorption; it is repeated after asking, never met with an increase.
+fn undetectable<'a>(s: &Situation<'a>) -> Decision<'a> {
+    let mut d = Decision::new(
+        Advice::RepeatSample,
+        sentence!(
+            "the level of ",
+            &s.drug.name,
+            " is undetectable: first check adherence (missed or held doses), a strong CYP3A4 inducer, malabsorption, and that the sample is this patient's and drawn at the right time; then repeat the sample at trough; no dose change on an undetectable level"
+        ),
+    );
+    d.interventions = vec![
+        "check adherence (missed or held doses)".into(),
+        "check for a strong CYP3A4 inducer".into(),
+        "check the sample: patient, tube, time of sampling".into(),
+    ];
+    d
 }
 
 /// Above an upper bound without limiting toxicity: the source ties no

@@ -84,6 +84,7 @@ pub(crate) fn sample_map(
         "dose_mg": sample.dose_mg, "interval_h": sample.interval_h,
         "hours_since_dose": sample.hours_since_dose, "days_on_dose": sample.days_on_dose,
         "toxicity_grade": sample.toxicity_grade,
+        "lloq": sample.lloq, "below_lloq": sample.below_lloq,
     });
     if let Some(map) = value.as_object_mut() {
         for (key, extra) in &sample.extra {

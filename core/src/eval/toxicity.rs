@@ -12,7 +12,7 @@ use super::text::Sig;
 use crate::result::{Advice, Basis, Classification};
 
 pub(crate) fn decide<'a>(s: &Situation<'a>, grade: u8) -> Decision<'a> {
-    let usable = s.invalid.is_none() && !s.parent_only;
+    let usable = s.invalid.is_none() && !s.parent_only && !s.undetectable;
     let red_box = usable
         && s.classification == Some(Classification::Below)
         && s.target.basis == Basis::Threshold
@@ -111,7 +111,7 @@ fn exceptions(s: &Situation) -> String {
 /// dose, assuming it falls in proportion (seed 821–823: such patients
 /// "might be successfully treated at the lower dose").
 fn projection(s: &Situation, level: &crate::pack::model::DoseLevel) -> Option<String> {
-    let usable = s.invalid.is_none() && !s.parent_only;
+    let usable = s.invalid.is_none() && !s.parent_only && !s.undetectable;
     let at_or_above = matches!(
         s.classification,
         Some(Classification::Within | Classification::Above)

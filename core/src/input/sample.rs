@@ -26,6 +26,8 @@ pub const FIELDS: &[&str] = &[
     "hours_since_dose",
     "days_on_dose",
     "toxicity_grade",
+    "lloq",
+    "below_lloq",
     "sampled_at",
 ];
 
@@ -63,6 +65,10 @@ pub struct Sample {
     pub days_on_dose: Option<f64>,
     /// Worst current CTCAE grade, 0–5.
     pub toxicity_grade: Option<u8>,
+    /// The assay's lower limit of quantification, in the sample's unit.
+    pub lloq: Option<f64>,
+    /// The laboratory reported the level as below its limit of quantification.
+    pub below_lloq: Option<bool>,
     /// When the sample was drawn, as given (a checked date-time).
     pub sampled_at: Option<String>,
     /// Fields outside the contract, kept for warnings and for rule hooks.
@@ -194,6 +200,8 @@ impl<'a> Reader<'a> {
             hours_since_dose: self.not_negative("hours_since_dose")?,
             days_on_dose: self.not_negative("days_on_dose")?,
             toxicity_grade,
+            lloq: self.not_negative("lloq")?,
+            below_lloq: self.boolean("below_lloq")?,
             sampled_at: self.date_time("sampled_at")?,
             extra: Vec::new(),
         };
@@ -262,6 +270,22 @@ impl<'a> Reader<'a> {
             _ => Err(format!(
                 "field `{field}` must be a finite number written with a decimal point, got {}",
                 given.describe()
+            )),
+        }
+    }
+
+    /// `true` or `false` (in CSV, the text `true` or `false`).
+    fn boolean(&self, field: &str) -> Result<Option<bool>, String> {
+        let Some(given) = self.get(field) else {
+            return Ok(None);
+        };
+        match given {
+            Field::Json(Value::Bool(b)) => Ok(Some(*b)),
+            Field::Cell(s) if s.trim() == "true" => Ok(Some(true)),
+            Field::Cell(s) if s.trim() == "false" => Ok(Some(false)),
+            other => Err(format!(
+                "field `{field}` must be true or false, got {}",
+                other.describe()
             )),
         }
     }
@@ -482,6 +506,13 @@ pub struct SampleInput {
     /// Worst current CTCAE grade.
     #[schemars(range(min = 0, max = 5))]
     pub toxicity_grade: Option<u8>,
+    /// The assay's lower limit of quantification, in the sample's `unit`; a
+    /// `value` below it is undetectable.
+    #[schemars(range(min = 0))]
+    pub lloq: Option<f64>,
+    /// The laboratory reported the level as below its limit of
+    /// quantification (then `value` is what it reported, often the LLOQ).
+    pub below_lloq: Option<bool>,
     /// When the sample was drawn: `2026-11-24T08:30`, with optional seconds
     /// and UTC offset (`Z`, `+01:00`); used by `tdm report`.
     pub sampled_at: Option<String>,
