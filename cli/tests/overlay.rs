@@ -58,7 +58,7 @@ fn show_resolved_says_where_each_stretch_came_from() {
     assert!(imatinib.contains("  - id: cml-window\n    use: primary"));
     // The policy key the overlay gives, among the base's.
     assert!(
-        text.contains("# from pack.yaml:28\n  act_on_population_mean:\n    value: true"),
+        text.contains("# from pack.yaml:32\n  act_on_population_mean:\n    value: true"),
         "{text}"
     );
     // A pack that extends nothing is its own files.
@@ -215,4 +215,55 @@ fn init_scaffolds_a_local_pack_that_validates_and_passes() {
     // A second init into the same directory is refused.
     let o = tdm(&["init", l, "--extends", base.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn an_override_that_drops_what_the_base_has_is_warned_of_and_refused_on_request() {
+    // Rewriting `targets:` to change CML drops GIST and the alternatives.
+    let dir = overlay(
+        "",
+        &[(
+            "drugs/imatinib.yaml",
+            "drug: imatinib\ntargets:\n  - id: cml\n    use: primary\n    indications: [CML]\n    measure: cmin\n    lower: 1100\n    unit: ng/mL\n    basis: threshold\n    evidence: viable\n    population_mean: 1170\n    source: \"verheijen2017 Table 2 (imatinib)\"\n",
+        )],
+    );
+    let path = dir.path().to_str().unwrap();
+    let o = tdm(&["validate", path]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let text = out(&o);
+    assert!(
+        text.contains("ki-oncology/drugs/imatinib.yaml:")
+            && text.contains("drops target `gist` of imatinib"),
+        "{text}"
+    );
+    assert!(
+        text.contains("has no target for GIST in imatinib"),
+        "{text}"
+    );
+    let o = tdm(&["validate", "--deny-warnings", path]);
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert!(out(&o).contains("refused: "), "{}", out(&o));
+    let o = tdm(&[
+        "validate",
+        "--deny-warnings",
+        "--error-format",
+        "json",
+        path,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["kind"] == "overlay")
+    );
+    // The example overlay keeps everything its base has.
+    let o = tdm(&[
+        "validate",
+        "--deny-warnings",
+        "rules/examples/hospital-overlay",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }

@@ -3,9 +3,9 @@
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::path::PathBuf;
-use tdm_core::{
-    LoadOptions, Pack, PackError, PackSource, Plugins, load_pack_with, tools::load_cases,
-};
+use tdm_core::pack::Problem;
+use tdm_core::tools::{load_cases, overlay_losses};
+use tdm_core::{LoadOptions, Pack, PackError, PackSource, Plugins, load_pack_with};
 
 use crate::context;
 use crate::exit::Exit;
@@ -25,6 +25,10 @@ pub(crate) struct ValidateArgs {
     /// and a major clinical change under a patch-level bump.
     #[arg(long, value_name = "OLD_PACK")]
     pub against: Option<String>,
+    /// Refuse a pack with warnings too: a pack that extends another and
+    /// drops a target, an indication or a dose level of its base.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 /// Renderings of pack problems.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,23 +54,41 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
         };
         let outcome = load_pack_with(PackSource::parse(&dir.to_string_lossy()), &options)
             .and_then(|pack| load_cases(dir).map(|cases| (pack, cases.len())));
+        let outcome = outcome.and_then(|(pack, cases)| {
+            let losses = overlay_losses(PackSource::parse(&dir.to_string_lossy()))?;
+            Ok((pack, cases, losses))
+        });
         match outcome {
-            Ok((pack, cases)) => {
+            Ok((pack, cases, losses)) => {
+                let refused = args.deny_warnings && !losses.is_empty();
+                all_valid &= !refused;
                 match args.error_format {
                     ErrorFormat::Json => reports.push(json!({
-                        "pack": dir.display().to_string(), "valid": true, "name": pack.id().name,
+                        "pack": dir.display().to_string(), "valid": !refused, "name": pack.id().name,
                         "version": pack.id().version, "digest": pack.id().digest, "drugs": pack.drugs().len(),
-                        "cases": cases, "problems": [],
+                        "cases": cases, "problems": [], "warnings": losses.iter().map(problem_json).collect::<Vec<_>>(),
                     })),
-                    _ => println!(
-                        "{}: valid — {} {} ({}), {} drugs, {} test cases",
-                        dir.display(),
-                        pack.id().name,
-                        pack.id().version,
-                        pack.id().digest,
-                        pack.drugs().len(),
-                        cases
-                    ),
+                    _ => {
+                        println!(
+                            "{}: valid — {} {} ({}), {} drugs, {} test cases",
+                            dir.display(),
+                            pack.id().name,
+                            pack.id().version,
+                            pack.id().digest,
+                            pack.drugs().len(),
+                            cases
+                        );
+                        for w in &losses {
+                            println!("{}: warning: {w}", dir.display());
+                        }
+                        if refused {
+                            println!(
+                                "{}: refused: {} warning(s) and --deny-warnings",
+                                dir.display(),
+                                losses.len()
+                            );
+                        }
+                    }
                 }
                 loaded = Some(pack);
             }
@@ -219,21 +241,20 @@ pub(crate) fn plain(error: &PackError) -> String {
     out
 }
 
+fn problem_json(p: &Problem) -> serde_json::Value {
+    json!({
+        "kind": p.kind.as_str(), "file": p.file, "line": p.position.line,
+        "column": p.position.column, "message": p.message, "help": p.help,
+    })
+}
+
 fn as_json(dir: &std::path::Path, error: &PackError) -> serde_json::Value {
     let problems: Vec<serde_json::Value> = match error {
         PackError::Io { path, error } => vec![json!({
             "kind": "file", "file": path.display().to_string(), "line": null, "column": null,
             "message": format!("cannot read the file: {error}"), "help": null,
         })],
-        PackError::Invalid { problems, .. } => problems
-            .iter()
-            .map(|p| {
-                json!({
-                    "kind": p.kind.as_str(), "file": p.file, "line": p.position.line,
-                    "column": p.position.column, "message": p.message, "help": p.help,
-                })
-            })
-            .collect(),
+        PackError::Invalid { problems, .. } => problems.iter().map(problem_json).collect(),
     };
     json!({"pack": dir.display().to_string(), "valid": false, "problems": problems})
 }

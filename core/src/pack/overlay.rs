@@ -72,6 +72,29 @@ struct Extends {
 
 const MAX_DEPTH: usize = 8;
 
+/// The base an overlay's manifest names, and how its files are named seen
+/// from the overlay (`../../ki-oncology/`).
+pub(crate) fn base_of(
+    source: &PackSource,
+    manifest: &str,
+) -> Result<(PackSource, String), PackError> {
+    let refuse = |why: String| {
+        let problem = Problem::new(
+            ProblemKind::Overlay,
+            "pack.yaml",
+            Position {
+                line: line_of_key(manifest, "extends"),
+                column: 1,
+            },
+            why,
+        );
+        PackError::invalid(source.location(), vec![problem])
+    };
+    let extends = read_extends(manifest).map_err(refuse)?;
+    let base = source.join(&extends.pack).map_err(refuse)?;
+    Ok((base, format!("{}/", extends.pack.trim_end_matches('/'))))
+}
+
 /// Whether a manifest extends another pack.
 pub(crate) fn is_overlay(manifest: &str) -> bool {
     manifest.lines().any(|l| top_key(l) == Some("extends"))
