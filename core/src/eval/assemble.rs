@@ -62,6 +62,7 @@ pub(crate) fn result(
             note: target.note.clone(),
         },
         classification: judged.classification,
+        toxicity_signal_exceeded: judged.signal_exceeded,
         advice: advised.advice,
         next_dose_mg: advised.next_dose_mg,
         next_interval_h: advised.next_interval_h,

@@ -15,6 +15,8 @@ pub(crate) struct Judged {
     pub lower: Option<f64>,
     /// `None` when the sample cannot be interpreted.
     pub classification: Option<Classification>,
+    /// A toxicity signal was passed (and warned of).
+    pub signal_exceeded: bool,
 }
 
 pub(crate) fn classify(
@@ -39,13 +41,13 @@ pub(crate) fn classify(
     };
     // The toxicity signals a usable level passes; and those of a level
     // before steady state, which only rises as the patient gets there.
-    if timing.invalid.is_none() || timing.steady_state == SteadyState::No {
-        signals(cx, combined, notes);
-    }
+    let signal_exceeded = (timing.invalid.is_none() || timing.steady_state == SteadyState::No)
+        && signals(cx, combined, notes);
     if timing.invalid.is_some() {
         return Ok(Judged {
             lower,
             classification: None,
+            signal_exceeded,
         });
     }
     let classification = if lower.is_some_and(|l| total < l) {
@@ -58,14 +60,17 @@ pub(crate) fn classify(
     Ok(Judged {
         lower,
         classification: Some(classification),
+        signal_exceeded,
     })
 }
 
-/// A warning for each toxicity signal the exposure passes.
-fn signals(cx: &Context<'_>, combined: &Combined, notes: &mut Notes) {
+/// A warning for each toxicity signal the exposure passes; whether any.
+fn signals(cx: &Context<'_>, combined: &Combined, notes: &mut Notes) -> bool {
     let (total, e) = (combined.total, &combined.exposure);
+    let mut any = false;
     for s in &cx.drug.signals {
         if total > s.above {
+            any = true;
             let refs = if s.references.is_empty() {
                 String::new()
             } else {
@@ -82,4 +87,5 @@ fn signals(cx: &Context<'_>, combined: &Combined, notes: &mut Notes) {
             ));
         }
     }
+    any
 }

@@ -61,6 +61,7 @@ fn assessment_fields(o: &mut Object, a: &Assessment) {
     o.key("target");
     target(o.out, &a.target);
     o.opt_str("classification", a.classification.map(|c| c.as_str()));
+    o.bool("toxicity_signal_exceeded", a.toxicity_signal_exceeded);
     o.str("advice", a.advice.as_str());
     o.opt_num("next_dose_mg", a.next_dose_mg);
     o.opt_num("next_interval_h", a.next_interval_h);

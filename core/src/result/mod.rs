@@ -63,6 +63,10 @@ pub struct Assessment {
     pub target: TargetUsed,
     /// `below`, `within`, `above`; null when the sample cannot be interpreted.
     pub classification: Option<Classification>,
+    /// The exposure passes one of the drug's toxicity signals (the warnings
+    /// say which). A signal is not an upper bound: it is reported here, not
+    /// as `above`.
+    pub toxicity_signal_exceeded: bool,
     /// What to do.
     pub advice: Advice,
     /// Dose per administration the advice leads to, mg.

@@ -51,6 +51,9 @@ pub struct Expect {
     /// Text one of the conditions must contain.
     #[serde(default)]
     pub condition_contains: Option<String>,
+    /// Whether a toxicity signal is passed.
+    #[serde(default)]
+    pub toxicity_signal_exceeded: Option<bool>,
 }
 
 /// `key: null` is `Some(None)`; an absent key is `None`.
@@ -228,6 +231,15 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
         {
             out.push(format!(
                 "{what}: expected it to contain `{text}`, got {}",
+                show(got)
+            ));
+        }
+    }
+    if let Some(want) = expect.toxicity_signal_exceeded {
+        let got = a.map(|a| a.toxicity_signal_exceeded);
+        if got != Some(want) {
+            out.push(format!(
+                "toxicity_signal_exceeded: expected {want}, got {}",
                 show(got)
             ));
         }
