@@ -51,6 +51,9 @@ pub(crate) fn advise(
         undetectable: sample.below_lloq == Some(true)
             || sample.value == 0.0
             || sample.lloq.is_some_and(|l| sample.value < l),
+        early: judged.early,
+        signal_exceeded: judged.signal_exceeded,
+        days_on_dose: sample.days_on_dose,
     });
     let mut next_dose_mg = decision.next.map(|l| l.mg);
     let mut next_interval_h = decision.next.map(|l| l.interval_h);

@@ -7,7 +7,7 @@ use super::text::Sig;
 use super::timing::Timing;
 use super::{Context, EvalError, Notes};
 use crate::pack::model::{Lower, Target};
-use crate::result::{Classification, ErrorCode, SteadyState};
+use crate::result::{Classification, ErrorCode, SteadyState, Trough};
 
 /// The bounds as they apply to this sample, and where the exposure falls.
 pub(crate) struct Judged {
@@ -17,6 +17,9 @@ pub(crate) struct Judged {
     pub classification: Option<Classification>,
     /// A toxicity signal was passed (and warned of).
     pub signal_exceeded: bool,
+    /// Before steady state, for a sample drawn at trough: where the level
+    /// already stands (it is not classified, and may still rise).
+    pub early: Option<Classification>,
 }
 
 pub(crate) fn classify(
@@ -43,24 +46,21 @@ pub(crate) fn classify(
     // before steady state, which only rises as the patient gets there.
     let signal_exceeded = (timing.invalid.is_none() || timing.steady_state == SteadyState::No)
         && signals(cx, combined, notes);
-    if timing.invalid.is_some() {
-        return Ok(Judged {
-            lower,
-            classification: None,
-            signal_exceeded,
-        });
-    }
-    let classification = if lower.is_some_and(|l| total < l) {
+    let class = if lower.is_some_and(|l| total < l) {
         Classification::Below
     } else if target.upper.is_some_and(|u| total > u) {
         Classification::Above
     } else {
         Classification::Within
     };
+    let early = (timing.steady_state == SteadyState::No
+        && timing.trough != Trough::NotInterpretable)
+        .then_some(class);
     Ok(Judged {
         lower,
-        classification: Some(classification),
+        classification: timing.invalid.is_none().then_some(class),
         signal_exceeded,
+        early,
     })
 }
 

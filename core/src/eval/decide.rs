@@ -33,6 +33,11 @@ pub(crate) struct Situation<'a> {
     /// The level is undetectable: reported below the limit of
     /// quantification, under the sample's `lloq`, or 0.
     pub undetectable: bool,
+    /// Before steady state: where a trough level already stands.
+    pub early: Option<Classification>,
+    /// A toxicity signal is passed.
+    pub signal_exceeded: bool,
+    pub days_on_dose: Option<f64>,
 }
 
 /// The advice and what follows from it.
@@ -70,9 +75,11 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
     if s.undetectable {
         return undetectable(s);
     }
-    // 2. A sample that cannot be interpreted.
+    // 2. A sample that cannot be interpreted; a high level before steady
+    // state is watched, not reduced.
     if let Some(why) = s.invalid {
-        return Decision::new(Advice::RepeatSample, why.to_owned());
+        return early_high(s, why)
+            .unwrap_or_else(|| Decision::new(Advice::RepeatSample, why.to_owned()));
     }
     let Some(class) = s.classification else {
         return Decision::new(Advice::RepeatSample, "the sample cannot be classified");
@@ -99,6 +106,43 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
         Classification::Above => above_bound(s),
         _ => step_up(s),
     }
+}
+
+/// A trough level above an upper bound or a toxicity signal before steady
+/// state: continue and monitor, with the level it may reach, and repeat at
+/// steady state. It is not certain to rise (imatinib's bioavailability falls
+/// over the first months), so nothing is reduced on it.
+fn early_high<'a>(s: &Situation<'a>, why: &str) -> Option<Decision<'a>> {
+    let above = s.early == Some(Classification::Above);
+    if !(above || (s.early.is_some() && s.signal_exceeded)) {
+        return None;
+    }
+    let what = if above {
+        "the upper bound"
+    } else {
+        "a toxicity signal"
+    };
+    let mut reason = sentence!(
+        why,
+        "; the level is already above ",
+        what,
+        ": continue the current dose and monitor the patient"
+    );
+    let fraction = match (s.days_on_dose, s.drug.half_life_h) {
+        (Some(days), Some(h)) => 1.0 - (-(days * 24.0) / h).exp2(),
+        _ => 0.0,
+    };
+    if fraction > 0.0 && fraction < 1.0 {
+        put!(
+            &mut reason,
+            "; at steady state it may reach about ",
+            super::text::Sig(s.total / fraction),
+            " ",
+            s.unit,
+            ", though it is not certain to rise"
+        );
+    }
+    Some(Decision::new(Advice::Continue, reason))
 }
 
 /// Step 0 of the tree: an undetectable level means possible non-adherence,

@@ -122,8 +122,9 @@ fn steady_state(drug: &Drug, policy: &Policy, sample: &Sample, t: &mut Timing) {
                 )
             };
             t.invalid = Some(format!(
-                "not at steady state: {} days on the current dose, steady state after about {} days ({how}); repeat the sample on or after day {}",
+                "not at steady state: {} day{} on the current dose, steady state after about {} days ({how}); repeat the sample on or after day {}",
                 Num(days),
+                if days == 1.0 { "" } else { "s" },
                 super::text::Sig(needed),
                 needed.ceil()
             ));
