@@ -28,9 +28,12 @@ pub(crate) fn decide<'a>(s: &Situation<'a>, grade: u8) -> Decision<'a> {
         d.warnings.push(exceptions(s));
         return d;
     }
-    let context = match (usable, s.classification) {
-        (true, Some(Classification::Below)) => " with exposure below target",
-        (true, Some(_)) => " with exposure at or above target",
+    let mean = s.target.basis == Basis::PopulationMean;
+    let context = match (usable, s.classification, mean) {
+        (true, Some(Classification::Below), false) => " with exposure below target",
+        (true, Some(Classification::Below), true) => " with exposure below the population mean",
+        (true, Some(_), false) => " with exposure at or above target",
+        (true, Some(_), true) => " with exposure at or above the population mean",
         _ => "",
     };
     let mut d = match one_level_down(s) {
