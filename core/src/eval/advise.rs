@@ -57,7 +57,17 @@ pub(crate) fn advise(
     });
     let mut next_dose_mg = decision.next.map(|l| l.mg);
     let mut next_interval_h = decision.next.map(|l| l.interval_h);
-    if hooks::implements(drug, Hook::NextDose) {
+    // Toxicity is never overridden: a rule of the pack does not get to
+    // change what the toxicity branch decided.
+    let toxic = sample
+        .toxicity_grade
+        .is_some_and(|g| g >= cx.pack.policy.toxicity_grade);
+    if toxic && hooks::implements(drug, Hook::NextDose) {
+        notes.warnings.push(
+            "the pack's next-dose rule for this drug is not applied: the toxicity decides".into(),
+        );
+    }
+    if !toxic && hooks::implements(drug, Hook::NextDose) {
         let result_map = serde_json::json!({
             "classification": judged.classification.map(Classification::as_str),
             "advice": decision.advice.as_str(),
