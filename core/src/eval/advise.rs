@@ -52,6 +52,7 @@ pub(crate) fn advise(
             || sample.value == 0.0
             || sample.lloq.is_some_and(|l| sample.value < l),
         early: judged.early,
+        percentile: judged.percentile,
         signal_exceeded: judged.signal_exceeded,
         days_on_dose: sample.days_on_dose,
     });

@@ -22,10 +22,13 @@ pub(crate) fn result(
     notes: Notes,
 ) -> EvalResult {
     let (drug, sample) = (cx.drug, cx.sample);
+    let mut exposure = combined.exposure;
+    // A percentile to one decimal, as it is read.
+    exposure.population_percentile = judged.percentile.map(|p| (p * 10.0).round() / 10.0);
     let assessment = Assessment {
         indication: sample.indication.clone(),
         regimen: sample.regimen.clone(),
-        exposure: combined.exposure,
+        exposure,
         sampling: Sampling {
             hours_since_dose: sample.hours_since_dose,
             interval_h: timing.interval_h,

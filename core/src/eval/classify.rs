@@ -7,6 +7,7 @@ use super::text::Sig;
 use super::timing::Timing;
 use super::{Context, EvalError, Notes};
 use crate::pack::model::{Lower, Target};
+
 use crate::result::{Classification, ErrorCode, SteadyState, Trough};
 
 /// The bounds as they apply to this sample, and where the exposure falls.
@@ -20,6 +21,8 @@ pub(crate) struct Judged {
     /// Before steady state, for a sample drawn at trough: where the level
     /// already stands (it is not classified, and may still rise).
     pub early: Option<Classification>,
+    /// The level's percentile among patients on the reference's dose.
+    pub percentile: Option<f64>,
 }
 
 pub(crate) fn classify(
@@ -56,12 +59,58 @@ pub(crate) fn classify(
     let early = (timing.steady_state == SteadyState::No
         && timing.trough != Trough::NotInterpretable)
         .then_some(class);
+    let percentile = match timing.invalid {
+        None => percentile(cx, target, total, timing, notes),
+        Some(_) => None,
+    };
     Ok(Judged {
         lower,
         classification: timing.invalid.is_none().then_some(class),
         signal_exceeded,
         early,
+        percentile,
     })
+}
+
+/// The percentile of a level against a population-mean reference with a
+/// spread, when the patient takes the reference's dose; otherwise the
+/// mismatch is said (ponatinib 15 mg after response is not "under-exposed").
+fn percentile(
+    cx: &Context<'_>,
+    target: &Target,
+    total: f64,
+    timing: &Timing,
+    notes: &mut Notes,
+) -> Option<f64> {
+    let spread = target.spread?;
+    let mean = target.population_mean?;
+    let reference = crate::pack::model::DoseLevel {
+        mg: spread.dose_mg,
+        interval_h: cx.drug.dosing.interval_h,
+        label: true,
+        note: None,
+        unconfirmed: None,
+    };
+    match cx.sample.dose_mg {
+        Some(mg) if (mg * 24.0 / timing.interval_h - reference.daily_mg()).abs() > 1e-9 => {
+            notes.warnings.push(sentence!(
+                "the population reference is for ",
+                &reference,
+                ", not the patient's ",
+                crate::result::num::Num(mg),
+                " mg: the level is not placed among those patients (a lower dose gives lower levels by design)"
+            ));
+            None
+        }
+        Some(_) => spread.percentile(total, mean),
+        None => {
+            notes.warnings.push(sentence!(
+                "dose_mg not given: the level is placed among patients on ",
+                &reference
+            ));
+            spread.percentile(total, mean)
+        }
+    }
 }
 
 /// A warning for each toxicity signal the exposure passes; whether any.

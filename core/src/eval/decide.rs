@@ -37,6 +37,8 @@ pub(crate) struct Situation<'a> {
     pub early: Option<Classification>,
     /// A toxicity signal is passed.
     pub signal_exceeded: bool,
+    /// The level's percentile among patients on the reference's dose.
+    pub percentile: Option<f64>,
     pub days_on_dose: Option<f64>,
 }
 
@@ -95,10 +97,20 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
     let proxy =
         s.target.basis == Basis::PopulationMean && s.target.evidence == Evidence::Exploratory;
     if proxy && !s.policy.act_on_population_mean {
-        return Decision::new(
+        let mut d = Decision::new(
             Advice::InterpretOnly,
             "the reference is the population mean exposure of an exploratory drug, too early to act on (Verheijen 2017): use it to interpret, not to change the dose",
         );
+        if let Some(p) = s.percentile {
+            put!(
+                &mut d.reason,
+                "; the level is at about the ",
+                Num((p.round()).clamp(1.0, 99.0)),
+                ordinal(p.round().clamp(1.0, 99.0)),
+                " percentile of patients on the reference's dose (log-normal)"
+            );
+        }
+        return d;
     }
     // 3. No limiting toxicity.
     match class {
@@ -163,6 +175,18 @@ fn undetectable<'a>(s: &Situation<'a>) -> Decision<'a> {
         "check the sample: patient, tube, time of sampling".into(),
     ];
     d
+}
+
+/// `st`, `nd`, `rd` or `th` after a whole number.
+fn ordinal(n: f64) -> &'static str {
+    let n = n as u32;
+    match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
 }
 
 /// Above an upper bound without limiting toxicity: the source ties no

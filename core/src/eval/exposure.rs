@@ -96,6 +96,7 @@ pub(crate) fn combine(
             measure: reading.measure,
             analytes,
             parent_only: measured.parent_only,
+            population_percentile: None,
             corrected_from,
         },
         total,

@@ -596,6 +596,23 @@ impl Checker<'_> {
                 .map(|m| convert(self, m, "population_mean"));
             let mean =
                 population_mean.or(drug_mean.filter(|(m, _)| *m == t.measure).map(|(_, v)| v));
+            let spread = t.population_spread.as_ref().map(|s| {
+                self.source(&s.source);
+                if t.population_mean.is_none() {
+                    self.report(
+                        yaml::position(&s.cv_percent),
+                        "`population_spread` needs the `population_mean` it spreads around",
+                        Some("give `population_mean`, or remove `population_spread`"),
+                    );
+                }
+                let cv = self.positive(&s.cv_percent, "cv_percent") / 100.0;
+                let dose_mg = self.positive(&s.dose_mg, "dose_mg");
+                Spread {
+                    cv,
+                    geometric: s.mean == MeanKind::Geometric,
+                    dose_mg,
+                }
+            });
             if let (Some(Lower::Fixed(l)), Some(at)) = (lower, &t.lower) {
                 self.plausibility(t, l, at, mean, "lower");
             }
@@ -652,6 +669,7 @@ impl Checker<'_> {
                 evidence: t.evidence,
                 outcome: t.outcome.clone(),
                 population_mean,
+                spread,
                 references: t.references.clone(),
                 note: t.note.clone(),
             });

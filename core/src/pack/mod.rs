@@ -20,7 +20,7 @@ pub use error::{PackError, Position, Problem, ProblemKind, ProblemReport};
 pub use load::{load_pack, load_pack_with, resolve_pack};
 pub use model::{
     Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, Frequency, HookProvider,
-    Intervention, Lower, Pack, Policy, Signal, Target, TroughCorrection,
+    Intervention, Lower, Pack, Policy, Signal, Spread, Target, TroughCorrection,
 };
 pub use overlay::{Origin, ResolvedFile};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};

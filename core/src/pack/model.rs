@@ -281,10 +281,43 @@ pub struct Target {
     pub outcome: Option<String>,
     /// Mean or median exposure at the approved dose, canonical unit.
     pub population_mean: Option<f64>,
+    /// The spread of that exposure, where the source gives one.
+    pub spread: Option<Spread>,
     /// Reference numbers of the seed review.
     pub references: Vec<String>,
     /// Caveats a reader must see (disagreements, derivations).
     pub note: Option<String>,
+}
+
+/// The spread of a population exposure (a log-normal distribution).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Coefficient of variation, as a fraction (0.454).
+    pub cv: f64,
+    /// The population mean is a geometric mean (the log-normal's median).
+    pub geometric: bool,
+    /// The dose per administration it was observed at, mg.
+    pub dose_mg: f64,
+}
+
+impl Spread {
+    /// The percentile (0–100) of `value` among patients on the dose:
+    /// ln X ~ N(ln median, ln(1 + CV²)), the median being the geometric
+    /// mean, or the arithmetic mean / sqrt(1 + CV²).
+    pub fn percentile(&self, value: f64, mean: f64) -> Option<f64> {
+        let variance = (1.0 + self.cv * self.cv).ln();
+        let median = if self.geometric {
+            mean
+        } else {
+            mean / (1.0 + self.cv * self.cv).sqrt()
+        };
+        if !(value > 0.0 && median > 0.0 && variance > 0.0) {
+            return None;
+        }
+        let z = (value / median).ln() / variance.sqrt();
+        let p = 50.0 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2));
+        p.is_finite().then_some(p)
+    }
 }
 
 /// An exposure linked to toxicity.
@@ -392,6 +425,29 @@ mod tests {
             let json = serde_json::to_value(e).unwrap();
             assert_eq!(json.as_str(), Some(e.as_str()));
         }
+    }
+
+    /// Against Python's `math.erf` on the same log-normal (an independent
+    /// implementation): 50 at the median, and the review's figures.
+    #[test]
+    fn percentiles_of_a_log_normal_population() {
+        let geometric = |cv| Spread {
+            cv,
+            geometric: true,
+            dose_mg: 45.0,
+        };
+        let arithmetic = |cv| Spread {
+            cv,
+            geometric: false,
+            dose_mg: 125.0,
+        };
+        let close = |a: Option<f64>, b: f64| assert!((a.unwrap() - b).abs() < 1e-6, "{a:?} vs {b}");
+        close(geometric(0.454).percentile(34.2, 34.2), 50.0);
+        close(geometric(0.454).percentile(20.0, 34.2), 10.761879426899984);
+        close(geometric(0.487).percentile(332.0, 166.0), 93.3515512877486);
+        close(arithmetic(0.42).percentile(61.0, 61.0), 57.98582922461668);
+        close(arithmetic(0.74).percentile(300.0, 953.0), 7.800416920752918);
+        assert_eq!(geometric(0.454).percentile(0.0, 34.2), None);
     }
 
     #[test]

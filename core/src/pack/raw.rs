@@ -118,6 +118,31 @@ pub(crate) struct RawPolicy {
     pub interventions_before_increase: Vec<RawIntervention>,
 }
 
+/// The spread of a population exposure.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpread {
+    /// The coefficient of variation, percent.
+    pub cv_percent: Spanned<f64>,
+    /// `geometric` when `population_mean` is a geometric mean (the median of
+    /// the log-normal), `arithmetic` when it is an arithmetic mean.
+    pub mean: MeanKind,
+    /// The dose per administration the figures were observed at, mg.
+    pub dose_mg: Spanned<f64>,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+}
+
+/// Which mean a population mean is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MeanKind {
+    /// The geometric mean.
+    Geometric,
+    /// The arithmetic mean.
+    Arithmetic,
+}
+
 /// A condition of a dose increase.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -302,6 +327,11 @@ pub(crate) struct RawTarget {
     /// Mean or median exposure at the approved dose, in `unit`.
     #[serde(default)]
     pub population_mean: Option<Spanned<f64>>,
+    /// The spread of the population exposure at the approved dose, where
+    /// the source gives one: a patient's level is then placed as a
+    /// percentile of a log-normal distribution.
+    #[serde(default)]
+    pub population_spread: Option<RawSpread>,
     /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
     /// Reference numbers of the review behind the value.

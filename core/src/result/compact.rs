@@ -89,6 +89,7 @@ fn exposure(out: &mut Vec<u8>, e: &Exposure) {
     }
     o.out.push(b']');
     o.bool("parent_only", e.parent_only);
+    o.opt_num("population_percentile", e.population_percentile);
     o.key("corrected_from");
     match &e.corrected_from {
         Some(c) => correction(o.out, c),

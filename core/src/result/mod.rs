@@ -108,6 +108,11 @@ pub struct Exposure {
     pub analytes: Vec<AnalyteValue>,
     /// True when the target is a total but only the parent was measured.
     pub parent_only: bool,
+    /// Where the value stands among patients on the reference's dose, 0–100,
+    /// for a population-mean reference whose source gives a spread (a
+    /// log-normal with variance ln(1 + CV²)); null otherwise, or when the
+    /// patient's dose is not the reference's.
+    pub population_percentile: Option<f64>,
     /// Present when the value was extrapolated to the trough.
     pub corrected_from: Option<Correction>,
 }
