@@ -181,17 +181,7 @@ fn known(targets: &[&Target], list: impl Fn(&Target) -> &Vec<String>) -> String 
 
 /// `CML: Cmin >= 1000 ng/mL`.
 pub(crate) fn describe(t: &Target) -> String {
-    let scope: Vec<&str> = t
-        .indications
-        .iter()
-        .chain(&t.regimens)
-        .map(String::as_str)
-        .collect();
-    let scope = if scope.is_empty() {
-        String::new()
-    } else {
-        format!("{}: ", scope.join("/"))
-    };
+    let scope = t.scope().map(|s| format!("{s}: ")).unwrap_or_default();
     format!(
         "{scope}{} {}",
         t.measure.label(),

@@ -289,6 +289,20 @@ pub struct Target {
     pub note: Option<String>,
 }
 
+impl Target {
+    /// The indications and regimens it is specific to, as `CML/GIST`;
+    /// `None` when it applies to any.
+    pub fn scope(&self) -> Option<String> {
+        let scope: Vec<&str> = self
+            .indications
+            .iter()
+            .chain(&self.regimens)
+            .map(String::as_str)
+            .collect();
+        (!scope.is_empty()).then(|| scope.join("/"))
+    }
+}
+
 /// The spread of a population exposure (a log-normal distribution).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {

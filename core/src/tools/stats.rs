@@ -64,16 +64,10 @@ pub fn threshold_stats(pack: &Pack) -> ThresholdStats {
             let (Some(Lower::Fixed(threshold)), Some(mean)) = (t.lower, t.population_mean) else {
                 continue;
             };
-            let scope: Vec<&str> = t
-                .indications
-                .iter()
-                .chain(&t.regimens)
-                .map(String::as_str)
-                .collect();
             rows.push(ThresholdRow {
                 drug: drug.name.clone(),
                 target: t.id.clone(),
-                scope: (!scope.is_empty()).then(|| scope.join("/")),
+                scope: t.scope(),
                 threshold,
                 population_mean: mean,
                 unit: t.measure.quantity().canonical().to_owned(),
