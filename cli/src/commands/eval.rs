@@ -98,6 +98,25 @@ pub(crate) struct SampleFlags {
     /// The laboratory reported the level as below its limit of quantification.
     #[arg(long, help_heading = "One sample")]
     pub below_lloq: bool,
+    /// The adverse event behind the grade, e.g. pneumonitis, haematological.
+    #[arg(long, help_heading = "One sample")]
+    pub toxicity_type: Option<String>,
+    /// The patient finds the grade 2 toxicity intolerable (acted on as grade 3).
+    #[arg(long, help_heading = "One sample")]
+    pub intolerable: bool,
+    /// What was measured: plasma, serum or whole_blood.
+    #[arg(long, help_heading = "One sample")]
+    pub matrix: Option<String>,
+    /// Interacting co-medication (repeatable): strong_cyp3a4_inhibitor,
+    /// strong_cyp3a4_inducer, acid_reducer.
+    #[arg(long, value_name = "NAME", help_heading = "One sample")]
+    pub comedication: Vec<String>,
+    /// The product taken, where the drug's products differ (e.g. Cometriq).
+    #[arg(long, help_heading = "One sample")]
+    pub product: Option<String>,
+    /// The interval an AUC covers, hours (12 for AUC0-12).
+    #[arg(long, help_heading = "One sample")]
+    pub auc_interval_h: Option<f64>,
     /// Another field a drug's script reads, as NAME=VALUE (repeatable), e.g. normotensive=true.
     #[arg(long = "field", value_name = "NAME=VALUE", help_heading = "One sample")]
     pub fields: Vec<String>,
@@ -185,6 +204,18 @@ fn sample_from_flags(flags: &SampleFlags) -> Result<Record, String> {
     put("toxicity_grade", number(flags.toxicity_grade));
     put("lloq", number(flags.lloq));
     put("below_lloq", flags.below_lloq.then_some(Value::Bool(true)));
+    put("toxicity_type", text(&flags.toxicity_type));
+    put(
+        "toxicity_intolerable",
+        flags.intolerable.then_some(Value::Bool(true)),
+    );
+    put("matrix", text(&flags.matrix));
+    put("product", text(&flags.product));
+    put("auc_interval_h", number(flags.auc_interval_h));
+    if !flags.comedication.is_empty() {
+        let names = flags.comedication.iter().cloned().map(Value::String);
+        put("comedication", Some(Value::Array(names.collect())));
+    }
     if !flags.metabolites.is_empty() {
         let mut metabolites = Map::new();
         for item in &flags.metabolites {

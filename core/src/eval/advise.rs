@@ -6,6 +6,7 @@ use super::analytes::Measured;
 use super::classify::Judged;
 use super::decide::{self, Decision};
 use super::exposure::Combined;
+use super::plausibility::Plausibility;
 use super::timing::Timing;
 use super::{Context, EvalError, Notes, hooks};
 use crate::pack::model::{Frequency, Target};
@@ -30,6 +31,7 @@ pub(crate) fn advise(
     combined: &Combined,
     measured: &Measured,
     timing: &Timing,
+    plausible: &Plausibility,
     notes: &mut Notes,
 ) -> Result<Advised, EvalError> {
     let (drug, sample) = (cx.drug, cx.sample);
@@ -41,6 +43,9 @@ pub(crate) fn advise(
         invalid: timing.invalid.as_deref(),
         parent_only: measured.parent_only,
         toxicity_grade: sample.toxicity_grade,
+        limiting_grade: super::limiting_grade(&cx.pack.policy, sample),
+        plausible: plausible.verdict,
+        sample,
         dose_mg: sample.dose_mg,
         interval_h: timing.interval_h,
         total: combined.total,
@@ -48,9 +53,7 @@ pub(crate) fn advise(
         lower: judged.lower,
         hours_known: sample.hours_since_dose.is_some(),
         days_known: sample.days_on_dose.is_some(),
-        undetectable: sample.below_lloq == Some(true)
-            || sample.value == 0.0
-            || sample.lloq.is_some_and(|l| sample.value < l),
+        undetectable: super::undetectable(sample),
         early: judged.early,
         percentile: judged.percentile,
         signal_exceeded: judged.signal_exceeded,
@@ -60,9 +63,7 @@ pub(crate) fn advise(
     let mut next_interval_h = decision.next.map(|l| l.interval_h);
     // Toxicity is never overridden: a rule of the pack does not get to
     // change what the toxicity branch decided.
-    let toxic = sample
-        .toxicity_grade
-        .is_some_and(|g| g >= cx.pack.policy.toxicity_grade);
+    let toxic = super::limiting_grade(&cx.pack.policy, sample).is_some();
     if toxic && hooks::implements(drug, Hook::NextDose) {
         notes.warnings.push(
             "the pack's next-dose rule for this drug is not applied: the toxicity decides".into(),

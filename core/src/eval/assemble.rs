@@ -4,6 +4,7 @@
 use super::advise::Advised;
 use super::classify::Judged;
 use super::exposure::Combined;
+use super::plausibility::Plausibility;
 use super::timing::Timing;
 use super::{Context, Notes, Reading, text};
 use crate::pack::model::Target;
@@ -18,6 +19,7 @@ pub(crate) fn result(
     combined: Combined,
     timing: Timing,
     judged: Judged,
+    plausible: Plausibility,
     advised: Advised,
     notes: Notes,
 ) -> EvalResult {
@@ -25,9 +27,11 @@ pub(crate) fn result(
     let mut exposure = combined.exposure;
     // A percentile to one decimal, as it is read.
     exposure.population_percentile = judged.percentile.map(|p| (p * 10.0).round() / 10.0);
+    exposure.expected = plausible.expected;
     let assessment = Assessment {
         indication: sample.indication.clone(),
         regimen: sample.regimen.clone(),
+        product: drug.product.as_ref().map(|p| p.name.clone()),
         exposure,
         sampling: Sampling {
             hours_since_dose: sample.hours_since_dose,
@@ -35,6 +39,7 @@ pub(crate) fn result(
             interval_from: timing.interval_from,
             trough: timing.trough,
             days_on_dose: sample.days_on_dose,
+            matrix: sample.matrix,
             steady_state_days: timing.steady_state_days.map(tidy),
             steady_state_from: timing.steady_state_from,
             steady_state: timing.steady_state,

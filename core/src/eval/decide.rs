@@ -19,6 +19,12 @@ pub(crate) struct Situation<'a> {
     /// The target is a total but only the parent was measured.
     pub parent_only: bool,
     pub toxicity_grade: Option<u8>,
+    /// The grade the toxicity branch acts on (an intolerable grade 2 too).
+    pub limiting_grade: Option<u8>,
+    /// Whether the value is possible and probable for the dose.
+    pub plausible: super::plausibility::Plausible,
+    /// The sample, for what the decision names (co-medication, the event).
+    pub sample: &'a crate::input::Sample,
     pub dose_mg: Option<f64>,
     pub interval_h: f64,
     /// The exposure judged, at full precision, in `unit`.
@@ -70,12 +76,16 @@ impl Decision<'_> {
 /// Runs the tree.
 pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
     // 1. Toxicity first, whatever the value or the timing.
-    if let Some(grade) = s.toxicity_grade.filter(|g| *g >= s.policy.toxicity_grade) {
+    if let Some(grade) = s.limiting_grade {
         return super::toxicity::decide(s, grade);
     }
     // An undetectable level is a question to ask first, never a level to dose on.
     if s.undetectable {
         return undetectable(s);
+    }
+    // An improbable level is verified before any change.
+    if let super::plausibility::Plausible::Improbable { high } = s.plausible {
+        return improbable(s, high);
     }
     // 2. A sample that cannot be interpreted; a high level before steady
     // state is watched, not reduced.
@@ -109,6 +119,14 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
                 ordinal(p.round().clamp(1.0, 99.0)),
                 " percentile of patients on the reference's dose (log-normal)"
             );
+            // The mean is a reference for patients with interactions or
+            // compliance issues (seed 847–850): a level among the lowest
+            // twentieth of patients brings the non-dose steps.
+            if p < VERY_LOW_PERCENTILE {
+                d.interventions = non_dose_steps(s);
+                d.reason.push_str(", among the lowest 5 %: ");
+                d.reason.push_str(&d.interventions.join("; "));
+            }
         }
         return d;
     }
@@ -118,6 +136,52 @@ pub(crate) fn decide<'a>(s: &Situation<'a>) -> Decision<'a> {
         Classification::Above => above_bound(s),
         _ => step_up(s),
     }
+}
+
+/// Below this percentile of a population reference a level is very low.
+const VERY_LOW_PERCENTILE: f64 = 5.0;
+
+/// The steps that may raise exposure without a dose change, in order: the
+/// pack's, the co-medication the sample names, then the drug's own.
+fn non_dose_steps(s: &Situation) -> Vec<String> {
+    use crate::input::Comedication;
+    let takes = |c| s.sample.comedication.contains(&c);
+    let mut steps: Vec<String> = s
+        .policy
+        .interventions_before_increase
+        .iter()
+        .map(|i| i.action.clone())
+        .collect();
+    if takes(Comedication::StrongCyp3a4Inducer) {
+        steps.push("replace the strong CYP3A4 inducer where possible (it lowers the level)".into());
+    }
+    if takes(Comedication::AcidReducer)
+        && let Some(action) = &s.drug.acid_reducers
+    {
+        steps.push(action.clone());
+    }
+    steps.extend(s.drug.dosing.interventions.iter().map(|i| {
+        if i.beyond_label {
+            sentence!(&i.action, " (beyond the label)")
+        } else {
+            i.action.clone()
+        }
+    }));
+    steps
+}
+
+/// The co-medication the pack cannot judge for this drug.
+fn comedication_warnings(s: &Situation) -> Vec<String> {
+    let acid = s.sample.comedication.contains(&crate::input::Comedication::AcidReducer);
+    (acid && s.drug.acid_reducers.is_none())
+        .then(|| {
+            format!(
+                "whether an acid reducer lowers the absorption of {} is not in the pack: check the label",
+                s.drug.name
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 /// A trough level above an upper bound or a toxicity signal before steady
@@ -177,6 +241,53 @@ fn undetectable<'a>(s: &Situation<'a>) -> Decision<'a> {
     d
 }
 
+/// Step 0: a level outside the 0.5–99.5th percentile expected for the dose
+/// is verified before any change; a high one never reassures.
+fn improbable<'a>(s: &Situation<'a>, high: bool) -> Decision<'a> {
+    use crate::input::Comedication;
+    let takes = |c| s.sample.comedication.contains(&c);
+    let (side, causes, named) = if high {
+        (
+            "improbably high",
+            "a strong CYP3A4 inhibitor, hepatic impairment, a sample drawn soon after the dose, or the wrong unit or patient",
+            takes(Comedication::StrongCyp3a4Inhibitor)
+                .then_some("; the strong CYP3A4 inhibitor the patient takes may explain it"),
+        )
+    } else {
+        (
+            "improbably low",
+            "adherence (missed or held doses), a strong CYP3A4 inducer, malabsorption, or the wrong unit, tube or patient",
+            takes(Comedication::StrongCyp3a4Inducer)
+                .then_some("; the strong CYP3A4 inducer the patient takes may explain it"),
+        )
+    };
+    let mut d = Decision::new(
+        Advice::RepeatSample,
+        sentence!(
+            "the level is ",
+            side,
+            " for this dose (outside the 0.5–99.5th percentile of patients on it): verify it before any change: check ",
+            causes,
+            named.unwrap_or_default(),
+            "; then repeat the sample at trough; no dose change on this value"
+        ),
+    );
+    d.interventions = if high {
+        vec![
+            "check for a strong CYP3A4 inhibitor".into(),
+            "check liver function (hepatic impairment)".into(),
+            "check the sample: patient, tube, time of sampling, unit".into(),
+        ]
+    } else {
+        vec![
+            "check adherence (missed or held doses)".into(),
+            "check for a strong CYP3A4 inducer".into(),
+            "check the sample: patient, tube, time of sampling, unit".into(),
+        ]
+    };
+    d
+}
+
 /// `st`, `nd`, `rd` or `th` after a whole number.
 fn ordinal(n: f64) -> &'static str {
     let n = n as u32;
@@ -200,6 +311,13 @@ fn above_bound<'a>(s: &Situation<'a>) -> Decision<'a> {
     let mut reason = String::from(
         "exposure above the upper bound without limiting toxicity: continue the current dose",
     );
+    if s
+        .sample
+        .comedication
+        .contains(&crate::input::Comedication::StrongCyp3a4Inhibitor)
+    {
+        reason.push_str("; the strong CYP3A4 inhibitor the patient takes may explain the level");
+    }
     if let Some(hint) = super::toxicity::reduction_hint(s) {
         put!(&mut reason, "; ", &hint);
     }
@@ -224,6 +342,9 @@ enum Position {
 
 fn position(s: &Situation) -> Position {
     let levels = &s.drug.dosing.levels;
+    if levels.is_empty() {
+        return Position::Unknown;
+    }
     let Some(mg) = s.dose_mg else {
         // A drug with one level is at it, whatever its dose.
         return if levels.len() == 1 {
@@ -262,6 +383,32 @@ pub(crate) fn one_level_down<'a>(s: &Situation<'a>) -> Option<Option<&'a DoseLev
     }
 }
 
+/// Why the next dose is not computed.
+pub(crate) fn unknown_next(s: &Situation) -> String {
+    if s.drug.dosing.levels.is_empty() {
+        let name = s.drug.product.as_ref().map_or(&s.drug.name, |p| &p.name);
+        format!(
+            "the pack has no dose levels for {name}{}: the next dose is not computed; set it as the label says",
+            s.drug
+                .dosing
+                .unconfirmed
+                .as_ref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        )
+    } else {
+        "dose_mg not given: the next dose cannot be computed".into()
+    }
+}
+
+/// The level of the current dose, when it is one.
+pub(crate) fn current_level<'a>(s: &Situation<'a>) -> Option<&'a DoseLevel> {
+    match position(s) {
+        Position::At(i) => s.drug.dosing.levels.get(i),
+        _ => None,
+    }
+}
+
 /// The level a reduction would lead to, when there is one.
 pub(crate) fn lower_level<'a>(s: &Situation<'a>) -> Option<&'a DoseLevel> {
     one_level_down(s).flatten()
@@ -288,19 +435,8 @@ fn not_a_level_warning(s: &Situation) -> String {
 
 fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
     let mut d = Decision::new(Advice::IncreaseDose, String::new());
-    d.interventions = s
-        .policy
-        .interventions_before_increase
-        .iter()
-        .chain(&s.drug.dosing.interventions)
-        .map(|i| {
-            if i.beyond_label {
-                sentence!(&i.action, " (beyond the label)")
-            } else {
-                i.action.clone()
-            }
-        })
-        .collect();
+    d.interventions = non_dose_steps(s);
+    d.warnings = comedication_warnings(s);
     let levels = &s.drug.dosing.levels;
     let next = match position(s) {
         Position::At(i) => levels.get(i + 1),
@@ -310,8 +446,12 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
         }
         Position::Unknown => {
             d.warnings
-                .push("dose_mg not given: the next dose cannot be computed".into());
-            d.reason = "increase the dose one level".into();
+                .push(unknown_next(s));
+            d.reason = if levels.is_empty() {
+                "increase the dose".into()
+            } else {
+                "increase the dose one level".into()
+            };
             d.conditions = increase_conditions(s);
             return d;
         }
@@ -396,7 +536,7 @@ fn reduce_above<'a>(s: &Situation<'a>, source: &str) -> Decision<'a> {
                 sentence!(why, ": reduce the dose one level (", source, ")"),
             );
             d.warnings
-                .push("dose_mg not given: the next dose cannot be computed".into());
+                .push(unknown_next(s));
             d
         }
     }

@@ -15,6 +15,8 @@ use crate::result::{
 pub(crate) struct Combined {
     pub exposure: Exposure,
     pub total: f64,
+    /// The counted analytes as measured, before any trough correction.
+    pub raw_total: f64,
 }
 
 /// Sums and corrects the analytes; a hook's trough prediction replaces the
@@ -97,8 +99,10 @@ pub(crate) fn combine(
             analytes,
             parent_only: measured.parent_only,
             population_percentile: None,
+            expected: None,
             corrected_from,
         },
         total,
+        raw_total,
     })
 }

@@ -18,6 +18,8 @@ mod decide;
 mod error;
 mod exposure;
 mod hooks;
+mod plausibility;
+mod product;
 mod target;
 mod text;
 mod timing;
@@ -97,22 +99,50 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
 
 /// The stages in the order of the data flow.
 fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
-    let drug = find_drug(pack, sample)?;
+    let base = find_drug(pack, sample)?;
     refuse(sample)?;
+    let mut chosen = Vec::new();
+    let drug = product::select(base, sample, &mut chosen)?;
     let cx = Context { pack, drug, sample };
     let unit = read_unit(sample)?;
     let mut notes = Notes::for_drug(drug);
+    notes.warnings.append(&mut chosen);
     let target = target::stage(&cx, unit.measure, &mut notes)?;
     let measured = analytes::measure(drug, sample, &unit.unit, &target, &mut notes.warnings)?;
     let mut timing = timing::stage(&cx, &measured, unit.measure, &mut notes);
     let exposure = exposure::combine(&cx, &unit, &measured, &mut timing, &mut notes)?;
+    let plausible = plausibility::check(
+        &cx,
+        &target,
+        &exposure,
+        &timing,
+        undetectable(sample),
+        limiting_grade(&pack.policy, sample).is_some(),
+        &mut notes,
+    )?;
     let judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
     let advised = advise::advise(
-        &cx, &target, &judged, &exposure, &measured, &timing, &mut notes,
+        &cx, &target, &judged, &exposure, &measured, &timing, &plausible, &mut notes,
     )?;
     Ok(assemble::result(
-        &cx, &unit, &target, exposure, timing, judged, advised, notes,
+        &cx, &unit, &target, exposure, timing, judged, plausible, advised, notes,
     ))
+}
+
+/// The grade that the toxicity branch acts on: the pack's grade or more,
+/// or a grade 2 the patient finds intolerable (seed 796–797).
+pub(crate) fn limiting_grade(policy: &crate::pack::model::Policy, sample: &Sample) -> Option<u8> {
+    let grade = sample.toxicity_grade?;
+    let intolerable = grade == 2 && sample.toxicity_intolerable == Some(true);
+    (grade >= policy.toxicity_grade || intolerable).then_some(grade)
+}
+
+/// The level is undetectable: reported below the limit of quantification,
+/// under the sample's `lloq`, or 0.
+pub(crate) fn undetectable(sample: &Sample) -> bool {
+    sample.below_lloq == Some(true)
+        || sample.value == 0.0
+        || sample.lloq.is_some_and(|l| sample.value < l)
 }
 
 /// What every stage reads: the pack, the drug's rule and the sample.

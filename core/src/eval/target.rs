@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::{Context, EvalError, Notes, hooks};
 use crate::input::sample::Sample;
 use crate::pack::model::{Drug, Measure, Target};
-use crate::result::Hook;
+use crate::result::{ErrorCode, Hook};
 
 /// The target stage: the rule's choice, then the drug's `target` hook,
 /// which may replace its bounds.
@@ -16,8 +16,21 @@ pub(crate) fn stage<'a>(
     measure: Measure,
     notes: &mut Notes,
 ) -> Result<Cow<'a, Target>, EvalError> {
+    if let Some(indication) = &cx.sample.indication
+        && let Some(none) = cx.drug.no_target.iter().find(|n| {
+            n.indications
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(indication))
+        })
+    {
+        return Err(EvalError::no_target(format!(
+            "field `indication`: {} has no target for {indication}: {}",
+            cx.drug.name, none.reason
+        )));
+    }
     let choice = choose(cx.drug, cx.sample, measure).map_err(EvalError::no_target)?;
     notes.warnings.extend(choice.warnings);
+    same_quantity(cx, choice.target, notes)?;
     match hooks::target(cx.pack, cx.drug, cx.sample, choice.target).map_err(EvalError::hook)? {
         Some(scripted) => {
             notes.used(Hook::Target, Vec::new());
@@ -25,6 +38,52 @@ pub(crate) fn stage<'a>(
         }
         None => Ok(Cow::Borrowed(choice.target)),
     }
+}
+
+/// A level is judged only against a target of the same quantity: the same
+/// matrix (a plasma level against a whole-blood target is refused) and, for
+/// an AUC, the same interval (AUC0-12 and AUC0-24 differ by a factor of 2).
+fn same_quantity(cx: &Context<'_>, target: &Target, notes: &mut Notes) -> Result<(), EvalError> {
+    use crate::input::Matrix;
+    let refused = |message: String| Err(EvalError::new(ErrorCode::Matrix, message));
+    match (cx.sample.matrix, target.matrix) {
+        (Some(given), wanted) if !given.same_kind(wanted) => {
+            return refused(format!(
+                "field `matrix`: the {} target of {} is a {} level; a {} level is another quantity and is not judged against it",
+                target.id,
+                cx.drug.name,
+                wanted.words(),
+                given.words()
+            ));
+        }
+        (None, Matrix::WholeBlood) => notes.warnings.push(format!(
+            "matrix not given: the level is taken to be measured in whole blood, as the target of {} is; a plasma or serum level cannot be judged against it",
+            cx.drug.name
+        )),
+        _ => {}
+    }
+    if let Some(wanted) = target.auc_interval_h {
+        let name = |h: f64| format!("AUC0-{}", crate::result::num::Num(h));
+        match cx.sample.auc_interval_h {
+            None => {
+                return refused(format!(
+                    "field `auc_interval_h` is required: the target of {} is an {}, and an AUC over another interval differs by the ratio of the intervals",
+                    cx.drug.name,
+                    name(wanted)
+                ));
+            }
+            Some(given) if given != wanted => {
+                return refused(format!(
+                    "field `auc_interval_h`: the target of {} is an {}, the sample is an {}; send the AUC over the target's interval",
+                    cx.drug.name,
+                    name(wanted),
+                    name(given)
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// The chosen target and the warnings its choice needs.

@@ -186,9 +186,7 @@ fn trough_tolerance(policy: &Policy, t: &Timing, sum_of: &[usize]) -> Tolerance 
 fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &mut Timing) {
     let tau = t.interval_h;
     let Some(hours) = sample.hours_since_dose else {
-        t.trough = Trough::AssumedTrough;
-        t.warnings
-            .push("hours_since_dose not given: the sample is taken to be a trough".into());
+        untimed(drug, policy, sum_of, t);
         return;
     };
     let tolerance = trough_tolerance(policy, t, sum_of);
@@ -258,6 +256,56 @@ fn trough(drug: &Drug, policy: &Policy, sample: &Sample, sum_of: &[usize], t: &m
                 Num(hours),
                 Num(tau),
                 drug.name
+            ));
+        }
+    }
+}
+
+/// A sample without a time after the dose is taken as a trough only where
+/// the level hardly varies over the interval: its peak-to-trough ratio
+/// `2^(interval / half-life)` is at most the pack's limit (design.md,
+/// "Decision", step 2). Otherwise it is repeated, with the time to draw.
+fn untimed(drug: &Drug, policy: &Policy, sum_of: &[usize], t: &mut Timing) {
+    let shortest = sum_of
+        .iter()
+        .map(|&i| t.half_lives[i])
+        .try_fold(f64::INFINITY, |m, h| h.map(|h| m.min(h)));
+    let swing = shortest.map(|h| (t.interval_h / h).exp2());
+    match (swing, policy.untimed_trough_max_swing) {
+        (Some(swing), Some(max)) if swing <= max => {
+            t.trough = Trough::AssumedTrough;
+            t.warnings.push(sentence!(
+                "hours_since_dose not given: the sample is taken to be a trough (the level of ",
+                &drug.name,
+                " varies at most ",
+                super::text::Sig(swing),
+                "-fold over the dosing interval)"
+            ));
+        }
+        (swing, _) => {
+            t.trough = Trough::NotInterpretable;
+            let varies = match (swing, shortest) {
+                (Some(swing), Some(h)) => sentence!(
+                    "the level of ",
+                    &drug.name,
+                    " varies up to ",
+                    super::text::Sig(swing),
+                    "-fold over the dosing interval (half-life ",
+                    Num(h),
+                    " h, interval ",
+                    Num(t.interval_h),
+                    " h)"
+                ),
+                _ => sentence!(
+                    "the half-life of ",
+                    &drug.name,
+                    " is not known, so a level at an unknown time cannot be read as a trough"
+                ),
+            };
+            t.invalid.get_or_insert(sentence!(
+                "hours_since_dose not given, and ",
+                &varies,
+                ": give the time of sampling, or repeat the sample just before the next dose"
             ));
         }
     }

@@ -11,7 +11,9 @@ pub(crate) mod time;
 pub(crate) mod units;
 
 pub use fields::Cells;
-pub use sample::{FIELDS, METABOLITE_COLUMN_PREFIX, Sample, SampleError, SampleInput};
+pub use sample::{
+    Comedication, FIELDS, METABOLITE_COLUMN_PREFIX, Matrix, Sample, SampleError, SampleInput,
+};
 pub use time::{parse as parse_date_time, rfc3339, today};
 pub use units::{Quantity, Unit, UnitError};
 

@@ -28,6 +28,12 @@ pub const FIELDS: &[&str] = &[
     "toxicity_grade",
     "lloq",
     "below_lloq",
+    "toxicity_type",
+    "toxicity_intolerable",
+    "matrix",
+    "comedication",
+    "product",
+    "auc_interval_h",
     "sampled_at",
 ];
 
@@ -69,6 +75,19 @@ pub struct Sample {
     pub lloq: Option<f64>,
     /// The laboratory reported the level as below its limit of quantification.
     pub below_lloq: Option<bool>,
+    /// The adverse event behind `toxicity_grade` (`pneumonitis`,
+    /// `haematological`, ...): lets the pack apply the label's exceptions.
+    pub toxicity_type: Option<String>,
+    /// The patient finds a grade 2 toxicity intolerable (it acts as grade 3).
+    pub toxicity_intolerable: Option<bool>,
+    /// What was measured: plasma, serum or whole blood.
+    pub matrix: Option<Matrix>,
+    /// Interacting co-medication the patient takes.
+    pub comedication: Vec<Comedication>,
+    /// The product (brand) taken, where a drug has products that differ.
+    pub product: Option<String>,
+    /// The interval an AUC covers, hours (AUC0-12 is 12, AUC0-24 is 24).
+    pub auc_interval_h: Option<f64>,
     /// When the sample was drawn, as given (a checked date-time).
     pub sampled_at: Option<String>,
     /// Fields outside the contract, kept for warnings and for rule hooks.
@@ -202,6 +221,12 @@ impl<'a> Reader<'a> {
             toxicity_grade,
             lloq: self.not_negative("lloq")?,
             below_lloq: self.boolean("below_lloq")?,
+            toxicity_type: self.text("toxicity_type")?,
+            toxicity_intolerable: self.boolean("toxicity_intolerable")?,
+            matrix: self.matrix()?,
+            comedication: self.comedication()?,
+            product: self.text("product")?,
+            auc_interval_h: self.positive("auc_interval_h")?,
             sampled_at: self.date_time("sampled_at")?,
             extra: Vec::new(),
         };
@@ -350,6 +375,143 @@ impl<'a> Reader<'a> {
             })?;
         }
         Ok(out)
+    }
+}
+
+impl Reader<'_> {
+    fn matrix(&self) -> Result<Option<Matrix>, String> {
+        let Some(text) = self.text("matrix")? else {
+            return Ok(None);
+        };
+        Matrix::parse(&text).map(Some).ok_or_else(|| {
+            format!("field `matrix` must be `plasma`, `serum` or `whole_blood`, got `{text}`")
+        })
+    }
+
+    /// A JSON array of names, or in CSV one cell with names separated by `;`.
+    fn comedication(&self) -> Result<Vec<Comedication>, String> {
+        let names: Vec<String> = match self.get("comedication") {
+            None => return Ok(Vec::new()),
+            Some(Field::Json(Value::Array(items))) => items
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_owned).ok_or_else(|| {
+                        format!(
+                            "field `comedication` must list names, got {}",
+                            Field::Json(v).describe()
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(Field::Cell(s)) => s.split(';').map(|n| n.trim().to_owned()).collect(),
+            Some(other) => {
+                return Err(format!(
+                    "field `comedication` must be a list of names, got {}",
+                    other.describe()
+                ));
+            }
+        };
+        names
+            .iter()
+            .map(|n| {
+                Comedication::parse(n).ok_or_else(|| {
+                    format!(
+                        "field `comedication`: `{n}` is not one of {}",
+                        Comedication::ALL
+                            .iter()
+                            .map(|c| format!("`{}`", c.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// What a level was measured in. Plasma and serum levels of these drugs
+/// are read alike; whole blood is another quantity (everolimus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Matrix {
+    /// Plasma.
+    Plasma,
+    /// Serum.
+    Serum,
+    /// Whole blood.
+    WholeBlood,
+}
+
+impl Matrix {
+    /// Reads `plasma`, `serum`, `whole_blood` (or `whole blood`), any case.
+    pub fn parse(text: &str) -> Option<Matrix> {
+        match text.trim().to_ascii_lowercase().replace(' ', "_").as_str() {
+            "plasma" => Some(Matrix::Plasma),
+            "serum" => Some(Matrix::Serum),
+            "whole_blood" => Some(Matrix::WholeBlood),
+            _ => None,
+        }
+    }
+
+    /// The contract name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Matrix::Plasma => "plasma",
+            Matrix::Serum => "serum",
+            Matrix::WholeBlood => "whole_blood",
+        }
+    }
+
+    /// As a pharmacist reads it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Matrix::Plasma => "plasma",
+            Matrix::Serum => "serum",
+            Matrix::WholeBlood => "whole blood",
+        }
+    }
+
+    /// Plasma and serum are one kind of sample for these drugs.
+    pub fn same_kind(self, other: Matrix) -> bool {
+        (self == Matrix::WholeBlood) == (other == Matrix::WholeBlood)
+    }
+}
+
+/// Co-medication that changes a kinase inhibitor's exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Comedication {
+    /// A strong CYP3A4 inhibitor (raises exposure of CYP3A4 substrates).
+    StrongCyp3a4Inhibitor,
+    /// A strong CYP3A4 inducer (lowers it).
+    StrongCyp3a4Inducer,
+    /// A proton-pump inhibitor, H2 blocker or antacid (lowers the
+    /// absorption of drugs whose solubility falls with gastric pH).
+    AcidReducer,
+}
+
+impl Comedication {
+    /// Every flag, in the contract's order.
+    pub const ALL: [Comedication; 3] = [
+        Comedication::StrongCyp3a4Inhibitor,
+        Comedication::StrongCyp3a4Inducer,
+        Comedication::AcidReducer,
+    ];
+
+    /// The contract name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comedication::StrongCyp3a4Inhibitor => "strong_cyp3a4_inhibitor",
+            Comedication::StrongCyp3a4Inducer => "strong_cyp3a4_inducer",
+            Comedication::AcidReducer => "acid_reducer",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Comedication> {
+        let t = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(t))
     }
 }
 
@@ -513,6 +675,26 @@ pub struct SampleInput {
     /// The laboratory reported the level as below its limit of
     /// quantification (then `value` is what it reported, often the LLOQ).
     pub below_lloq: Option<bool>,
+    /// The adverse event behind `toxicity_grade`, e.g. `pneumonitis`,
+    /// `haematological`, `hepatotoxicity_hys_law`: lets the pack apply the
+    /// label's exceptions (resume at the same dose, stop for good).
+    pub toxicity_type: Option<String>,
+    /// The patient finds a grade 2 toxicity intolerable: it is acted on as
+    /// grade 3 (Verheijen 2017, Figure 1).
+    pub toxicity_intolerable: Option<bool>,
+    /// What was measured; a whole-blood target refuses a plasma or serum
+    /// level and the reverse. Absent: the target's own matrix is assumed,
+    /// with a warning.
+    pub matrix: Option<Matrix>,
+    /// Interacting co-medication; in CSV one cell, names separated by `;`.
+    pub comedication: Option<Vec<Comedication>>,
+    /// The product taken, where a drug's products differ (Cometriq or
+    /// Cabometyx); the brand may also be given as `drug`.
+    pub product: Option<String>,
+    /// The interval an AUC covers, hours: 12 for AUC0-12, 24 for AUC0-24.
+    /// Required where the target is an AUC.
+    #[schemars(range(min = 0))]
+    pub auc_interval_h: Option<f64>,
     /// When the sample was drawn: `2026-11-24T08:30`, with optional seconds
     /// and UTC offset (`Z`, `+01:00`); used by `tdm report`.
     pub sampled_at: Option<String>,

@@ -45,7 +45,7 @@ impl Checker<'_> {
     }
 
     /// A `source:` must start with a source id declared in `pack.yaml`.
-    fn source(&mut self, source: &Spanned<String>) {
+    pub(crate) fn source(&mut self, source: &Spanned<String>) {
         let id = source
             .value
             .split([' ', ':', ',', ';'])
@@ -66,7 +66,7 @@ impl Checker<'_> {
         }
     }
 
-    fn positive(&mut self, value: &Spanned<f64>, what: &str) -> f64 {
+    pub(crate) fn positive(&mut self, value: &Spanned<f64>, what: &str) -> f64 {
         if !(value.value.is_finite() && value.value > 0.0) {
             self.report(
                 yaml::position(value),
@@ -170,7 +170,25 @@ impl Checker<'_> {
                 None,
             );
         }
+        let default_cv = p.default_cv_percent.as_ref().map(|c| {
+            self.source(&c.source);
+            self.positive(&c.value, "default_cv_percent") / 100.0
+        });
+        let untimed_trough_max_swing = p.untimed_trough_max_swing.as_ref().map(|c| {
+            self.source(&c.source);
+            let swing = self.positive(&c.value, "untimed_trough_max_swing");
+            if swing < 1.0 {
+                self.report(
+                    yaml::position(&c.value),
+                    "untimed_trough_max_swing is a ratio of peak to trough: 1 or more",
+                    None,
+                );
+            }
+            swing
+        });
         Policy {
+            default_cv,
+            untimed_trough_max_swing,
             toxicity_grade: grade.value,
             act_on_population_mean: p.act_on_population_mean.value,
             steady_state_half_lives: half_lives,
@@ -187,6 +205,16 @@ impl Checker<'_> {
                     &p.steady_state_half_lives.unconfirmed,
                 ),
                 ("trough_tolerance_h", &p.trough_tolerance_h.unconfirmed),
+                (
+                    "default_cv_percent",
+                    &p.default_cv_percent.as_ref().and_then(|c| c.unconfirmed.clone()),
+                ),
+                (
+                    "untimed_trough_max_swing",
+                    &p.untimed_trough_max_swing
+                        .as_ref()
+                        .and_then(|c| c.unconfirmed.clone()),
+                ),
             ]
             .into_iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
@@ -262,10 +290,13 @@ impl Checker<'_> {
             );
         }
         let hooks = script.or(plugin);
+        let no_target = self.no_target(raw);
+        let toxicity = self.toxicity_management(raw);
+        let acid_reducers = self.interactions(raw);
         if self.problems.len() > before {
             return None;
         }
-        Some(Drug {
+        let drug = Drug {
             name,
             aliases: raw.aliases.clone(),
             group: raw.group.clone(),
@@ -280,7 +311,17 @@ impl Checker<'_> {
             dosing,
             hooks,
             inputs: raw.inputs.clone(),
-        })
+            product: None,
+            products: Vec::new(),
+            no_target,
+            toxicity,
+            acid_reducers,
+        };
+        let products = self.products(raw, &drug);
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Drug { products, ..drug })
     }
 
     fn analytes(&mut self, raw: &RawDrug, parent_half_life: Option<f64>) -> Vec<Analyte> {
@@ -672,6 +713,8 @@ impl Checker<'_> {
                 spread,
                 references: t.references.clone(),
                 note: t.note.clone(),
+                matrix: t.matrix.unwrap_or(crate::input::Matrix::Plasma),
+                auc_interval_h: self.auc_interval(t),
             });
         }
         if !out.iter().any(|t| t.primary) {
@@ -691,7 +734,7 @@ impl Checker<'_> {
         out
     }
 
-    fn dosing(&mut self, raw: &RawDosing) -> Option<Dosing> {
+    pub(crate) fn dosing(&mut self, raw: &RawDosing) -> Option<Dosing> {
         self.source(&raw.source);
         let interval_h = self.positive(&raw.interval_h, "interval_h");
         let standard_mg = self.positive(&raw.standard_mg, "standard_mg");
@@ -747,6 +790,7 @@ impl Checker<'_> {
             );
         }
         let interventions = self.interventions(&raw.interventions);
+        let fasting = self.intake(raw);
         let escalation_conditions = raw
             .escalation_conditions
             .iter()
@@ -763,6 +807,7 @@ impl Checker<'_> {
             escalation_conditions,
             strengths_mg: raw.strengths_mg.clone(),
             unconfirmed: raw.unconfirmed.clone(),
+            fasting,
         })
     }
 }

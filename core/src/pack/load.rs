@@ -143,7 +143,15 @@ pub(crate) fn load_from_texts(
         let Some(drug) = checker.drug(raw) else {
             continue;
         };
-        for name in std::iter::once(&drug.name).chain(&drug.aliases) {
+        let product_names = drug
+            .products
+            .iter()
+            .filter_map(|p| p.product.as_ref())
+            .flat_map(|p| std::iter::once(&p.name).chain(&p.aliases));
+        for name in std::iter::once(&drug.name)
+            .chain(&drug.aliases)
+            .chain(product_names)
+        {
             let key = name.to_lowercase();
             if let Some(other) = seen_in.get(&key) {
                 checker.report(

@@ -92,7 +92,14 @@ impl Pack {
     /// Every name and alias the pack knows, for suggestions.
     pub fn drug_names(&self) -> impl Iterator<Item = &str> {
         self.drugs.iter().flat_map(|d| {
-            std::iter::once(d.name.as_str()).chain(d.aliases.iter().map(String::as_str))
+            let products = d
+                .products
+                .iter()
+                .filter_map(|p| p.product.as_ref())
+                .flat_map(|p| std::iter::once(p.name.as_str()).chain(p.aliases.iter().map(String::as_str)));
+            std::iter::once(d.name.as_str())
+                .chain(d.aliases.iter().map(String::as_str))
+                .chain(products)
         })
     }
 }
@@ -132,6 +139,11 @@ pub struct Policy {
     pub trough_tolerance_h: f64,
     /// Non-dose steps before any increase, in order.
     pub interventions_before_increase: Vec<Intervention>,
+    /// CV (fraction) of a population exposure whose source gives none.
+    pub default_cv: Option<f64>,
+    /// Largest peak-to-trough ratio for which a sample without a time is
+    /// taken as a trough; `None`: never.
+    pub untimed_trough_max_swing: Option<f64>,
     /// Policy values that rest on unconfirmed facts, with why.
     pub unconfirmed: Vec<String>,
 }
@@ -176,6 +188,110 @@ pub struct Drug {
     pub hooks: Option<HookProvider>,
     /// Extra input fields the script reads (passed through, not warned about).
     pub inputs: Vec<String>,
+    /// Set on a product's rule: which product it is.
+    pub product: Option<Product>,
+    /// The drug's products, each a complete rule with the product's own
+    /// dose levels and targets; empty when the drug has none.
+    pub products: Vec<Drug>,
+    /// Indications without a target, and why.
+    pub no_target: Vec<NoTarget>,
+    /// The label's management of grade 3 or 4 toxicity.
+    pub toxicity: ToxicityManagement,
+    /// What to do about an acid reducer, where the label says it matters.
+    pub acid_reducers: Option<String>,
+}
+
+/// A product of a drug that is not interchangeable with its others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    /// The product's name (`Cometriq`).
+    pub name: String,
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// Capsules, tablets.
+    pub form: Option<String>,
+    /// Used when a sample names only the drug.
+    pub default: bool,
+    /// Indications it is licensed for.
+    pub indications: Vec<String>,
+    /// Why no target applies, when none does.
+    pub no_target: Option<String>,
+    /// A note for results.
+    pub note: Option<String>,
+}
+
+impl Product {
+    /// The product's name or one of its aliases, ignoring case.
+    pub fn is_named(&self, name: &str) -> bool {
+        same_name(&self.name, name) || self.aliases.iter().any(|a| same_name(a, name))
+    }
+}
+
+/// Indications without a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoTarget {
+    /// The indications.
+    pub indications: Vec<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// The label's management of grade 3 or 4 toxicity.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ToxicityManagement {
+    /// What the label does at the lowest level.
+    pub at_lowest: ToxicityAction,
+    /// The label's words for it.
+    pub at_lowest_note: Option<String>,
+    /// Adverse events managed otherwise.
+    pub events: Vec<ToxicityEvent>,
+    /// What rests on an unconfirmed fact.
+    pub unconfirmed: Option<String>,
+    /// The label's management is in the pack (else the tool's default).
+    pub given: bool,
+}
+
+/// What the label does on an adverse event of grade 3 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ToxicityAction {
+    /// Withhold until recovery, resume one level down; at the lowest, discontinue.
+    #[default]
+    ResumeLower,
+    /// Withhold until recovery, resume at the same dose.
+    ResumeSameDose,
+    /// Stop for good.
+    Discontinue,
+}
+
+/// One adverse event the label manages in its own way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToxicityEvent {
+    /// The `toxicity_type` it answers to.
+    pub kind: String,
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// Indications it applies to; empty means any.
+    pub indications: Vec<String>,
+    /// The label's action.
+    pub action: ToxicityAction,
+    /// The label's words.
+    pub note: Option<String>,
+    /// What rests on an unconfirmed fact.
+    pub unconfirmed: Option<String>,
+}
+
+impl ToxicityEvent {
+    /// The event answers to `name`, ignoring case, `-`, `_` and spaces.
+    pub fn is_named(&self, name: &str) -> bool {
+        let key = |s: &str| {
+            s.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        };
+        let wanted = key(name);
+        key(&self.kind) == wanted || self.aliases.iter().any(|a| key(a) == wanted)
+    }
 }
 
 impl Drug {
@@ -287,6 +403,10 @@ pub struct Target {
     pub references: Vec<String>,
     /// Caveats a reader must see (disagreements, derivations).
     pub note: Option<String>,
+    /// What the values were measured in (plasma reads as serum).
+    pub matrix: crate::input::Matrix,
+    /// For an AUC: the interval it covers, hours.
+    pub auc_interval_h: Option<f64>,
 }
 
 impl Target {
@@ -362,6 +482,8 @@ pub struct Dosing {
     pub strengths_mg: Vec<f64>,
     /// What about the dose ladder is not confirmed.
     pub unconfirmed: Option<String>,
+    /// The label says to take it fasting: never "take with food".
+    pub fasting: bool,
 }
 
 /// One step of the dose ladder.

@@ -116,6 +116,16 @@ pub(crate) struct RawPolicy {
     pub trough_tolerance_h: Cited<Spanned<f64>>,
     /// Non-dose steps before any dose increase, in order.
     pub interventions_before_increase: Vec<RawIntervention>,
+    /// The coefficient of variation (percent) of a population exposure whose
+    /// source gives none, for the check of improbable values (0.5–99.5th
+    /// percentile). Without it only impossible values are refused.
+    #[serde(default)]
+    pub default_cv_percent: Option<Cited<Spanned<f64>>>,
+    /// A sample with no time after the dose is taken as a trough only for a
+    /// drug whose peak-to-trough ratio, `2^(interval / half-life)`, is at most
+    /// this. Without it such a sample is never taken as a trough.
+    #[serde(default)]
+    pub untimed_trough_max_swing: Option<Cited<Spanned<f64>>>,
 }
 
 /// The spread of a population exposure.
@@ -205,6 +215,151 @@ pub(crate) struct RawDrug {
     /// through to the script and not warned about as unknown.
     #[serde(default)]
     pub inputs: Vec<String>,
+    /// Products of the drug that are not interchangeable (Cometriq and
+    /// Cabometyx): each with its own dose levels and the targets that apply.
+    #[serde(default)]
+    pub products: Vec<RawProduct>,
+    /// Indications the drug is used in that have no target, and why: a
+    /// sample for one is refused with the reason, never judged against
+    /// another indication's target.
+    #[serde(default)]
+    pub no_target: Vec<RawNoTarget>,
+    /// The label's management of grade 3 or 4 toxicity.
+    #[serde(default)]
+    pub toxicity_management: Option<RawToxicityManagement>,
+    /// Interactions the pack knows of, for co-medication given with a sample.
+    #[serde(default)]
+    pub interactions: Option<RawInteractions>,
+}
+
+/// A product (brand, formulation) of a drug that is not interchangeable
+/// with the drug's others.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProduct {
+    /// The product's name, e.g. `Cometriq`.
+    pub name: Spanned<String>,
+    /// Other names of the product, matched case-insensitively.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// What it is, for readers (`capsules`, `tablets`).
+    #[serde(default)]
+    pub form: Option<String>,
+    /// The product used when a sample names only the drug (with a warning).
+    #[serde(default)]
+    pub default: bool,
+    /// The indications it is licensed for: a sample's indication selects
+    /// the one product that lists it.
+    #[serde(default)]
+    pub indications: Vec<String>,
+    /// Ids of the drug's targets that apply to this product.
+    #[serde(default)]
+    pub targets: Vec<Spanned<String>>,
+    /// Why no target applies to this product, when `targets` is empty.
+    #[serde(default)]
+    pub no_target: Option<String>,
+    /// Its own dose levels; the drug's when absent.
+    #[serde(default)]
+    pub dosing: Option<RawDosing>,
+    /// Why the pack has no dose levels for the product (e.g. dosed by body
+    /// surface area): advice then gives a direction, never a next dose.
+    #[serde(default)]
+    pub dose_levels_unknown: Option<String>,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+    /// A note for readers and results.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Indications without a target.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNoTarget {
+    /// The indications, e.g. `[HCC]`.
+    pub indications: Vec<Spanned<String>>,
+    /// Why there is no target, for the refusal.
+    pub reason: String,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+}
+
+/// How the label manages grade 3 or 4 toxicity of a drug.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawToxicityManagement {
+    /// At the lowest dose level: `discontinue` (the default) or
+    /// `resume_same_dose` (a drug with one level that the label interrupts
+    /// and resumes, e.g. gefitinib).
+    #[serde(default)]
+    pub at_lowest: Option<ToxicityAction>,
+    /// The label's words for that, e.g. "interrupt for up to 14 days".
+    #[serde(default)]
+    pub at_lowest_note: Option<String>,
+    /// Adverse events the label manages otherwise, by `toxicity_type`.
+    #[serde(default)]
+    pub events: Vec<RawToxicityEvent>,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+    /// What here rests on an unconfirmed fact.
+    #[serde(default)]
+    pub unconfirmed: Option<String>,
+}
+
+/// What the label does on an adverse event of grade 3 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ToxicityAction {
+    /// Withhold until recovery, then resume one level down (the default).
+    ResumeLower,
+    /// Withhold until recovery, then resume at the same dose.
+    ResumeSameDose,
+    /// Stop the drug for good.
+    Discontinue,
+}
+
+/// One adverse event the label manages in its own way.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawToxicityEvent {
+    /// The `toxicity_type` it answers to, e.g. `pneumonitis`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// Other `toxicity_type` values for it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Indications it applies to; empty means any.
+    #[serde(default)]
+    pub indications: Vec<String>,
+    /// What the label says to do.
+    pub action: ToxicityAction,
+    /// The label's words, e.g. "first occurrence; on recurrence resume at 300 mg".
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+    /// What here rests on an unconfirmed fact.
+    #[serde(default)]
+    pub unconfirmed: Option<String>,
+}
+
+/// Interactions, as the label states them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInteractions {
+    /// Acid reducers lower the drug's absorption: what the label says to do.
+    #[serde(default)]
+    pub acid_reducers: Option<RawInteraction>,
+}
+
+/// One interaction and what to do about it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInteraction {
+    /// The step, as a pharmacist writes it.
+    pub action: String,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -340,6 +495,14 @@ pub(crate) struct RawTarget {
     /// Caveats, such as a disagreement between text and table.
     #[serde(default)]
     pub note: Option<String>,
+    /// What the target's values were measured in: `plasma` (the default;
+    /// serum reads alike) or `whole_blood`.
+    #[serde(default)]
+    pub matrix: Option<crate::input::Matrix>,
+    /// For an AUC target: the interval it covers, hours (12 for AUC0-12,
+    /// 24 for AUC0-24). A sample must then say which AUC it is.
+    #[serde(default)]
+    pub auc_interval_h: Option<Spanned<f64>>,
     /// Why a bound far from the population mean (below 20 % or above 500 %)
     /// is right; without it such a bound is refused as a likely unit slip.
     #[serde(default)]
@@ -394,6 +557,32 @@ pub(crate) struct RawDosing {
     /// What about the dose ladder is not confirmed.
     #[serde(default)]
     pub unconfirmed: Option<String>,
+    /// The label's rule on food, where it matters to the steps: a drug
+    /// taken `fasting` never gets "take with food".
+    #[serde(default)]
+    pub intake: Option<RawIntake>,
+}
+
+/// The label's rule on food.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIntake {
+    /// `fasting`, `with_food` or `either`.
+    pub food: Food,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+}
+
+/// Intake and food, as a label says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Food {
+    /// On an empty stomach.
+    Fasting,
+    /// With food.
+    WithFood,
+    /// With or without food.
+    Either,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -9,6 +9,7 @@
 //! added to the result without being added here fails the tests.
 
 use crate::result::{
+    Expected,
     AnalyteValue, Assessment, Correction, EvalResult, Exposure, PackId, Sampling, ScriptUsed,
     TargetUsed,
 };
@@ -54,6 +55,7 @@ impl EvalResult {
 fn assessment_fields(o: &mut Object, a: &Assessment) {
     o.opt_str("indication", a.indication.as_deref());
     o.opt_str("regimen", a.regimen.as_deref());
+    o.opt_str("product", a.product.as_deref());
     o.key("exposure");
     exposure(o.out, &a.exposure);
     o.key("sampling");
@@ -90,11 +92,30 @@ fn exposure(out: &mut Vec<u8>, e: &Exposure) {
     o.out.push(b']');
     o.bool("parent_only", e.parent_only);
     o.opt_num("population_percentile", e.population_percentile);
+    o.key("expected");
+    match &e.expected {
+        Some(x) => expected(o.out, x),
+        None => o.out.extend_from_slice(b"null"),
+    }
     o.key("corrected_from");
     match &e.corrected_from {
         Some(c) => correction(o.out, c),
         None => o.out.extend_from_slice(b"null"),
     }
+    o.end();
+}
+
+fn expected(out: &mut Vec<u8>, x: &Expected) {
+    let mut o = Object::new(out);
+    o.num("value", x.value);
+    o.num("daily_dose_mg", x.daily_dose_mg);
+    o.num("cv", x.cv);
+    o.str("cv_from", &x.cv_from);
+    o.num("swing", x.swing);
+    o.opt_num("improbable_below", x.improbable_below);
+    o.opt_num("improbable_above", x.improbable_above);
+    o.num("impossible_below", x.impossible_below);
+    o.num("impossible_above", x.impossible_above);
     o.end();
 }
 
@@ -126,6 +147,7 @@ fn sampling(out: &mut Vec<u8>, s: &Sampling) {
     o.str("interval_from", s.interval_from.as_str());
     o.str("trough", s.trough.as_str());
     o.opt_num("days_on_dose", s.days_on_dose);
+    o.opt_str("matrix", s.matrix.map(|m| m.as_str()));
     o.opt_num("steady_state_days", s.steady_state_days);
     o.str("steady_state_from", s.steady_state_from.as_str());
     o.str("steady_state", s.steady_state.as_str());

@@ -55,6 +55,9 @@ pub struct Assessment {
     pub indication: Option<String>,
     /// The regimen as given.
     pub regimen: Option<String>,
+    /// The product whose dose levels and targets were used, where the
+    /// drug's products differ (`Cometriq`, `Cabometyx`); null otherwise.
+    pub product: Option<String>,
     /// The exposure judged, with how it was obtained.
     pub exposure: Exposure,
     /// Timing and steady state.
@@ -113,8 +116,37 @@ pub struct Exposure {
     /// log-normal with variance ln(1 + CV²)); null otherwise, or when the
     /// patient's dose is not the reference's.
     pub population_percentile: Option<f64>,
+    /// The level expected for the patient's dose, and the ranges outside
+    /// which a value is improbable (verified before any change) or
+    /// impossible (refused); null when the pack has no expected level.
+    pub expected: Option<Expected>,
     /// Present when the value was extrapolated to the trough.
     pub corrected_from: Option<Correction>,
+}
+
+/// The plausibility check of a value (design.md, "Decision", step 0), in
+/// the canonical unit: everything needed to reproduce it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Expected {
+    /// The population mean trough scaled to the patient's daily dose.
+    pub value: f64,
+    /// The daily dose it is scaled to, mg (the standard dose when the
+    /// sample gives none).
+    pub daily_dose_mg: f64,
+    /// The coefficient of variation used, as a fraction.
+    pub cv: f64,
+    /// `source` (the reference's own spread) or `pack` (the pack's default).
+    pub cv_from: String,
+    /// Peak-to-trough ratio allowed for a value not at trough (1 at trough).
+    pub swing: f64,
+    /// Below this (the 0.5th percentile) a value is improbable.
+    pub improbable_below: Option<f64>,
+    /// Above this (the 99.5th percentile, times the swing) a value is improbable.
+    pub improbable_above: Option<f64>,
+    /// Below this (1/100 of the expected trough) a value is refused.
+    pub impossible_below: f64,
+    /// Above this (100 times the expected level at its peak) a value is refused.
+    pub impossible_above: f64,
 }
 
 /// One analyte's contribution.
@@ -164,6 +196,8 @@ pub struct Sampling {
     pub trough: Trough,
     /// As given.
     pub days_on_dose: Option<f64>,
+    /// What was measured, as given (`plasma`, `serum`, `whole_blood`).
+    pub matrix: Option<crate::input::Matrix>,
     /// Days to steady state used for the check.
     pub steady_state_days: Option<f64>,
     /// `pack` (a sourced value), `half_lives` (estimated), or `unknown`.

@@ -242,6 +242,15 @@ spelled! {
         NoTarget = "no_target",
         /// A metabolite is not one of the drug's, is the parent, or is given twice.
         Metabolite = "metabolite",
+        /// The drug has products that are not interchangeable and the sample
+        /// names none, or names one the pack does not know.
+        Product = "product",
+        /// The sample was measured in another matrix than the target
+        /// (plasma against a whole-blood target), or an AUC over another interval.
+        Matrix = "matrix",
+        /// The value is impossible for the dose and sampling time (100 times
+        /// or 1/100 of the expected level): a likely unit slip.
+        ImplausibleValue = "implausible_value",
         /// The drug's script or plugin failed or returned something unusable.
         Hook = "hook",
         /// Evaluating the record failed inside tdm (a defect to report).
