@@ -120,7 +120,12 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
         limiting_grade(&pack.policy, sample).is_some(),
         &mut notes,
     )?;
-    let judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
+    let mut judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
+    if plausible.verdict == plausibility::Plausible::Impossible {
+        // Kept only for the toxicity's sake: the value itself is not judged.
+        judged.classification = None;
+        judged.percentile = None;
+    }
     let advised = advise::advise(
         &cx, &target, &judged, &exposure, &measured, &timing, &plausible, &mut notes,
     )?;

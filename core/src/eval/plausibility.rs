@@ -86,10 +86,11 @@ pub(crate) fn check(
     let low = !undetectable && value < expected.impossible_below;
     let high = value > expected.impossible_above;
     if low || high {
-        let why = impossible(value, &combined.exposure.unit, &expected, low, &dose);
+        let mut why = impossible(value, &combined.exposure.unit, &expected, low, &dose);
         if !toxic {
             return Err(EvalError::new(ErrorCode::ImplausibleValue, why));
         }
+        why.push_str(", but the toxicity is acted on all the same");
         notes.warnings.push(why);
         return Ok(Plausibility {
             verdict: Plausible::Impossible,
@@ -203,6 +204,6 @@ fn impossible(value: f64, unit: &str, e: &Expected, low: bool, dose: &str) -> St
         if low { "" } else { ", at its peak" },
         "); check the unit (",
         slip,
-        "), the dose and the sample; no advice is given on it"
+        "), the dose and the sample; the value is not judged"
     )
 }

@@ -62,6 +62,12 @@ fn same_quantity(cx: &Context<'_>, target: &Target, notes: &mut Notes) -> Result
         )),
         _ => {}
     }
+    if let Some(why) = &target.auc_interval_unknown {
+        return refused(format!(
+            "the AUC target of {} is not judged: {why}; send a trough level (measure `concentration`) instead",
+            cx.drug.name
+        ));
+    }
     if let Some(wanted) = target.auc_interval_h {
         let name = |h: f64| format!("AUC0-{}", crate::result::num::Num(h));
         match cx.sample.auc_interval_h {

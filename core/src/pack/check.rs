@@ -715,6 +715,7 @@ impl Checker<'_> {
                 note: t.note.clone(),
                 matrix: t.matrix.unwrap_or(crate::input::Matrix::Plasma),
                 auc_interval_h: self.auc_interval(t),
+                auc_interval_unknown: t.auc_interval_unknown.clone(),
             });
         }
         if !out.iter().any(|t| t.primary) {

@@ -407,6 +407,8 @@ pub struct Target {
     pub matrix: crate::input::Matrix,
     /// For an AUC: the interval it covers, hours.
     pub auc_interval_h: Option<f64>,
+    /// For an AUC whose interval is not known: why (no AUC is judged).
+    pub auc_interval_unknown: Option<String>,
 }
 
 impl Target {

@@ -503,6 +503,10 @@ pub(crate) struct RawTarget {
     /// 24 for AUC0-24). A sample must then say which AUC it is.
     #[serde(default)]
     pub auc_interval_h: Option<Spanned<f64>>,
+    /// Why the interval of an AUC target is not known: then no AUC is
+    /// judged against it (an AUC over half the interval is half the value).
+    #[serde(default)]
+    pub auc_interval_unknown: Option<String>,
     /// Why a bound far from the population mean (below 20 % or above 500 %)
     /// is right; without it such a bound is refused as a likely unit slip.
     #[serde(default)]
