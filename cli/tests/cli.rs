@@ -69,6 +69,8 @@ fn one_sample_from_flags_prints_a_table() {
         "ng/mL",
         "--dose-mg",
         "400",
+        "--hours-since-dose",
+        "24",
         "--days-on-dose",
         "30",
     ]);
@@ -102,6 +104,8 @@ fn one_sample_with_metabolite_flags_as_json() {
         "SU12662=12",
         "--dose-mg",
         "50",
+        "--hours-since-dose",
+        "24",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -258,7 +262,7 @@ fn a_json_array_streams_and_a_syntax_break_stops_with_exit_4() {
 
 #[test]
 fn a_single_json_object_is_one_sample() {
-    let input = r#"{"id": "O1", "drug": "gefitinib", "value": 250, "unit": "ng/mL"}"#;
+    let input = r#"{"id": "O1", "drug": "gefitinib", "value": 250, "unit": "ng/mL", "hours_since_dose": 24}"#;
     let o = tdm_stdin(
         &[
             "eval",

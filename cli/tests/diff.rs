@@ -140,11 +140,11 @@ fn the_samples_whose_advice_would_change() {
     let samples = pack.path().join("samples.csv");
     fs::write(
         &samples,
-        "id,drug,indication,value,unit,dose_mg,days_on_dose\n\
-         A,imatinib,CML,1050,ng/mL,400,30\n\
-         B,imatinib,CML,1500,ng/mL,400,30\n\
-         C,imatinib,CML,900,ng/mL,400,30\n\
-         D,sunitinib,,40,ng/mL,50,30\n",
+        "id,drug,indication,value,unit,dose_mg,hours_since_dose,days_on_dose\n\
+         A,imatinib,CML,1050,ng/mL,400,24,30\n\
+         B,imatinib,CML,1500,ng/mL,400,24,30\n\
+         C,imatinib,CML,900,ng/mL,400,24,30\n\
+         D,sunitinib,,40,ng/mL,50,24,30\n",
     )
     .unwrap();
     let (code, text) = diff(pack.path(), &["--samples", samples.to_str().unwrap()]);

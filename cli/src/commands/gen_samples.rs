@@ -59,10 +59,33 @@ fn round(v: f64, decimals: i32) -> f64 {
 
 /// One sample of `pack`'s drugs; `bad` breaks it in one of the usual ways.
 fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Value> {
-    let drug = &pack.drugs()[rng.below(pack.drugs().len())];
-    let targets: Vec<_> = drug.targets.iter().filter(|t| t.primary).collect();
+    let mut drug = &pack.drugs()[rng.below(pack.drugs().len())];
+    // A drug with products is sampled as one of the products that has a target.
+    let products: Vec<_> = drug
+        .products
+        .iter()
+        .filter(|p| !p.targets.is_empty())
+        .collect();
+    if !products.is_empty() {
+        drug = products[rng.below(products.len())];
+    }
+    // Every primary target a sample can be judged against (an AUC of an
+    // unknown interval cannot).
+    let mut targets: Vec<_> = drug
+        .targets
+        .iter()
+        .filter(|t| t.primary && t.auc_interval_unknown.is_none())
+        .collect();
+    if targets.is_empty() {
+        targets = drug.targets.iter().filter(|t| t.measure == Measure::Cmin).collect();
+    }
     let target = targets[rng.below(targets.len())];
-    let level = &drug.dosing.levels[rng.below(drug.dosing.levels.len())];
+    // A product without dose levels in the pack is sampled without a dose.
+    let level = match drug.dosing.levels.len() {
+        0 => None,
+        n => Some(&drug.dosing.levels[rng.below(n)]),
+    };
+    let interval_h = level.map_or(drug.dosing.interval_h, |l| l.interval_h);
     let reference = match target.lower {
         Some(Lower::Fixed(v)) => v,
         _ => target.population_mean.unwrap_or(100.0),
@@ -76,6 +99,9 @@ fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Valu
         json!(format!("P{:06}", rng.below(100_000))),
     );
     s.insert("drug".into(), json!(drug.name));
+    if let Some(p) = &drug.product {
+        s.insert("product".into(), json!(p.name));
+    }
     if let Some(i) = target.indications.first() {
         s.insert("indication".into(), json!(i));
     }
@@ -87,6 +113,9 @@ fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Valu
         s.insert("measure".into(), json!("auc"));
         s.insert("value".into(), json!(round(value, 1)));
         s.insert("unit".into(), json!("ng*h/mL"));
+        if let Some(h) = target.auc_interval_h {
+            s.insert("auc_interval_h".into(), json!(h));
+        }
     } else if rng.unit() < 0.1 && value > 1000.0 {
         s.insert(
             "value".into(),
@@ -107,16 +136,18 @@ fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Valu
         }
         s.insert("metabolites".into(), Value::Object(metabolites));
     }
-    s.insert("dose_mg".into(), json!(level.mg));
-    if level.interval_h != drug.dosing.interval_h {
-        s.insert("interval_h".into(), json!(level.interval_h));
+    if let Some(level) = level {
+        s.insert("dose_mg".into(), json!(level.mg));
+    }
+    if interval_h != drug.dosing.interval_h {
+        s.insert("interval_h".into(), json!(interval_h));
     }
     // Most samples are troughs; some are drawn earlier where that can be corrected.
     let hours = match (&drug.correction, rng.unit()) {
         (TroughCorrection::LogLinear { valid_from_h }, u) if u < 0.3 => {
-            valid_from_h + (level.interval_h - valid_from_h) * rng.unit()
+            valid_from_h + (interval_h - valid_from_h) * rng.unit()
         }
-        _ => level.interval_h,
+        _ => interval_h,
     };
     s.insert("hours_since_dose".into(), json!(round(hours, 1)));
     s.insert("days_on_dose".into(), json!(7 + rng.below(114)));
