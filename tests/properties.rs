@@ -46,7 +46,7 @@ proptest! {
     /// The same end to end: imatinib samples from 3 h (where extrapolation is
     /// valid) to the trough.
     #[test]
-    fn extrapolated_imatinib_troughs_are_at_most_the_measured_value(t in 3.0f64..=24.0, value in 1.0f64..10_000.0) {
+    fn extrapolated_imatinib_troughs_are_at_most_the_measured_value(t in 3.0f64..=24.0, value in 100.0f64..10_000.0) {
         let r = evaluate_value(ki(), &json!({"drug": "imatinib", "indication": "CML", "value": value,
             "unit": "ng/mL", "hours_since_dose": t, "days_on_dose": 30}));
         let exposure = r.assessment.as_ref().unwrap().exposure.value;
@@ -72,6 +72,7 @@ fn threshold_sample(drug: usize, factor: f64, grade: u8) -> Value {
         _ => json!({"drug": "gefitinib", "value": 200.0 * factor, "dose_mg": 250}),
     };
     s["unit"] = json!("ng/mL");
+    s["hours_since_dose"] = json!(if drug == 3 { 12 } else { 24 });
     s["days_on_dose"] = json!(60);
     s["toxicity_grade"] = json!(grade);
     s
@@ -128,6 +129,31 @@ proptest! {
             prop_assert!(a.advice != Advice::IncreaseDose, "{:?}", a.advice);
             let named = format!("grade {grade} toxicity");
             prop_assert!(r.rationale.as_deref().unwrap_or("").contains(&named), "{:?}", r.rationale);
+        }
+    }
+}
+
+proptest! {
+    /// A value outside the range expected for the dose (improbable: outside
+    /// the 0.5–99.5th percentile; impossible: 100 times off) never raises the
+    /// dose: it is verified or refused; with toxicity, the toxicity decides.
+    #[test]
+    fn implausible_values_are_never_increased_on(drug in 0usize..5, grade in 0u8..=4, exponent in -4.0f64..4.0) {
+        let factor = 10f64.powf(exponent);
+        let r = evaluate_value(ki(), &threshold_sample(drug, factor, grade));
+        match r.assessment.as_ref() {
+            None => prop_assert_eq!(r.error_code, Some(tdm_core::result::ErrorCode::ImplausibleValue)),
+            Some(a) => {
+                let e = a.exposure.expected.as_ref().expect("these drugs have an expected level");
+                let outside = e.improbable_below.is_some_and(|b| a.exposure.value < b)
+                    || e.improbable_above.is_some_and(|b| a.exposure.value > b);
+                if outside {
+                    prop_assert!(a.advice != Advice::IncreaseDose, "{:?} at {}", a.advice, a.exposure.value);
+                    if grade < 3 {
+                        prop_assert_eq!(a.advice, Advice::RepeatSample);
+                    }
+                }
+            }
         }
     }
 }

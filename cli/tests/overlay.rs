@@ -156,8 +156,20 @@ fn an_overlay_may_add_a_drug_the_base_lacks() {
     let o = tdm(&["show", d]);
     assert!(out(&o).contains("31 drugs"), "{}", out(&o));
     let o = tdm(&[
-        "eval", "--pack", d, "--drug", "testinib", "--value", "1500", "--unit", "ng/mL",
-        "--format", "json", "-q",
+        "eval",
+        "--pack",
+        d,
+        "--drug",
+        "testinib",
+        "--value",
+        "1500",
+        "--unit",
+        "ng/mL",
+        "--hours-since-dose",
+        "24",
+        "--format",
+        "json",
+        "-q",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

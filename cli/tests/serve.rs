@@ -75,7 +75,7 @@ fn get(base: &str, path: &str) -> (u16, Value) {
 }
 
 fn sample() -> Value {
-    json!({"id": "S1", "drug": "imatinib", "indication": "CML", "value": 850, "unit": "ng/mL", "dose_mg": 400})
+    json!({"id": "S1", "drug": "imatinib", "indication": "CML", "value": 850, "unit": "ng/mL", "dose_mg": 400, "hours_since_dose": 24})
 }
 
 #[test]

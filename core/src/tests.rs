@@ -81,7 +81,7 @@ fn bounds_are_inclusive() {
     let at = |v: f64| {
         advice(
             &p,
-            json!({"drug": "testinib", "value": v, "unit": "ng/mL", "dose_mg": 200}),
+            json!({"drug": "testinib", "value": v, "unit": "ng/mL", "dose_mg": 200, "hours_since_dose": 24}),
         )
         .0
     };
@@ -97,7 +97,7 @@ fn decision_tree_branches() {
     let run = |v: f64, grade: u8, dose: f64| {
         advice(
             &p,
-            json!({"drug": "testo", "value": v, "unit": "ng/mL", "dose_mg": dose, "toxicity_grade": grade}),
+            json!({"drug": "testo", "value": v, "unit": "ng/mL", "dose_mg": dose, "toxicity_grade": grade, "hours_since_dose": 24}),
         )
     };
     assert_eq!(
@@ -163,7 +163,7 @@ fn decision_tree_branches() {
 
 #[test]
 fn population_mean_targets_are_acted_on_only_when_the_policy_says_so() {
-    let sample = json!({"drug": "explorinib", "value": 20, "unit": "ng/mL", "dose_mg": 10});
+    let sample = json!({"drug": "explorinib", "value": 20, "unit": "ng/mL", "dose_mg": 10, "hours_since_dose": 24});
     assert_eq!(
         advice(&pack(false), sample.clone()).1,
         Some(Advice::InterpretOnly)
@@ -209,12 +209,12 @@ fn steady_state_is_checked_against_the_pack() {
     let p = pack(false);
     let r = advice(
         &p,
-        json!({"drug": "testinib", "value": 50, "unit": "ng/mL", "days_on_dose": 2}),
+        json!({"drug": "testinib", "value": 50, "unit": "ng/mL", "days_on_dose": 2, "hours_since_dose": 24}),
     );
     assert_eq!(r, (None, Some(Advice::RepeatSample), None));
     let r = advice(
         &p,
-        json!({"drug": "testinib", "value": 50, "unit": "ng/mL", "days_on_dose": 3, "dose_mg": 100}),
+        json!({"drug": "testinib", "value": 50, "unit": "ng/mL", "days_on_dose": 3, "dose_mg": 100, "hours_since_dose": 24}),
     );
     assert_eq!(r.1, Some(Advice::IncreaseDose));
 }

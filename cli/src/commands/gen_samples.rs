@@ -77,7 +77,11 @@ fn sample(pack: &Pack, rng: &mut Rng, index: u64, bad: bool) -> Map<String, Valu
         .filter(|t| t.primary && t.auc_interval_unknown.is_none())
         .collect();
     if targets.is_empty() {
-        targets = drug.targets.iter().filter(|t| t.measure == Measure::Cmin).collect();
+        targets = drug
+            .targets
+            .iter()
+            .filter(|t| t.measure == Measure::Cmin)
+            .collect();
     }
     let target = targets[rng.below(targets.len())];
     // A product without dose levels in the pack is sampled without a dose.

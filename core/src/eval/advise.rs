@@ -24,6 +24,7 @@ pub(crate) struct Advised {
     pub reason: String,
 }
 
+#[allow(clippy::too_many_arguments)] // the outputs of the stages before it
 pub(crate) fn advise(
     cx: &Context<'_>,
     target: &Target,

@@ -172,7 +172,10 @@ fn non_dose_steps(s: &Situation) -> Vec<String> {
 
 /// The co-medication the pack cannot judge for this drug.
 fn comedication_warnings(s: &Situation) -> Vec<String> {
-    let acid = s.sample.comedication.contains(&crate::input::Comedication::AcidReducer);
+    let acid = s
+        .sample
+        .comedication
+        .contains(&crate::input::Comedication::AcidReducer);
     (acid && s.drug.acid_reducers.is_none())
         .then(|| {
             format!(
@@ -311,8 +314,7 @@ fn above_bound<'a>(s: &Situation<'a>) -> Decision<'a> {
     let mut reason = String::from(
         "exposure above the upper bound without limiting toxicity: continue the current dose",
     );
-    if s
-        .sample
+    if s.sample
         .comedication
         .contains(&crate::input::Comedication::StrongCyp3a4Inhibitor)
     {
@@ -445,8 +447,7 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             above.map(|i| &levels[i])
         }
         Position::Unknown => {
-            d.warnings
-                .push(unknown_next(s));
+            d.warnings.push(unknown_next(s));
             d.reason = if levels.is_empty() {
                 "increase the dose".into()
             } else {
@@ -535,8 +536,7 @@ fn reduce_above<'a>(s: &Situation<'a>, source: &str) -> Decision<'a> {
                 Advice::ReduceDose,
                 sentence!(why, ": reduce the dose one level (", source, ")"),
             );
-            d.warnings
-                .push(unknown_next(s));
+            d.warnings.push(unknown_next(s));
             d
         }
     }

@@ -77,12 +77,7 @@ pub(crate) fn check(
     } else {
         combined.raw_total
     };
-    let dose = sentence!(
-        &cx.drug.name,
-        " ",
-        Num(expected.daily_dose_mg),
-        " mg/day"
-    );
+    let dose = sentence!(&cx.drug.name, " ", Num(expected.daily_dose_mg), " mg/day");
     let low = !undetectable && value < expected.impossible_below;
     let high = value > expected.impossible_above;
     if low || high {
@@ -97,8 +92,7 @@ pub(crate) fn check(
             expected: Some(expected),
         });
     }
-    let improbable_low =
-        !undetectable && expected.improbable_below.is_some_and(|b| value < b);
+    let improbable_low = !undetectable && expected.improbable_below.is_some_and(|b| value < b);
     let improbable_high = expected.improbable_above.is_some_and(|b| value > b);
     let verdict = match (improbable_low, improbable_high) {
         (true, _) => Plausible::Improbable { high: false },
@@ -136,16 +130,7 @@ fn expected(cx: &Context<'_>, target: &Target, timing: &Timing) -> Option<Expect
         (None, None) => (None, "none", false),
     };
     let swing = swing(drug.half_life_h, timing);
-    let range = cv.map(|cv| {
-        let variance = (1.0 + cv * cv).ln();
-        let median = if geometric {
-            at_dose
-        } else {
-            at_dose / (1.0 + cv * cv).sqrt()
-        };
-        let spread = (Z_995 * variance.sqrt()).exp();
-        (median / spread, median * spread * swing)
-    });
+    let range = cv.map(|cv| improbable_range(at_dose, cv, geometric, swing));
     Some(Expected {
         value: tidy(at_dose),
         daily_dose_mg: tidy(daily),
@@ -157,6 +142,21 @@ fn expected(cx: &Context<'_>, target: &Target, timing: &Timing) -> Option<Expect
         impossible_below: tidy(at_dose / IMPOSSIBLE),
         impossible_above: tidy(at_dose * swing * IMPOSSIBLE),
     })
+}
+
+/// The 0.5th and 99.5th percentiles of a log-normal population around
+/// `mean` with coefficient of variation `cv` (variance ln(1 + CV²)); the
+/// mean is the median when `geometric`, else median = mean / sqrt(1 + CV²).
+/// The upper percentile is widened by `swing` for a value not at trough.
+pub(crate) fn improbable_range(mean: f64, cv: f64, geometric: bool, swing: f64) -> (f64, f64) {
+    let variance = (1.0 + cv * cv).ln();
+    let median = if geometric {
+        mean
+    } else {
+        mean / (1.0 + cv * cv).sqrt()
+    };
+    let spread = (Z_995 * variance.sqrt()).exp();
+    (median / spread, median * spread * swing)
 }
 
 /// How much higher than the trough a value may be when it was not drawn at
@@ -206,4 +206,47 @@ fn impossible(value: f64, unit: &str, e: &Expected, low: bool, dose: &str) -> St
         slip,
         "), the dose and the sample; the value is not judged"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::improbable_range;
+
+    /// Reference values from Python's `statistics.NormalDist` (an
+    /// independent inverse normal CDF):
+    /// `exp(NormalDist(log(median), sqrt(log(1 + cv**2))).inv_cdf(p))`.
+    #[test]
+    fn ranges_match_an_independent_log_normal() {
+        let cases = [
+            (
+                1170.0,
+                0.6,
+                false,
+                1.0,
+                240.49174572593822,
+                4185.358273352573,
+            ),
+            (
+                34.2,
+                0.454,
+                true,
+                1.0,
+                11.213748855530175,
+                104.30410160498478,
+            ),
+            (
+                24000.0,
+                0.38,
+                false,
+                2.0,
+                8711.225699690363,
+                115556.76196508892,
+            ),
+        ];
+        for (mean, cv, geometric, swing, low, high) in cases {
+            let (l, h) = improbable_range(mean, cv, geometric, swing);
+            assert!((l / low - 1.0).abs() < 1e-12, "{mean}: {l} vs {low}");
+            assert!((h / high - 1.0).abs() < 1e-12, "{mean}: {h} vs {high}");
+        }
+    }
 }

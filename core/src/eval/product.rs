@@ -16,9 +16,9 @@ pub(crate) fn select<'a>(
     warnings: &mut Vec<String>,
 ) -> Result<&'a Drug, EvalError> {
     let named = |name: &str| {
-        base.products
-            .iter()
-            .find(|d| d.product.as_ref().is_some_and(|p| p.is_named(name)))
+        products(base)
+            .find(|(_, p)| p.is_named(name))
+            .map(|(d, _)| d)
     };
     if base.products.is_empty() {
         if let Some(p) = &sample.product {
@@ -55,8 +55,7 @@ pub(crate) fn select<'a>(
         Some(d) => d,
         None => implied(base, sample, warnings)?,
     };
-    let product = chosen.product.as_ref().expect("a product rule names its product");
-    if chosen.targets.is_empty() {
+    if let (true, Some(product)) = (chosen.targets.is_empty(), &chosen.product) {
         return Err(EvalError::no_target(format!(
             "{} ({}) has no target in pack: {}",
             product.name,
@@ -74,28 +73,25 @@ fn implied<'a>(
     sample: &Sample,
     warnings: &mut Vec<String>,
 ) -> Result<&'a Drug, EvalError> {
-    let product = |d: &'a Drug| d.product.as_ref().expect("a product rule names its product");
     if let Some(indication) = &sample.indication {
-        let mut licensed = base.products.iter().filter(|d| {
-            product(d)
-                .indications
+        let mut licensed = products(base).filter(|(_, p)| {
+            p.indications
                 .iter()
                 .any(|i| i.eq_ignore_ascii_case(indication))
         });
-        if let (Some(only), None) = (licensed.next(), licensed.next()) {
+        if let (Some((only, p)), None) = (licensed.next(), licensed.next()) {
             warnings.push(format!(
                 "product not given: {} is the product of {} for {indication}",
-                product(only).name,
-                base.name
+                p.name, base.name
             ));
             return Ok(only);
         }
     }
-    match base.products.iter().find(|d| product(d).default) {
-        Some(d) => {
+    match products(base).find(|(_, p)| p.default) {
+        Some((d, p)) => {
             warnings.push(format!(
                 "product not given: {} is assumed; {} has other products with their own doses and targets ({})",
-                product(d).name,
+                p.name,
                 base.name,
                 names(base)
             ));
@@ -112,6 +108,13 @@ fn implied<'a>(
     }
 }
 
+/// The drug's products with their rules.
+fn products(base: &Drug) -> impl Iterator<Item = (&Drug, &crate::pack::model::Product)> {
+    base.products
+        .iter()
+        .filter_map(|d| d.product.as_ref().map(|p| (d, p)))
+}
+
 fn unknown(base: &Drug, given: &str) -> EvalError {
     EvalError::new(
         ErrorCode::Product,
@@ -125,10 +128,8 @@ fn unknown(base: &Drug, given: &str) -> EvalError {
 
 /// `Cometriq (capsules), Cabometyx (tablets)`.
 fn names(base: &Drug) -> String {
-    base.products
-        .iter()
-        .filter_map(|d| d.product.as_ref())
-        .map(|p| match &p.form {
+    products(base)
+        .map(|(_, p)| match &p.form {
             Some(form) => format!("{} ({form})", p.name),
             None => p.name.clone(),
         })

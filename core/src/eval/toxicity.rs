@@ -10,7 +10,8 @@
 //! 818–824).
 
 use super::decide::{
-    Decision, Situation, current, current_level, level_warnings, lower_level, not_a_level, one_level_down,
+    Decision, Situation, current, current_level, level_warnings, lower_level, not_a_level,
+    one_level_down,
 };
 use super::plausibility::Plausible;
 use super::text::Sig;
@@ -54,7 +55,8 @@ fn event<'a>(s: &Situation<'a>) -> Option<&'a ToxicityEvent> {
     s.drug.toxicity.events.iter().find(|e| {
         e.is_named(kind)
             && (e.indications.is_empty()
-                || indication.is_some_and(|i| e.indications.iter().any(|x| x.eq_ignore_ascii_case(i))))
+                || indication
+                    .is_some_and(|i| e.indications.iter().any(|x| x.eq_ignore_ascii_case(i))))
     })
 }
 
@@ -145,8 +147,7 @@ fn one_level<'a>(s: &Situation<'a>, what: &str) -> Decision<'a> {
             );
             d.conditions
                 .push("resume one level down only once the toxicity has resolved".into());
-            d.warnings
-                .push(super::decide::unknown_next(s));
+            d.warnings.push(super::decide::unknown_next(s));
             d
         }
     }
@@ -154,7 +155,12 @@ fn one_level<'a>(s: &Situation<'a>, what: &str) -> Decision<'a> {
 
 /// The label stops the drug for good on this event.
 fn stop<'a>(s: &Situation<'a>, what: &str, event: Option<&ToxicityEvent>) -> Decision<'a> {
-    let mut reason = sentence!(what, ": stop ", &s.drug.name, " for good, as its label says");
+    let mut reason = sentence!(
+        what,
+        ": stop ",
+        &s.drug.name,
+        " for good, as its label says"
+    );
     if let Some(e) = event {
         put!(&mut reason, " for ", &e.kind);
         if let Some(note) = &e.note {
@@ -170,11 +176,21 @@ fn resume_same<'a>(s: &Situation<'a>, what: &str, event: Option<&ToxicityEvent>)
     let note = event
         .and_then(|e| e.note.as_deref())
         .or(s.drug.toxicity.at_lowest_note.as_deref());
-    let mut reason = sentence!(what, ": withhold ", &s.drug.name, " until the toxicity has resolved");
+    let mut reason = sentence!(
+        what,
+        ": withhold ",
+        &s.drug.name,
+        " until the toxicity has resolved"
+    );
     if let Some(e) = event {
         put!(&mut reason, " (", &e.kind, ")");
     }
-    put!(&mut reason, ", then resume at the same dose, ", current(s), ", as the label says");
+    put!(
+        &mut reason,
+        ", then resume at the same dose, ",
+        current(s),
+        ", as the label says"
+    );
     if let Some(note) = note {
         put!(&mut reason, " (", note, ")");
     }
@@ -198,7 +214,10 @@ fn label_warnings(s: &Situation, event: Option<&ToxicityEvent>) -> Vec<String> {
             s.drug.name
         ));
     } else if let Some(why) = &m.unconfirmed {
-        out.push(format!("the label's management of toxicity for {}: {why}", s.drug.name));
+        out.push(format!(
+            "the label's management of toxicity for {}: {why}",
+            s.drug.name
+        ));
     }
     match (s.sample.toxicity_type.as_deref(), event) {
         (Some(kind), None) => out.push(format!(
@@ -218,7 +237,13 @@ fn label_warnings(s: &Situation, event: Option<&ToxicityEvent>) -> Vec<String> {
 
 /// ` (the pack knows: pneumonitis, ...)`, or nothing.
 fn known(s: &Situation) -> String {
-    let kinds: Vec<&str> = s.drug.toxicity.events.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = s
+        .drug
+        .toxicity
+        .events
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
     if kinds.is_empty() {
         String::new()
     } else {

@@ -431,7 +431,9 @@ impl Reader<'_> {
 
 /// What a level was measured in. Plasma and serum levels of these drugs
 /// are read alike; whole blood is another quantity (everolimus).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Matrix {
     /// Plasma.

@@ -207,7 +207,9 @@ impl Checker<'_> {
                 ("trough_tolerance_h", &p.trough_tolerance_h.unconfirmed),
                 (
                     "default_cv_percent",
-                    &p.default_cv_percent.as_ref().and_then(|c| c.unconfirmed.clone()),
+                    &p.default_cv_percent
+                        .as_ref()
+                        .and_then(|c| c.unconfirmed.clone()),
                 ),
                 (
                     "untimed_trough_max_swing",

@@ -7,7 +7,7 @@ use crate::pack::check::Checker;
 use crate::pack::model::{
     Drug, NoTarget, Product, ToxicityAction, ToxicityEvent, ToxicityManagement,
 };
-use crate::pack::raw::{self, Food, RawDosing, RawDrug, RawTarget};
+use crate::pack::raw::{self, FoodRule, RawDosing, RawDrug, RawTarget};
 use crate::pack::yaml;
 
 impl Checker<'_> {
@@ -112,7 +112,10 @@ impl Checker<'_> {
                     if targeted {
                         self.report(
                             yaml::position(i),
-                            format!("`{}` has a target, so it cannot be under `no_target`", i.value),
+                            format!(
+                                "`{}` has a target, so it cannot be under `no_target`",
+                                i.value
+                            ),
                             None,
                         );
                     }
@@ -165,7 +168,10 @@ impl Checker<'_> {
             }
         }
         ToxicityManagement {
-            at_lowest: m.at_lowest.map(action).unwrap_or(ToxicityAction::Discontinue),
+            at_lowest: m
+                .at_lowest
+                .map(action)
+                .unwrap_or(ToxicityAction::Discontinue),
             at_lowest_note: m.at_lowest_note.clone(),
             events,
             unconfirmed: m.unconfirmed.clone(),
@@ -199,7 +205,7 @@ impl Checker<'_> {
             return false;
         };
         self.source(&intake.source);
-        let fasting = intake.food == Food::Fasting;
+        let fasting = intake.food == FoodRule::Fasting;
         for i in &raw.interventions {
             if fasting && i.action.to_lowercase().contains("food") {
                 self.report(

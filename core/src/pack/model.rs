@@ -96,7 +96,9 @@ impl Pack {
                 .products
                 .iter()
                 .filter_map(|p| p.product.as_ref())
-                .flat_map(|p| std::iter::once(p.name.as_str()).chain(p.aliases.iter().map(String::as_str)));
+                .flat_map(|p| {
+                    std::iter::once(p.name.as_str()).chain(p.aliases.iter().map(String::as_str))
+                });
             std::iter::once(d.name.as_str())
                 .chain(d.aliases.iter().map(String::as_str))
                 .chain(products)

@@ -572,7 +572,7 @@ pub(crate) struct RawDosing {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIntake {
     /// `fasting`, `with_food` or `either`.
-    pub food: Food,
+    pub food: FoodRule,
     /// The citation: a source id from `sources:`, then where in it.
     pub source: Spanned<String>,
 }
@@ -580,7 +580,7 @@ pub(crate) struct RawIntake {
 /// Intake and food, as a label says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Food {
+pub(crate) enum FoodRule {
     /// On an empty stomach.
     Fasting,
     /// With food.

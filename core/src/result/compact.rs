@@ -9,9 +9,8 @@
 //! added to the result without being added here fails the tests.
 
 use crate::result::{
-    Expected,
-    AnalyteValue, Assessment, Correction, EvalResult, Exposure, PackId, Sampling, ScriptUsed,
-    TargetUsed,
+    AnalyteValue, Assessment, Correction, EvalResult, Expected, Exposure, PackId, Sampling,
+    ScriptUsed, TargetUsed,
 };
 
 impl EvalResult {

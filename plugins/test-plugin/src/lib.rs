@@ -16,7 +16,12 @@ impl Plugin for Misbehaving {
 
     #[allow(clippy::panic)]
     fn exposure(&self, sample: &Value) -> Result<Value, String> {
-        let value = sample["analytes"]["testinib"].as_f64().unwrap_or(0.0);
+        // The parent is the first analyte, whatever the drug is called.
+        let value = sample["analytes"]
+            .as_object()
+            .and_then(|m| m.values().next())
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
         match sample["behaviour"].as_str().unwrap_or("") {
             "panic" => panic!("the plugin was asked to panic"),
             "nan" => Ok(json!({"value": f64::NAN, "unit": "ng/mL"})),
