@@ -219,13 +219,13 @@ fn compare(drug: Option<&String>, old: &Facts, new: &Facts) -> Vec<Change> {
 }
 
 /// Collects facts with their impact.
-struct Collector {
+pub(super) struct Collector {
     facts: Facts,
-    group: Option<String>,
+    pub(super) group: Option<String>,
 }
 
 impl Collector {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Collector {
             facts: Facts::new(),
             group: None,
@@ -241,7 +241,7 @@ impl Collector {
         self.facts.insert(key.into(), fact);
     }
 
-    fn num(
+    pub(super) fn num(
         &mut self,
         key: impl Into<String>,
         value: Option<f64>,
@@ -253,13 +253,13 @@ impl Collector {
         }
     }
 
-    fn text(&mut self, key: impl Into<String>, value: Option<&str>, impact: Impact) {
+    pub(super) fn text(&mut self, key: impl Into<String>, value: Option<&str>, impact: Impact) {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             self.add(key, Value::Text(v.to_owned()), impact);
         }
     }
 
-    fn list(&mut self, key: impl Into<String>, values: &[String], impact: Impact) {
+    pub(super) fn list(&mut self, key: impl Into<String>, values: &[String], impact: Impact) {
         self.text(key, Some(&values.join(", ")), impact);
     }
 }
@@ -425,6 +425,10 @@ fn drug_facts(d: &Drug) -> Facts {
         None => {}
     }
     c.list("extra inputs", &d.inputs, Clinical);
+    super::diff_label::label_facts(&mut c, d);
+    for p in &d.products {
+        super::diff_label::product_facts(&mut c, p);
+    }
     c.facts
 }
 
@@ -478,4 +482,5 @@ fn target_facts(c: &mut Collector, d: &Drug, t: &Target) {
     c.text(format!("{name} outcome"), t.outcome.as_deref(), Editorial);
     c.list(format!("{name} references"), &t.references, Editorial);
     c.text(format!("{name} note"), t.note.as_deref(), Editorial);
+    super::diff_label::target_extras(c, &name, t);
 }

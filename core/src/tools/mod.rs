@@ -2,6 +2,7 @@
 
 pub(crate) mod cases;
 pub(crate) mod diff;
+mod diff_label;
 pub(crate) mod overlay_check;
 pub(crate) mod schemas;
 pub(crate) mod stats;

@@ -1,0 +1,127 @@
+//! The facts of a drug rule that come from its label beyond the dose
+//! ladder (products, indications without a target, the management of
+//! toxicity, interactions, food) and a target's matrix and spread, for the
+//! semantic diff: a committee sees each of them change.
+
+use super::diff::{Collector, Impact};
+use crate::pack::model::{Drug, Target, ToxicityAction};
+use crate::result::num::Num;
+
+fn action(a: ToxicityAction) -> &'static str {
+    match a {
+        ToxicityAction::ResumeLower => "withhold, then resume one level down",
+        ToxicityAction::ResumeSameDose => "withhold, then resume at the same dose",
+        ToxicityAction::Discontinue => "stop for good",
+    }
+}
+
+pub(super) fn label_facts(c: &mut Collector, d: &Drug) {
+    use Impact::*;
+    c.group = None;
+    c.list(
+        "conditions of an increase",
+        &d.dosing.escalation_conditions,
+        Clinical,
+    );
+    c.text(
+        "taken fasting (no step brings food)",
+        d.dosing.fasting.then_some("yes"),
+        Clinical,
+    );
+    for n in &d.no_target {
+        let key = format!("no target for {}", n.indications.join(", "));
+        c.text(key, Some(&n.reason), Major);
+    }
+    let m = &d.toxicity;
+    if m.given {
+        c.text(
+            "toxicity at the lowest level",
+            Some(action(m.at_lowest)),
+            Major,
+        );
+        c.text(
+            "toxicity at the lowest level, label",
+            m.at_lowest_note.as_deref(),
+            Clinical,
+        );
+        c.text(
+            "toxicity management unconfirmed",
+            m.unconfirmed.as_deref(),
+            Clinical,
+        );
+    }
+    for e in &m.events {
+        let scope = if e.indications.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", e.indications.join(", "))
+        };
+        let key = format!("toxicity `{}`{scope}", e.kind);
+        c.text(key.clone(), Some(action(e.action)), Major);
+        c.list(format!("{key} aliases"), &e.aliases, Clinical);
+        c.text(format!("{key} label"), e.note.as_deref(), Clinical);
+        c.text(
+            format!("{key} unconfirmed"),
+            e.unconfirmed.as_deref(),
+            Clinical,
+        );
+    }
+    c.text("acid reducers", d.acid_reducers.as_deref(), Clinical);
+}
+
+pub(super) fn target_extras(c: &mut Collector, name: &str, t: &Target) {
+    use Impact::*;
+    let matrix = (t.matrix == crate::input::Matrix::WholeBlood).then_some("whole blood");
+    c.text(format!("{name} matrix"), matrix, Major);
+    c.num(format!("{name} AUC interval"), t.auc_interval_h, "h", Major);
+    c.text(
+        format!("{name} AUC interval unknown"),
+        t.auc_interval_unknown.as_deref(),
+        Major,
+    );
+    if let Some(s) = &t.spread {
+        let kind = if s.geometric {
+            "geometric"
+        } else {
+            "arithmetic"
+        };
+        let spread = format!(
+            "CV {} % ({kind} mean) at {} mg",
+            Num(s.cv * 100.0),
+            Num(s.dose_mg)
+        );
+        c.text(format!("{name} population spread"), Some(&spread), Clinical);
+    }
+}
+
+/// A product's own facts, each key named by the product.
+pub(super) fn product_facts(c: &mut Collector, p: &Drug) {
+    use Impact::*;
+    let Some(product) = &p.product else { return };
+    let name = format!("product `{}`", product.name);
+    c.group = Some(name.clone());
+    c.list(format!("{name} aliases"), &product.aliases, Clinical);
+    c.text(format!("{name} form"), product.form.as_deref(), Editorial);
+    c.text(
+        format!("{name} default"),
+        product.default.then_some("yes"),
+        Major,
+    );
+    c.list(format!("{name} indications"), &product.indications, Major);
+    let targets: Vec<String> = p.targets.iter().map(|t| t.id.clone()).collect();
+    c.list(format!("{name} targets"), &targets, Major);
+    c.text(
+        format!("{name} no target"),
+        product.no_target.as_deref(),
+        Major,
+    );
+    let levels: Vec<String> = p.dosing.levels.iter().map(|l| l.describe()).collect();
+    c.list(format!("{name} dose levels"), &levels, Major);
+    c.text(
+        format!("{name} dose levels unconfirmed"),
+        p.dosing.unconfirmed.as_deref(),
+        Clinical,
+    );
+    c.text(format!("{name} note"), product.note.as_deref(), Editorial);
+    c.group = None;
+}
