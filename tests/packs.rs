@@ -118,3 +118,32 @@ fn the_digest_identifies_the_content() {
     let again = load_pack(&dir).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(pack.id().digest, again.id().digest);
 }
+
+/// `rules/ki-oncology/SOURCES.md` lists exactly the sources `pack.yaml`
+/// declares, each with its citation, so a reader finds every document the
+/// pack cites without opening the YAML.
+#[test]
+fn the_sources_list_names_every_source_of_the_pack() {
+    let dir = rules_dir().join("ki-oncology");
+    let pack = load_pack(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(dir.join("SOURCES.md")).unwrap();
+    let mut listed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+        .collect();
+    let mut declared: Vec<&str> = pack.sources().iter().map(|(id, _)| id.as_str()).collect();
+    listed.sort_unstable();
+    declared.sort_unstable();
+    assert_eq!(listed, declared, "SOURCES.md and pack.yaml differ");
+    for (id, citation) in pack.sources() {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{id}` |")))
+            .unwrap();
+        let words: String = citation.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            row.contains(&words.replace('|', "\\|")),
+            "{id}: the citation differs"
+        );
+    }
+}
