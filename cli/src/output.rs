@@ -143,6 +143,7 @@ pub(crate) const CSV_COLUMNS: &[&str] = &[
     "line",
     "indication",
     "regimen",
+    "product",
     "measure",
     "exposure",
     "exposure_unit",
@@ -210,6 +211,7 @@ impl<W: Write> Writer for Csv<W> {
             opt(r.line),
             opt(a.and_then(|a| a.indication.as_deref())),
             opt(a.and_then(|a| a.regimen.as_deref())),
+            opt(a.and_then(|a| a.product.as_deref())),
             e.map(|e| json_name(&e.measure)).unwrap_or_default(),
             opt(e.map(|e| e.value)),
             opt(e.map(|e| e.unit.as_str())),
@@ -338,6 +340,9 @@ impl<W: Write> Writer for Table<W> {
         writeln!(self.out, "{}", line.trim_end())?;
         if let Some(e) = &r.error {
             writeln!(self.out, "    error: {e}")?;
+        }
+        if let Some(product) = r.assessment.as_ref().and_then(|a| a.product.as_deref()) {
+            writeln!(self.out, "    product: {product}")?;
         }
         if let Some(text) = &r.rationale {
             writeln!(self.out, "    {text}")?;

@@ -265,10 +265,18 @@ fn projection(s: &Situation, level: &DoseLevel) -> Option<String> {
         return None;
     }
     let projected = s.total * level.daily_mg() / daily;
-    let verdict = if projected < lower {
-        "below the target: check the level at steady state on the lower dose"
+    let what = if s.target.basis == Basis::PopulationMean {
+        "the population mean"
     } else {
-        "still at or above the target"
+        "the target"
+    };
+    let (side, then) = if projected < lower {
+        (
+            "below ",
+            ": check the level at steady state on the lower dose",
+        )
+    } else {
+        ("still at or above ", "")
     };
     Some(sentence!(
         "at ",
@@ -278,11 +286,13 @@ fn projection(s: &Situation, level: &DoseLevel) -> Option<String> {
         " ",
         s.unit,
         " (in proportion to the dose), ",
-        verdict,
+        side,
+        what,
         " of ",
         Sig(lower),
         " ",
-        s.unit
+        s.unit,
+        then
     ))
 }
 
