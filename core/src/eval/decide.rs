@@ -228,6 +228,24 @@ fn early_high<'a>(s: &Situation<'a>, why: &str) -> Option<Decision<'a>> {
 /// a held or missed dose, the wrong patient or tube, a strong inducer or
 /// malabsorption; it is repeated after asking, never met with an increase.
 fn undetectable<'a>(s: &Situation<'a>) -> Decision<'a> {
+    if let Some((reason, unconfirmed)) = &s.drug.near_assay_limits {
+        let mut d = Decision::new(
+            Advice::RepeatSample,
+            sentence!(
+                "the level of ",
+                &s.drug.name,
+                " is undetectable, but ",
+                reason,
+                ", so it does not point to non-adherence: check the assay's limit of quantification and the time of sampling, then repeat the sample at trough with an assay sensitive enough; no dose change on an undetectable level"
+            ),
+        );
+        d.interventions = vec![
+            "check the assay's limit of quantification".into(),
+            "check the sample: patient, tube, time of sampling".into(),
+        ];
+        d.warnings.extend(unconfirmed.iter().cloned());
+        return d;
+    }
     let mut d = Decision::new(
         Advice::RepeatSample,
         sentence!(
@@ -494,6 +512,8 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
                 " is beyond the pack's dose levels for ",
                 &s.drug.name
             ));
+            d.warnings
+                .extend(s.drug.dosing.above_highest.iter().cloned());
         }
     }
     d

@@ -295,6 +295,10 @@ impl Checker<'_> {
         let no_target = self.no_target(raw);
         let toxicity = self.toxicity_management(raw);
         let acid_reducers = self.interactions(raw);
+        let near_assay_limits = raw.near_assay_limits.as_ref().map(|n| {
+            self.source(&n.source);
+            (n.reason.clone(), n.unconfirmed.clone())
+        });
         if self.problems.len() > before {
             return None;
         }
@@ -318,6 +322,7 @@ impl Checker<'_> {
             no_target,
             toxicity,
             acid_reducers,
+            near_assay_limits,
         };
         let products = self.products(raw, &drug);
         if self.problems.len() > before {
@@ -811,6 +816,10 @@ impl Checker<'_> {
             strengths_mg: raw.strengths_mg.clone(),
             unconfirmed: raw.unconfirmed.clone(),
             fasting,
+            above_highest: raw.above_highest.as_ref().map(|n| {
+                self.source(&n.source);
+                n.note.clone()
+            }),
         })
     }
 }

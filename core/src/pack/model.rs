@@ -201,6 +201,9 @@ pub struct Drug {
     pub toxicity: ToxicityManagement,
     /// What to do about an acid reducer, where the label says it matters.
     pub acid_reducers: Option<String>,
+    /// Why an undetectable level does not point to non-adherence (an
+    /// expected trough near assay limits), with what is unconfirmed.
+    pub near_assay_limits: Option<(String, Option<String>)>,
 }
 
 /// A product of a drug that is not interchangeable with its others.
@@ -488,6 +491,8 @@ pub struct Dosing {
     pub unconfirmed: Option<String>,
     /// The label says to take it fasting: never "take with food".
     pub fasting: bool,
+    /// What a source says of doses above the highest level.
+    pub above_highest: Option<String>,
 }
 
 /// One step of the dose ladder.

@@ -230,6 +230,23 @@ pub(crate) struct RawDrug {
     /// Interactions the pack knows of, for co-medication given with a sample.
     #[serde(default)]
     pub interactions: Option<RawInteractions>,
+    /// The expected trough lies near the limits of common assays: an
+    /// undetectable level then does not point to non-adherence.
+    #[serde(default)]
+    pub near_assay_limits: Option<RawNearLimits>,
+}
+
+/// Why an undetectable level is not a sign of non-adherence for this drug.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNearLimits {
+    /// For the result, e.g. "its mean trough of 2.61 ng/mL lies near ...".
+    pub reason: String,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
+    /// What here rests on an unconfirmed fact.
+    #[serde(default)]
+    pub unconfirmed: Option<String>,
 }
 
 /// A product (brand, formulation) of a drug that is not interchangeable
@@ -565,6 +582,20 @@ pub(crate) struct RawDosing {
     /// taken `fasting` never gets "take with food".
     #[serde(default)]
     pub intake: Option<RawIntake>,
+    /// What a source says of doses above the highest level (pazopanib:
+    /// exposure does not rise above 800 mg/day), said at the highest level.
+    #[serde(default)]
+    pub above_highest: Option<RawNote>,
+}
+
+/// A sentence for results, with its source.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNote {
+    /// As a pharmacist reads it.
+    pub note: String,
+    /// The citation: a source id from `sources:`, then where in it.
+    pub source: Spanned<String>,
 }
 
 /// The label's rule on food.

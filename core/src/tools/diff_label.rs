@@ -24,6 +24,11 @@ pub(super) fn label_facts(c: &mut Collector, d: &Drug) {
         Clinical,
     );
     c.text(
+        "above the highest level",
+        d.dosing.above_highest.as_deref(),
+        Clinical,
+    );
+    c.text(
         "taken fasting (no step brings food)",
         d.dosing.fasting.then_some("yes"),
         Clinical,
@@ -67,6 +72,11 @@ pub(super) fn label_facts(c: &mut Collector, d: &Drug) {
         );
     }
     c.text("acid reducers", d.acid_reducers.as_deref(), Clinical);
+    c.text(
+        "near assay limits",
+        d.near_assay_limits.as_ref().map(|(r, _)| r.as_str()),
+        Clinical,
+    );
 }
 
 pub(super) fn target_extras(c: &mut Collector, name: &str, t: &Target) {
