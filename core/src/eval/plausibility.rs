@@ -15,7 +15,7 @@ use super::timing::Timing;
 use super::{Context, EvalError, Notes};
 use crate::pack::model::{Measure, Target};
 use crate::result::num::{Num, tidy};
-use crate::result::{ErrorCode, Expected, Trough};
+use crate::result::{ErrorCode, Expected, SteadyState, Trough};
 
 /// The standard normal quantile of 0.995: the 0.5–99.5th percentile range
 /// is the median times `exp(±Z * sigma)`.
@@ -131,15 +131,26 @@ fn expected(cx: &Context<'_>, target: &Target, timing: &Timing) -> Option<Expect
     };
     let swing = swing(drug.half_life_h, timing);
     let range = cv.map(|cv| improbable_range(at_dose, cv, geometric, swing));
+    // Before steady state the level has not yet accumulated: the lower
+    // bounds fall with the share reached (from zero: the lowest it can be).
+    let reached = match (
+        timing.steady_state,
+        cx.sample.days_on_dose,
+        drug.half_life_h,
+    ) {
+        (SteadyState::No, Some(days), Some(h)) => 1.0 - (-(days * 24.0) / h).exp2(),
+        _ => 1.0,
+    };
     Some(Expected {
         value: tidy(at_dose),
         daily_dose_mg: tidy(daily),
         cv: cv.unwrap_or(0.0),
         cv_from: cv_from.to_owned(),
         swing: tidy(swing),
-        improbable_below: range.map(|r| tidy(r.0)),
+        steady_state_reached: tidy(reached),
+        improbable_below: range.map(|r| tidy(r.0 * reached)),
         improbable_above: range.map(|r| tidy(r.1)),
-        impossible_below: tidy(at_dose / IMPOSSIBLE),
+        impossible_below: tidy(at_dose * reached / IMPOSSIBLE),
         impossible_above: tidy(at_dose * swing * IMPOSSIBLE),
     })
 }

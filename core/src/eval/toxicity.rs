@@ -52,8 +52,10 @@ pub(crate) fn decide<'a>(s: &Situation<'a>, grade: u8) -> Decision<'a> {
 fn event<'a>(s: &Situation<'a>) -> Option<&'a ToxicityEvent> {
     let kind = s.sample.toxicity_type.as_deref()?;
     let indication = s.sample.indication.as_deref();
+    let grade = s.limiting_grade?;
     s.drug.toxicity.events.iter().find(|e| {
         e.is_named(kind)
+            && (e.grades.is_empty() || e.grades.contains(&grade))
             && (e.indications.is_empty()
                 || indication
                     .is_some_and(|i| e.indications.iter().any(|x| x.eq_ignore_ascii_case(i))))

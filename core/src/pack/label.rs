@@ -149,6 +149,7 @@ impl Checker<'_> {
                     kind: e.kind.value.clone(),
                     aliases: e.aliases.clone(),
                     indications: e.indications.clone(),
+                    grades: e.grades.clone(),
                     action: action(e.action),
                     note: e.note.clone(),
                     unconfirmed: e.unconfirmed.clone(),
@@ -156,10 +157,9 @@ impl Checker<'_> {
             })
             .collect();
         for (i, e) in m.events.iter().enumerate() {
-            if events[..i]
-                .iter()
-                .any(|o| o.is_named(&e.kind.value) && o.indications == e.indications)
-            {
+            if events[..i].iter().any(|o| {
+                o.is_named(&e.kind.value) && o.indications == e.indications && o.grades == e.grades
+            }) {
                 self.report(
                     yaml::position(&e.kind),
                     format!("toxicity type `{}` is listed twice", e.kind.value),

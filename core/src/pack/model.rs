@@ -277,6 +277,8 @@ pub struct ToxicityEvent {
     pub aliases: Vec<String>,
     /// Indications it applies to; empty means any.
     pub indications: Vec<String>,
+    /// CTCAE grades it applies to; empty means any.
+    pub grades: Vec<u8>,
     /// The label's action.
     pub action: ToxicityAction,
     /// The label's words.

@@ -348,6 +348,9 @@ pub(crate) struct RawToxicityEvent {
     /// Indications it applies to; empty means any.
     #[serde(default)]
     pub indications: Vec<String>,
+    /// CTCAE grades it applies to, e.g. `[3]`; empty means any.
+    #[serde(default)]
+    pub grades: Vec<u8>,
     /// What the label says to do.
     pub action: ToxicityAction,
     /// The label's words, e.g. "first occurrence; on recurrence resume at 300 mg".

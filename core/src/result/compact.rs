@@ -111,6 +111,7 @@ fn expected(out: &mut Vec<u8>, x: &Expected) {
     o.num("cv", x.cv);
     o.str("cv_from", &x.cv_from);
     o.num("swing", x.swing);
+    o.num("steady_state_reached", x.steady_state_reached);
     o.opt_num("improbable_below", x.improbable_below);
     o.opt_num("improbable_above", x.improbable_above);
     o.num("impossible_below", x.impossible_below);

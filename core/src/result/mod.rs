@@ -139,6 +139,10 @@ pub struct Expected {
     pub cv_from: String,
     /// Peak-to-trough ratio allowed for a value not at trough (1 at trough).
     pub swing: f64,
+    /// The share of steady state reached on this dose (1 at steady state;
+    /// before it, `1 - 2^(-days * 24 / half-life)`): the lower bounds are
+    /// scaled by it.
+    pub steady_state_reached: f64,
     /// Below this (the 0.5th percentile) a value is improbable.
     pub improbable_below: Option<f64>,
     /// Above this (the 99.5th percentile, times the swing) a value is improbable.

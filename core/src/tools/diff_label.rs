@@ -56,11 +56,15 @@ pub(super) fn label_facts(c: &mut Collector, d: &Drug) {
         );
     }
     for e in &m.events {
-        let scope = if e.indications.is_empty() {
+        let mut scope = if e.indications.is_empty() {
             String::new()
         } else {
             format!(" in {}", e.indications.join(", "))
         };
+        if !e.grades.is_empty() {
+            let grades: Vec<String> = e.grades.iter().map(u8::to_string).collect();
+            scope.push_str(&format!(", grade {}", grades.join(" or ")));
+        }
         let key = format!("toxicity `{}`{scope}", e.kind);
         c.text(key.clone(), Some(action(e.action)), Major);
         c.list(format!("{key} aliases"), &e.aliases, Clinical);
