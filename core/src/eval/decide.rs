@@ -1,9 +1,14 @@
 //! The decision tree, version 2 (design.md, "Decision"): toxicity first
 //! (`toxicity.rs`), then whether the sample can be used, then the exposure
-//! against the target; and the dose ladder that turns advice into a next
-//! dose. Increases carry the conditions under which they may be followed.
+//! against the target (`verify.rs` for what is verified first); the dose
+//! ladder (`ladder.rs`) turns advice into a next dose. Increases carry the
+//! conditions under which they may be followed.
 
-use crate::pack::model::Frequency;
+use super::ladder::{
+    Position, current, level_warnings, not_a_level, not_a_level_warning, one_level_down, position,
+    unknown_next,
+};
+use super::verify::{early_high, improbable, undetectable};
 use crate::pack::model::{Basis, DoseLevel, Drug, Evidence, Policy, Target};
 use crate::result::num::Num;
 use crate::result::{Advice, Classification};
@@ -187,128 +192,6 @@ fn comedication_warnings(s: &Situation) -> Vec<String> {
         .collect()
 }
 
-/// A trough level above an upper bound or a toxicity signal before steady
-/// state: continue and monitor, with the level it may reach, and repeat at
-/// steady state. It is not certain to rise (imatinib's bioavailability falls
-/// over the first months), so nothing is reduced on it.
-fn early_high<'a>(s: &Situation<'a>, why: &str) -> Option<Decision<'a>> {
-    let above = s.early == Some(Classification::Above);
-    if !(above || (s.early.is_some() && s.signal_exceeded)) {
-        return None;
-    }
-    let what = if above {
-        "the upper bound"
-    } else {
-        "a toxicity signal"
-    };
-    let mut reason = sentence!(
-        why,
-        "; the level is already above ",
-        what,
-        ": continue the current dose and monitor the patient"
-    );
-    let fraction = match (s.days_on_dose, s.drug.half_life_h) {
-        (Some(days), Some(h)) => 1.0 - (-(days * 24.0) / h).exp2(),
-        _ => 0.0,
-    };
-    if fraction > 0.0 && fraction < 1.0 {
-        put!(
-            &mut reason,
-            "; at steady state it may reach about ",
-            super::text::Sig(s.total / fraction),
-            " ",
-            s.unit,
-            ", though it is not certain to rise"
-        );
-    }
-    Some(Decision::new(Advice::Continue, reason))
-}
-
-/// Step 0 of the tree: an undetectable level means possible non-adherence,
-/// a held or missed dose, the wrong patient or tube, a strong inducer or
-/// malabsorption; it is repeated after asking, never met with an increase.
-fn undetectable<'a>(s: &Situation<'a>) -> Decision<'a> {
-    if let Some((reason, unconfirmed)) = &s.drug.near_assay_limits {
-        let mut d = Decision::new(
-            Advice::RepeatSample,
-            sentence!(
-                "the level of ",
-                &s.drug.name,
-                " is undetectable, but ",
-                reason,
-                ", so it does not point to non-adherence: check the assay's limit of quantification and the time of sampling, then repeat the sample at trough with an assay sensitive enough; no dose change on an undetectable level"
-            ),
-        );
-        d.interventions = vec![
-            "check the assay's limit of quantification".into(),
-            "check the sample: patient, tube, time of sampling".into(),
-        ];
-        d.warnings.extend(unconfirmed.iter().cloned());
-        return d;
-    }
-    let mut d = Decision::new(
-        Advice::RepeatSample,
-        sentence!(
-            "the level of ",
-            &s.drug.name,
-            " is undetectable: first check adherence (missed or held doses), a strong CYP3A4 inducer, malabsorption, and that the sample is this patient's and drawn at the right time; then repeat the sample at trough; no dose change on an undetectable level"
-        ),
-    );
-    d.interventions = vec![
-        "check adherence (missed or held doses)".into(),
-        "check for a strong CYP3A4 inducer".into(),
-        "check the sample: patient, tube, time of sampling".into(),
-    ];
-    d
-}
-
-/// Step 0: a level outside the 0.5–99.5th percentile expected for the dose
-/// is verified before any change; a high one never reassures.
-fn improbable<'a>(s: &Situation<'a>, high: bool) -> Decision<'a> {
-    use crate::input::Comedication;
-    let takes = |c| s.sample.comedication.contains(&c);
-    let (side, causes, named) = if high {
-        (
-            "improbably high",
-            "a strong CYP3A4 inhibitor, hepatic impairment, a sample drawn soon after the dose, or the wrong unit or patient",
-            takes(Comedication::StrongCyp3a4Inhibitor)
-                .then_some("; the strong CYP3A4 inhibitor the patient takes may explain it"),
-        )
-    } else {
-        (
-            "improbably low",
-            "adherence (missed or held doses), a strong CYP3A4 inducer, malabsorption, or the wrong unit, tube or patient",
-            takes(Comedication::StrongCyp3a4Inducer)
-                .then_some("; the strong CYP3A4 inducer the patient takes may explain it"),
-        )
-    };
-    let mut d = Decision::new(
-        Advice::RepeatSample,
-        sentence!(
-            "the level is ",
-            side,
-            " for this dose (outside the 0.5–99.5th percentile of patients on it): verify it before any change: check ",
-            causes,
-            named.unwrap_or_default(),
-            "; then repeat the sample at trough; no dose change on this value"
-        ),
-    );
-    d.interventions = if high {
-        vec![
-            "check for a strong CYP3A4 inhibitor".into(),
-            "check liver function (hepatic impairment)".into(),
-            "check the sample: patient, tube, time of sampling, unit".into(),
-        ]
-    } else {
-        vec![
-            "check adherence (missed or held doses)".into(),
-            "check for a strong CYP3A4 inducer".into(),
-            "check the sample: patient, tube, time of sampling, unit".into(),
-        ]
-    };
-    d
-}
-
 /// `st`, `nd`, `rd` or `th` after a whole number.
 fn ordinal(n: f64) -> &'static str {
     let n = n as u32;
@@ -349,110 +232,6 @@ fn above_bound<'a>(s: &Situation<'a>) -> Decision<'a> {
     d
 }
 
-/// Index of the current dose among the levels, or where it would sit.
-enum Position {
-    At(usize),
-    /// Not a level: between `below` (if any) and `above` (if any).
-    Between {
-        below: Option<usize>,
-        above: Option<usize>,
-    },
-    Unknown,
-}
-
-fn position(s: &Situation) -> Position {
-    let levels = &s.drug.dosing.levels;
-    if levels.is_empty() {
-        return Position::Unknown;
-    }
-    let Some(mg) = s.dose_mg else {
-        // A drug with one level is at it, whatever its dose.
-        return if levels.len() == 1 {
-            Position::At(0)
-        } else {
-            Position::Unknown
-        };
-    };
-    if let Some(i) = levels
-        .iter()
-        .position(|l| l.mg == mg && l.interval_h == s.interval_h)
-    {
-        return Position::At(i);
-    }
-    let daily = mg * 24.0 / s.interval_h;
-    Position::Between {
-        below: levels.iter().rposition(|l| l.daily_mg() < daily),
-        above: levels.iter().position(|l| l.daily_mg() > daily),
-    }
-}
-
-/// The sample's dose: `400 mg once daily`, or `the current dose`.
-pub(crate) struct Current<'a, 'b>(&'a Situation<'b>);
-
-pub(crate) fn current<'a, 'b>(s: &'a Situation<'b>) -> Current<'a, 'b> {
-    Current(s)
-}
-
-/// The level below the current dose: `None` when the dose is not known,
-/// `Some(None)` at the lowest level.
-pub(crate) fn one_level_down<'a>(s: &Situation<'a>) -> Option<Option<&'a DoseLevel>> {
-    match position(s) {
-        Position::At(i) => Some(i.checked_sub(1).map(|j| &s.drug.dosing.levels[j])),
-        Position::Between { below, .. } => Some(below.map(|i| &s.drug.dosing.levels[i])),
-        Position::Unknown => None,
-    }
-}
-
-/// Why the next dose is not computed.
-pub(crate) fn unknown_next(s: &Situation) -> String {
-    if s.drug.dosing.levels.is_empty() {
-        let name = s.drug.product.as_ref().map_or(&s.drug.name, |p| &p.name);
-        format!(
-            "the pack has no dose levels for {name}{}: the next dose is not computed; set it as the label says",
-            s.drug
-                .dosing
-                .unconfirmed
-                .as_ref()
-                .map(|u| format!(" ({u})"))
-                .unwrap_or_default()
-        )
-    } else {
-        "dose_mg not given: the next dose cannot be computed".into()
-    }
-}
-
-/// The level of the current dose, when it is one.
-pub(crate) fn current_level<'a>(s: &Situation<'a>) -> Option<&'a DoseLevel> {
-    match position(s) {
-        Position::At(i) => s.drug.dosing.levels.get(i),
-        _ => None,
-    }
-}
-
-/// The level a reduction would lead to, when there is one.
-pub(crate) fn lower_level<'a>(s: &Situation<'a>) -> Option<&'a DoseLevel> {
-    one_level_down(s).flatten()
-}
-
-impl super::sentence::Piece for Current<'_, '_> {
-    fn put(self, out: &mut String) {
-        match self.0.dose_mg {
-            Some(mg) => put!(out, Num(mg), " mg ", Frequency(self.0.interval_h)),
-            None => out.push_str("the current dose"),
-        }
-    }
-}
-
-fn not_a_level_warning(s: &Situation) -> String {
-    sentence!(
-        "the current dose (",
-        Current(s),
-        ") is not one of the pack's dose levels for ",
-        &s.drug.name,
-        ": the next level was taken by daily dose"
-    )
-}
-
 fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
     let mut d = Decision::new(Advice::IncreaseDose, String::new());
     d.interventions = non_dose_steps(s);
@@ -485,7 +264,7 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             } else {
                 "increase the dose from "
             };
-            d.reason = sentence!(step, Current(s), " to ", level);
+            d.reason = sentence!(step, current(s), " to ", level);
             level_warnings(s.drug, level, &mut d.warnings);
             d.next = Some(level);
             d.conditions = increase_conditions(s);
@@ -495,7 +274,7 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
         None => {
             d.advice = Advice::Continue;
             d.reason = sentence!(
-                Current(s),
+                current(s),
                 " is already the highest dose level of the pack: continue it"
             );
             for (i, step) in d.interventions.iter().enumerate() {
@@ -508,7 +287,7 @@ fn step_up<'a>(s: &Situation<'a>) -> Decision<'a> {
             }
             d.warnings.push(sentence!(
                 "a dose above ",
-                Current(s),
+                current(s),
                 " is beyond the pack's dose levels for ",
                 &s.drug.name
             ));
@@ -529,7 +308,7 @@ fn reduce_above<'a>(s: &Situation<'a>, source: &str) -> Decision<'a> {
                 sentence!(
                     why,
                     ": reduce the dose from ",
-                    Current(s),
+                    current(s),
                     " to ",
                     level,
                     " (",
@@ -547,7 +326,7 @@ fn reduce_above<'a>(s: &Situation<'a>, source: &str) -> Decision<'a> {
             sentence!(
                 why,
                 ", but ",
-                Current(s),
+                current(s),
                 " is already the lowest dose level: continue it"
             ),
         ),
@@ -579,29 +358,4 @@ fn increase_conditions(s: &Situation) -> Vec<String> {
     }
     conditions.extend(s.drug.dosing.escalation_conditions.iter().cloned());
     conditions
-}
-
-/// The sentence that warns of a dose between levels.
-pub(crate) fn not_a_level(s: &Situation) -> Option<String> {
-    matches!(position(s), Position::Between { .. }).then(|| not_a_level_warning(s))
-}
-
-pub(crate) fn level_warnings(drug: &Drug, level: &DoseLevel, warnings: &mut Vec<String>) {
-    if !level.label {
-        warnings.push(format!(
-            "{} of {} is beyond the label (used in TDM practice){}",
-            level,
-            drug.name,
-            level
-                .note
-                .as_ref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default()
-        ));
-    } else if let Some(note) = &level.note {
-        warnings.push(format!("{}: {note}", level));
-    }
-    if let Some(why) = &level.unconfirmed {
-        warnings.push(format!("{} rests on an unconfirmed fact: {why}", level));
-    }
 }

@@ -18,12 +18,14 @@ mod decide;
 mod error;
 mod exposure;
 mod hooks;
+mod ladder;
 mod plausibility;
 mod product;
 mod target;
 mod text;
 mod timing;
 mod toxicity;
+mod verify;
 
 pub use error::EvalError;
 pub use timing::log_linear_factor;

@@ -9,9 +9,9 @@
 //! steady-state value with known timing below a threshold target (seed
 //! 818–824).
 
-use super::decide::{
-    Decision, Situation, current, current_level, level_warnings, lower_level, not_a_level,
-    one_level_down,
+use super::decide::{Decision, Situation};
+use super::ladder::{
+    current, current_level, level_warnings, lower_level, not_a_level, one_level_down,
 };
 use super::plausibility::Plausible;
 use super::text::Sig;
@@ -149,7 +149,7 @@ fn one_level<'a>(s: &Situation<'a>, what: &str) -> Decision<'a> {
             );
             d.conditions
                 .push("resume one level down only once the toxicity has resolved".into());
-            d.warnings.push(super::decide::unknown_next(s));
+            d.warnings.push(super::ladder::unknown_next(s));
             d
         }
     }

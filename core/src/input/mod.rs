@@ -4,16 +4,17 @@
 //! becomes an error record with its line; only a JSON array whose syntax
 //! breaks stops the stream (nothing after the break can be delimited).
 
+pub(crate) mod clinical;
+pub(crate) mod contract;
 pub(crate) mod fields;
 pub(crate) mod sample;
 pub(crate) mod strict;
 pub(crate) mod time;
 pub(crate) mod units;
 
+pub use contract::SampleInput;
 pub use fields::Cells;
-pub use sample::{
-    Comedication, FIELDS, METABOLITE_COLUMN_PREFIX, Matrix, Sample, SampleError, SampleInput,
-};
+pub use sample::{Comedication, FIELDS, METABOLITE_COLUMN_PREFIX, Matrix, Sample, SampleError};
 pub use time::{parse as parse_date_time, rfc3339, today};
 pub use units::{Quantity, Unit, UnitError};
 

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+pub use crate::input::clinical::{Comedication, Matrix};
 pub use crate::input::fields::Cells;
 use crate::input::fields::{CsvHeader, Field, Fields};
 use crate::input::units::Quantity;
@@ -429,94 +430,6 @@ impl Reader<'_> {
     }
 }
 
-/// What a level was measured in. Plasma and serum levels of these drugs
-/// are read alike; whole blood is another quantity (everolimus).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Matrix {
-    /// Plasma.
-    Plasma,
-    /// Serum.
-    Serum,
-    /// Whole blood.
-    WholeBlood,
-}
-
-impl Matrix {
-    /// Reads `plasma`, `serum`, `whole_blood` (or `whole blood`), any case.
-    pub fn parse(text: &str) -> Option<Matrix> {
-        match text.trim().to_ascii_lowercase().replace(' ', "_").as_str() {
-            "plasma" => Some(Matrix::Plasma),
-            "serum" => Some(Matrix::Serum),
-            "whole_blood" => Some(Matrix::WholeBlood),
-            _ => None,
-        }
-    }
-
-    /// The contract name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Matrix::Plasma => "plasma",
-            Matrix::Serum => "serum",
-            Matrix::WholeBlood => "whole_blood",
-        }
-    }
-
-    /// As a pharmacist reads it.
-    pub fn words(self) -> &'static str {
-        match self {
-            Matrix::Plasma => "plasma",
-            Matrix::Serum => "serum",
-            Matrix::WholeBlood => "whole blood",
-        }
-    }
-
-    /// Plasma and serum are one kind of sample for these drugs.
-    pub fn same_kind(self, other: Matrix) -> bool {
-        (self == Matrix::WholeBlood) == (other == Matrix::WholeBlood)
-    }
-}
-
-/// Co-medication that changes a kinase inhibitor's exposure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Comedication {
-    /// A strong CYP3A4 inhibitor (raises exposure of CYP3A4 substrates).
-    StrongCyp3a4Inhibitor,
-    /// A strong CYP3A4 inducer (lowers it).
-    StrongCyp3a4Inducer,
-    /// A proton-pump inhibitor, H2 blocker or antacid (lowers the
-    /// absorption of drugs whose solubility falls with gastric pH).
-    AcidReducer,
-}
-
-impl Comedication {
-    /// Every flag, in the contract's order.
-    pub const ALL: [Comedication; 3] = [
-        Comedication::StrongCyp3a4Inhibitor,
-        Comedication::StrongCyp3a4Inducer,
-        Comedication::AcidReducer,
-    ];
-
-    /// The contract name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Comedication::StrongCyp3a4Inhibitor => "strong_cyp3a4_inhibitor",
-            Comedication::StrongCyp3a4Inducer => "strong_cyp3a4_inducer",
-            Comedication::AcidReducer => "acid_reducer",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Comedication> {
-        let t = text.trim();
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(t))
-    }
-}
-
 fn check_metabolite(name: &str, value: f64) -> Result<f64, String> {
     if value < 0.0 {
         Err(format!(
@@ -627,77 +540,4 @@ mod tests {
         .unwrap();
         assert_eq!(s.extra.len(), 1);
     }
-}
-
-/// The input contract as a JSON Schema (`schemas/sample.schema.json`). Fields
-/// outside it are accepted with a warning, so the schema allows them.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-#[allow(dead_code)] // describes the JSON form; samples are read by `Sample::from_map`
-#[schemars(title = "TDM sample")]
-pub struct SampleInput {
-    /// Echoed in the result.
-    pub id: Option<String>,
-    /// Echoed in the result.
-    pub patient: Option<String>,
-    /// INN or alias of the drug, any case.
-    pub drug: String,
-    /// Selects the target, e.g. `CML` or `GIST`.
-    pub indication: Option<String>,
-    /// Selects the target, e.g. `intermittent` or `continuous`.
-    pub regimen: Option<String>,
-    /// What `value` measures; `concentration` when absent.
-    pub measure: Option<Quantity>,
-    /// The parent drug's measured value.
-    #[schemars(range(min = 0))]
-    pub value: f64,
-    /// Unit of `value` and of every metabolite: ng/mL, ng/ml, ug/L, µg/L, mg/L,
-    /// ug/mL, µg/mL, nmol/L, nM, umol/L, µM; AUC: ng*h/mL, mg*h/L, ug*h/mL.
-    pub unit: String,
-    /// Metabolite name or alias -> value in the same unit.
-    pub metabolites: Option<std::collections::BTreeMap<String, f64>>,
-    /// Current dose per administration, mg.
-    #[schemars(range(min = 0))]
-    pub dose_mg: Option<f64>,
-    /// Dosing interval, hours; default from the pack.
-    #[schemars(range(min = 0))]
-    pub interval_h: Option<f64>,
-    /// Hours from the last dose to sampling.
-    #[schemars(range(min = 0))]
-    pub hours_since_dose: Option<f64>,
-    /// Days on the current dose.
-    #[schemars(range(min = 0))]
-    pub days_on_dose: Option<f64>,
-    /// Worst current CTCAE grade.
-    #[schemars(range(min = 0, max = 5))]
-    pub toxicity_grade: Option<u8>,
-    /// The assay's lower limit of quantification, in the sample's `unit`; a
-    /// `value` below it is undetectable.
-    #[schemars(range(min = 0))]
-    pub lloq: Option<f64>,
-    /// The laboratory reported the level as below its limit of
-    /// quantification (then `value` is what it reported, often the LLOQ).
-    pub below_lloq: Option<bool>,
-    /// The adverse event behind `toxicity_grade`, e.g. `pneumonitis`,
-    /// `haematological`, `hepatotoxicity_hys_law`: lets the pack apply the
-    /// label's exceptions (resume at the same dose, stop for good).
-    pub toxicity_type: Option<String>,
-    /// The patient finds a grade 2 toxicity intolerable: it is acted on as
-    /// grade 3 (Verheijen 2017, Figure 1).
-    pub toxicity_intolerable: Option<bool>,
-    /// What was measured; a whole-blood target refuses a plasma or serum
-    /// level and the reverse. Absent: the target's own matrix is assumed,
-    /// with a warning.
-    pub matrix: Option<Matrix>,
-    /// Interacting co-medication; in CSV one cell, names separated by `;`.
-    pub comedication: Option<Vec<Comedication>>,
-    /// The product taken, where a drug's products differ (Cometriq or
-    /// Cabometyx); the brand may also be given as `drug`.
-    pub product: Option<String>,
-    /// The interval an AUC covers, hours: 12 for AUC0-12, 24 for AUC0-24.
-    /// Required where the target is an AUC.
-    #[schemars(range(min = 0))]
-    pub auc_interval_h: Option<f64>,
-    /// When the sample was drawn: `2026-11-24T08:30`, with optional seconds
-    /// and UTC offset (`Z`, `+01:00`); used by `tdm report`.
-    pub sampled_at: Option<String>,
 }

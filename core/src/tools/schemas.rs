@@ -1,7 +1,7 @@
 //! The JSON Schemas of every contract: pack files, test cases, samples and
 //! results, generated from the Rust types the loader and writers use.
 
-use crate::input::sample::SampleInput;
+use crate::input::SampleInput;
 use crate::pack::raw::{RawDrug, RawManifest};
 use crate::result::EvalResult;
 use crate::tools::cases::RawCaseFile;
