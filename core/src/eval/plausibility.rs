@@ -15,7 +15,7 @@ use super::timing::Timing;
 use super::{Context, EvalError, Notes};
 use crate::pack::model::{Measure, Target};
 use crate::result::num::{Num, tidy};
-use crate::result::{ErrorCode, Expected, SteadyState, Trough};
+use crate::result::{CvFrom, ErrorCode, Expected, SteadyState, Trough};
 
 /// The standard normal quantile of 0.995: the 0.5–99.5th percentile range
 /// is the median times `exp(±Z * sigma)`.
@@ -77,10 +77,10 @@ pub(crate) fn check(
     } else {
         combined.raw_total
     };
-    let dose = sentence!(&cx.drug.name, " ", Num(expected.daily_dose_mg), " mg/day");
     let low = !undetectable && value < expected.impossible_below;
     let high = value > expected.impossible_above;
     if low || high {
+        let dose = sentence!(&cx.drug.name, " ", Num(expected.daily_dose_mg), " mg/day");
         let mut why = impossible(value, &combined.exposure.unit, &expected, low, &dose);
         if !toxic {
             return Err(EvalError::new(ErrorCode::ImplausibleValue, why));
@@ -125,9 +125,9 @@ fn expected(cx: &Context<'_>, target: &Target, timing: &Timing) -> Option<Expect
         .map_or(reference_daily, |mg| mg * 24.0 / timing.interval_h);
     let at_dose = mean * daily / reference_daily;
     let (cv, cv_from, geometric) = match (&reference.spread, cx.pack.policy.default_cv) {
-        (Some(s), _) => (Some(s.cv), "source", s.geometric),
-        (None, Some(cv)) => (Some(cv), "pack", false),
-        (None, None) => (None, "none", false),
+        (Some(s), _) => (Some(s.cv), CvFrom::Source, s.geometric),
+        (None, Some(cv)) => (Some(cv), CvFrom::Pack, false),
+        (None, None) => (None, CvFrom::None, false),
     };
     let swing = swing(drug.half_life_h, timing);
     let range = cv.map(|cv| improbable_range(at_dose, cv, geometric, swing));
@@ -145,7 +145,7 @@ fn expected(cx: &Context<'_>, target: &Target, timing: &Timing) -> Option<Expect
         value: tidy(at_dose),
         daily_dose_mg: tidy(daily),
         cv: cv.unwrap_or(0.0),
-        cv_from: cv_from.to_owned(),
+        cv_from,
         swing: tidy(swing),
         steady_state_reached: tidy(reached),
         improbable_below: range.map(|r| tidy(r.0 * reached)),

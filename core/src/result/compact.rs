@@ -109,7 +109,7 @@ fn expected(out: &mut Vec<u8>, x: &Expected) {
     o.num("value", x.value);
     o.num("daily_dose_mg", x.daily_dose_mg);
     o.num("cv", x.cv);
-    o.str("cv_from", &x.cv_from);
+    o.str("cv_from", x.cv_from.as_str());
     o.num("swing", x.swing);
     o.num("steady_state_reached", x.steady_state_reached);
     o.opt_num("improbable_below", x.improbable_below);

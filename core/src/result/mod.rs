@@ -135,8 +135,9 @@ pub struct Expected {
     pub daily_dose_mg: f64,
     /// The coefficient of variation used, as a fraction.
     pub cv: f64,
-    /// `source` (the reference's own spread) or `pack` (the pack's default).
-    pub cv_from: String,
+    /// `source` (the reference's own spread), `pack` (the pack's default)
+    /// or `none` (only impossible values are checked).
+    pub cv_from: CvFrom,
     /// Peak-to-trough ratio allowed for a value not at trough (1 at trough).
     pub swing: f64,
     /// The share of steady state reached on this dose (1 at steady state;

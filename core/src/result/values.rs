@@ -65,6 +65,18 @@ spelled! {
 }
 
 spelled! {
+    /// Where the coefficient of variation of a plausibility check came from.
+    pub enum CvFrom {
+        /// The reference's own spread.
+        Source = "source",
+        /// The pack's `default_cv_percent`.
+        Pack = "pack",
+        /// Neither: only impossible values are checked.
+        None = "none",
+    }
+}
+
+spelled! {
     /// What to do.
     pub enum Advice {
         /// Raise the dose one level.
