@@ -289,3 +289,40 @@ proptest! {
         prop_assert_ne!(digest_with_drug_file(&changed), reference);
     }
 }
+
+proptest! {
+    /// Any finite input numbers, at any magnitude the format allows, give
+    /// either an error result or a result whose every number is finite:
+    /// never "inf" or "NaN" in a sentence, never a decision on one.
+    #[test]
+    fn no_number_that_is_not_finite_reaches_a_result(
+        value in prop_oneof![any::<f64>(), 1e-320f64..1e-300, 1e300f64..1e308, 0.0f64..1e4],
+        dose in prop_oneof![any::<f64>(), 1e-320f64..1.0, 1.0f64..1e308],
+        interval in prop_oneof![any::<f64>(), 1e-300f64..1.0, 1.0f64..1e308],
+        hours in prop_oneof![any::<f64>(), 0.0f64..48.0],
+        days in prop_oneof![any::<f64>(), 0.0f64..1e308],
+        unit in prop::sample::select(vec!["ng/mL", "mg/L", "nmol/L", "µM"]),
+        grade in 0u8..=4,
+    ) {
+        let mut sample = json!({"drug": "imatinib", "indication": "CML", "unit": unit,
+                                "toxicity_grade": grade});
+        for (key, v) in [("value", value), ("dose_mg", dose), ("interval_h", interval),
+                         ("hours_since_dose", hours), ("days_on_dose", days)] {
+            if let Some(n) = serde_json::Number::from_f64(v) {
+                sample[key] = json!(n);
+            }
+        }
+        let r = evaluate_value(ki(), &sample);
+        let text = format!("{} {}", r.rationale.as_deref().unwrap_or(""), r.warnings.join(" "));
+        prop_assert!(!text.contains("NaN") && !text.contains("inf "), "{text}");
+        if let Some(a) = &r.assessment {
+            let e = &a.exposure;
+            prop_assert!(e.value.is_finite());
+            prop_assert!(e.analytes.iter().all(|x| x.value.is_finite() && x.measured.is_finite()));
+            if let Some(x) = &e.expected {
+                prop_assert!(x.value.is_finite() && x.impossible_above.is_finite() && x.impossible_below.is_finite());
+            }
+            prop_assert!(a.next_dose_mg.is_none_or(f64::is_finite));
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod classify;
 mod decide;
 mod error;
 mod exposure;
+mod finite;
 mod hooks;
 mod ladder;
 mod plausibility;
@@ -77,7 +78,14 @@ pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
 /// # Ok::<(), tdm_core::PackError>(())
 /// ```
 pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
-    let mut result = match assess(pack, sample) {
+    let assessed = assess(pack, sample).and_then(|r| match &r.assessment {
+        Some(a) if !finite::all_finite(a) => Err(EvalError::new(
+            ErrorCode::InvalidField,
+            "a number computed from this sample is not finite (check `value`, `dose_mg` and the times): no advice is given",
+        )),
+        _ => Ok(r),
+    });
+    let mut result = match assessed {
         Ok(r) => r,
         Err(e) => {
             let drug = pack

@@ -189,7 +189,7 @@ fn swing(half_life_h: Option<f64>, timing: &Timing) -> f64 {
 
 fn impossible(value: f64, unit: &str, e: &Expected, low: bool, dose: &str) -> String {
     let (side, bound) = if low {
-        ("below 1/100", e.value)
+        ("below 1/100 of", e.value)
     } else {
         ("above 100 times", e.value * e.swing)
     };
@@ -207,7 +207,7 @@ fn impossible(value: f64, unit: &str, e: &Expected, low: bool, dose: &str) -> St
         dose,
         ": ",
         side,
-        " of the expected level of about ",
+        " the expected level of about ",
         Sig(bound),
         " ",
         unit,

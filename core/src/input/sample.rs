@@ -38,6 +38,21 @@ pub const FIELDS: &[&str] = &[
     "sampled_at",
 ];
 
+/// Bounds of the input numbers: far beyond any real sample or schedule,
+/// well inside the double range so that no conversion (mg/L to ng/mL, a
+/// molar mass) or correction overflows. 1e9 in any unit is a kilogram per
+/// litre in ng/mL; 100 g a dose; a year in hours; a century in days. They
+/// are technical limits, not clinical ones: the plausibility check
+/// (`eval/plausibility.rs`) judges what lies within them.
+const MAX_LEVEL: f64 = 1e9;
+/// A microgram: less than any tablet or capsule.
+const MIN_DOSE_MG: f64 = 1e-3;
+/// An hour: more often than any oral kinase inhibitor is given.
+const MIN_INTERVAL_H: f64 = 1.0;
+const MAX_DOSE_MG: f64 = 1e5;
+const MAX_HOURS: f64 = 8760.0;
+const MAX_DAYS: f64 = 36500.0;
+
 /// CSV columns named `metabolite:<name>` carry metabolite values.
 pub const METABOLITE_COLUMN_PREFIX: &str = "metabolite:";
 
@@ -185,6 +200,7 @@ impl<'a> Reader<'a> {
         if value < 0.0 {
             return Err(format!("field `value` must not be negative, got {value}").into());
         }
+        self.at_most(Some(value), "value", MAX_LEVEL)?;
         let measure = match self.text("measure")?.as_deref() {
             None => None,
             Some(m) if m.eq_ignore_ascii_case("concentration") => Some(Quantity::Concentration),
@@ -215,12 +231,30 @@ impl<'a> Reader<'a> {
             value,
             unit,
             metabolites: self.metabolites()?,
-            dose_mg: self.positive("dose_mg")?,
-            interval_h: self.positive("interval_h")?,
-            hours_since_dose: self.not_negative("hours_since_dose")?,
-            days_on_dose: self.not_negative("days_on_dose")?,
+            dose_mg: self.within(
+                self.positive("dose_mg")?,
+                "dose_mg",
+                MIN_DOSE_MG,
+                MAX_DOSE_MG,
+            )?,
+            interval_h: self.within(
+                self.positive("interval_h")?,
+                "interval_h",
+                MIN_INTERVAL_H,
+                MAX_HOURS,
+            )?,
+            hours_since_dose: self.at_most(
+                self.not_negative("hours_since_dose")?,
+                "hours_since_dose",
+                MAX_HOURS,
+            )?,
+            days_on_dose: self.at_most(
+                self.not_negative("days_on_dose")?,
+                "days_on_dose",
+                MAX_DAYS,
+            )?,
             toxicity_grade,
-            lloq: self.not_negative("lloq")?,
+            lloq: self.at_most(self.not_negative("lloq")?, "lloq", MAX_LEVEL)?,
             below_lloq: self.boolean("below_lloq")?,
             toxicity_type: self.text("toxicity_type")?,
             toxicity_intolerable: self.boolean("toxicity_intolerable")?,
@@ -320,6 +354,32 @@ impl<'a> Reader<'a> {
         match self.number(field)? {
             Some(v) if v <= 0.0 => Err(format!("field `{field}` must be above zero, got {v}")),
             v => Ok(v),
+        }
+    }
+
+    /// A number beyond any measurement or dosing schedule, refused before
+    /// conversions and corrections could overflow it to infinity.
+    fn at_most(&self, value: Option<f64>, field: &str, max: f64) -> Result<Option<f64>, String> {
+        match value {
+            Some(v) if v > max => Err(format!(
+                "field `{field}` is out of range: {v:e} is above {max:e}, more than any sample or schedule"
+            )),
+            v => Ok(v),
+        }
+    }
+
+    fn within(
+        &self,
+        value: Option<f64>,
+        field: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Option<f64>, String> {
+        match value {
+            Some(v) if v < min => Err(format!(
+                "field `{field}` is out of range: {v:e} is below {min:e}, less than any dose or schedule"
+            )),
+            v => self.at_most(v, field, max),
         }
     }
 
@@ -431,7 +491,11 @@ impl Reader<'_> {
 }
 
 fn check_metabolite(name: &str, value: f64) -> Result<f64, String> {
-    if value < 0.0 {
+    if value > MAX_LEVEL {
+        Err(format!(
+            "metabolite `{name}` is out of range: {value:e} is above {MAX_LEVEL:e}, more than any sample"
+        ))
+    } else if value < 0.0 {
         Err(format!(
             "metabolite `{name}` must not be negative, got {value}"
         ))

@@ -145,7 +145,13 @@ pub(crate) fn tidy(value: f64) -> f64 {
 /// `value` rounded to `decimals` places (negative: to tens, hundreds ...).
 fn round_to(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
+    let scaled = value * scale;
+    // At the ends of the double range (5e-324, 1e308) the scale itself
+    // overflows or vanishes: such a value is kept as it is, never NaN.
+    if !scaled.is_finite() || scale == 0.0 || !scale.is_finite() {
+        return value;
+    }
+    scaled.round() / scale
 }
 
 /// A range of results as tables print it: `50–100`, `>= 1000`, `<= 100`,
