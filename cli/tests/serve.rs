@@ -313,3 +313,43 @@ fn the_readme_session_answers_as_shown() {
     }
     assert_eq!(steps, 3, "the session's requests");
 }
+
+/// SIGTERM (what a service manager sends) ends the server like SIGINT: it
+/// exits 0 and removes the staged copy of a native plugin.
+#[test]
+fn sigterm_shuts_down_and_removes_the_plugins_staged_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .args(["serve", "--allow-plugins", "--pack"])
+        .arg(root().join("rules/examples/plugin-ratio"))
+        .args(["--addr", "127.0.0.1:0"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on "), "{line}");
+    let staged = || fs::read_dir(tmp.path()).unwrap().count();
+    assert_eq!(staged(), 1, "the plugin is staged in TMPDIR while serving");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(staged(), 0, "the staged copy outlived the server");
+}

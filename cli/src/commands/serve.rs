@@ -176,9 +176,22 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
             }
         }
     });
+    // SIGTERM (what service managers and `kill` send) shuts down like
+    // SIGINT, so that the pack, and a plugin's staged copy, are dropped.
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            match term {
+                Some(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         })
         .await
         .map_err(listen)

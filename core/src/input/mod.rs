@@ -266,7 +266,15 @@ fn ndjson<R: BufRead>(
                 .map_err(InputError::Stopped)?;
             continue;
         }
-        let text = String::from_utf8_lossy(&buf);
+        // Invalid UTF-8 is refused for its record: replacing it would make
+        // different ids equal.
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            index += 1;
+            let message = format!("line {line} is not valid UTF-8: not a sample");
+            each(RawRecord::new(index, line, Body::Unreadable(message)))
+                .map_err(InputError::Stopped)?;
+            continue;
+        };
         let text = text.trim_start_matches('\u{feff}').trim();
         if text.is_empty() {
             continue;

@@ -38,6 +38,7 @@ pub struct HostPlugin {
     // Field order matters: the library is unloaded before its file is removed.
     _library: libloading::Library,
     _dir: tempfile::TempDir,
+    staged: std::path::PathBuf,
 }
 
 // SAFETY: `entry` points to immutable static data inside `_library`, which
@@ -53,6 +54,31 @@ impl fmt::Debug for HostPlugin {
     }
 }
 
+/// Writes the verified bytes where only this user can read, write or
+/// replace them, whatever the umask: the directory 0700 and the file 0600,
+/// set explicitly after creation (a world-writable copy would let another
+/// user change the code this process runs).
+fn stage(dir: &Path, staged: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(staged)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        std::fs::File::create(staged).and_then(|mut f| f.write_all(bytes))
+    }
+}
+
 fn c_text(ptr: *const c_char) -> Option<String> {
     if ptr.is_null() {
         return None;
@@ -65,6 +91,12 @@ fn c_text(ptr: *const c_char) -> Option<String> {
 }
 
 impl HostPlugin {
+    /// The private copy of the verified bytes that the library was loaded
+    /// from (removed when the plugin is dropped).
+    pub fn staged(&self) -> &Path {
+        &self.staged
+    }
+
     /// Loads the library whose verified contents are `bytes`.
     pub fn load(path: &Path, bytes: &[u8]) -> Result<HostPlugin, String> {
         let shown = path.display();
@@ -76,9 +108,7 @@ impl HostPlugin {
             .file_name()
             .map_or_else(|| "plugin".into(), |n| n.to_owned());
         let staged = dir.path().join(file_name);
-        std::fs::File::create(&staged)
-            .and_then(|mut f| f.write_all(bytes))
-            .map_err(|e| format!("cannot stage `{shown}`: {e}"))?;
+        stage(dir.path(), &staged, bytes).map_err(|e| format!("cannot stage `{shown}`: {e}"))?;
         // SAFETY: loading runs the library's initialisers. The bytes matched
         // the pin the pack's approvers recorded, and the operator opted in.
         let library = unsafe { libloading::Library::new(&staged) }
@@ -118,6 +148,7 @@ impl HostPlugin {
             entry,
             _library: library,
             _dir: dir,
+            staged,
         })
     }
 

@@ -306,3 +306,32 @@ fn a_plugin_that_is_not_thread_safe_is_serialised() {
         }
     });
 }
+
+#[cfg(unix)]
+unsafe extern "C" {
+    /// The process's file-creation mask (libc).
+    fn umask(mask: u32) -> u32;
+}
+
+/// Under `umask 000` the staged copy of the verified library is still the
+/// owner's alone (directory 0700, file 0600), and it is removed with the
+/// plugin: another user cannot change the code this process runs.
+#[cfg(unix)]
+#[test]
+fn the_staged_copy_is_the_owners_alone_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let (example, _) = libraries();
+    let bytes = std::fs::read(example).unwrap();
+    // SAFETY: umask only changes this process's creation mask; it is put back.
+    let before = unsafe { umask(0) };
+    let loaded = tdm_plugin_host::HostPlugin::load(example, &bytes);
+    // SAFETY: as above.
+    unsafe { umask(before) };
+    let plugin = loaded.unwrap();
+    let staged = plugin.staged().to_path_buf();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&staged), 0o600, "{}", staged.display());
+    assert_eq!(mode(staged.parent().unwrap()), 0o700);
+    drop(plugin);
+    assert!(!staged.exists(), "the staged copy outlived the plugin");
+}
