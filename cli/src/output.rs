@@ -240,6 +240,7 @@ impl<W: Write> Writer for Csv<W> {
             r.pack.version.clone(),
             r.pack.digest.clone(),
         ];
+        let row: Vec<String> = row.into_iter().map(inert).collect();
         self.out.write_record(&row)?;
         Ok(())
     }
@@ -260,6 +261,35 @@ struct Table<W> {
 }
 
 const WIDTHS: [usize; 6] = [10, 12, 24, 22, 8, 20];
+
+/// Text from input as a terminal shows it: control characters (a newline
+/// that would forge a row, an escape sequence that would clear the screen)
+/// are written as escapes, never passed through.
+pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A CSV cell that a spreadsheet would run as a formula (OWASP: it starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
+fn inert(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
 
 fn cell(text: &str, width: usize) -> String {
     let count = text.chars().count();
@@ -291,10 +321,14 @@ impl<W: Write> Writer for Table<W> {
     fn write(&mut self, r: &EvalResult) -> io::Result<()> {
         self.begin()?;
         let id =
-            r.id.clone()
+            r.id.as_deref()
+                .map(|i| shown(i).into_owned())
                 .or_else(|| r.line.map(|l| format!("line {l}")))
                 .unwrap_or_else(|| "-".into());
-        let drug = r.drug.clone().unwrap_or_else(|| "-".into());
+        let drug = r
+            .drug
+            .as_deref()
+            .map_or_else(|| "-".into(), |d| shown(d).into_owned());
         let cells: Vec<String> = match &r.assessment {
             Some(a) => {
                 let corrected = if a.exposure.corrected_from.is_some() {
@@ -339,13 +373,13 @@ impl<W: Write> Writer for Table<W> {
         }
         writeln!(self.out, "{}", line.trim_end())?;
         if let Some(e) = &r.error {
-            writeln!(self.out, "    error: {e}")?;
+            writeln!(self.out, "    error: {}", shown(e))?;
         }
         if let Some(product) = r.assessment.as_ref().and_then(|a| a.product.as_deref()) {
-            writeln!(self.out, "    product: {product}")?;
+            writeln!(self.out, "    product: {}", shown(product))?;
         }
         if let Some(text) = &r.rationale {
-            writeln!(self.out, "    {text}")?;
+            writeln!(self.out, "    {}", shown(text))?;
         }
         if let Some(a) = &r.assessment
             && !a.interventions.is_empty()
@@ -353,13 +387,17 @@ impl<W: Write> Writer for Table<W> {
             writeln!(
                 self.out,
                 "    interventions: {}",
-                a.interventions.join("; ")
+                shown(&a.interventions.join("; "))
             )?;
         }
         if let Some(a) = &r.assessment
             && !a.conditions.is_empty()
         {
-            writeln!(self.out, "    conditions: {}", a.conditions.join("; "))?;
+            writeln!(
+                self.out,
+                "    conditions: {}",
+                shown(&a.conditions.join("; "))
+            )?;
         }
         for note in r
             .assessment
@@ -367,10 +405,10 @@ impl<W: Write> Writer for Table<W> {
             .flat_map(|a| a.script.iter())
             .flat_map(|s| s.notes.iter())
         {
-            writeln!(self.out, "    note: {note}")?;
+            writeln!(self.out, "    note: {}", shown(note))?;
         }
         for w in &r.warnings {
-            writeln!(self.out, "    ! {w}")?;
+            writeln!(self.out, "    ! {}", shown(w))?;
         }
         writeln!(self.out)
     }

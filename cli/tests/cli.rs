@@ -522,3 +522,55 @@ fn gen_samples_is_deterministic_and_evaluates_with_a_few_bad_records() {
     );
     assert_eq!(ndjson(&o).len(), 50);
 }
+
+/// Text from input never forges a table row or runs in a spreadsheet: in
+/// the table control characters are escaped (a newline, an escape sequence
+/// that clears the screen); in CSV a cell that starts like a formula is
+/// prefixed with `'` (OWASP).
+#[test]
+fn input_text_is_shown_inert_in_the_table_and_in_csv() {
+    let input = "{\"id\": \"=HYPERLINK(\\\"http://x\\\")\", \"drug\": \"imatinib\\nS-999      imatinib     1500 ng/mL  within   continue\\u001b[2J\", \"value\": 1, \"unit\": \"ng/mL\"}\n{\"id\": \"@SUM(A1)\", \"drug\": \"gefitinib\", \"value\": 250, \"unit\": \"ng/mL\\u001b[2J\"}\n";
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "-q",
+            "--input-format",
+            "ndjson",
+            "-",
+        ],
+        input,
+    );
+    let table = stdout(&o);
+    assert!(!table.contains('\u{1b}'), "{table}");
+    assert!(
+        !table.lines().any(|l| l.starts_with("S-999")),
+        "a forged row: {table}"
+    );
+    assert!(
+        table.contains("\\n") && table.contains("\\u{1b}"),
+        "{table}"
+    );
+    let o = tdm_stdin(
+        &[
+            "eval",
+            "--pack",
+            PACK,
+            "-q",
+            "--format",
+            "csv",
+            "--input-format",
+            "ndjson",
+            "-",
+        ],
+        input,
+    );
+    let csv = stdout(&o);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let ids: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap().get(0).unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]);
+}

@@ -245,7 +245,7 @@ async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
         };
         if log_ids {
             let ids: Vec<&str> = results.iter().filter_map(|r| r.id.as_deref()).collect();
-            eprintln!("evaluated ids: {}", ids.join(", "));
+            eprintln!("evaluated ids: {}", crate::output::shown(&ids.join(", ")));
         }
         // Serialised from the types, so fields keep the contract's order.
         if value.is_array() {
