@@ -107,3 +107,29 @@ fn the_alias_bomb_is_stopped_by_the_parser_budget() {
         "{problem}"
     );
 }
+
+/// 10,000 unknown keys in one drug file are one mistake repeated: the
+/// first 50 are reported, then one problem says how many more (each report
+/// had held a copy of the whole file: 2.3 GB for this file, 24 GB for 40,000).
+#[test]
+fn problems_are_capped_per_file() {
+    let dir = assemble(&broken_dir().join("_base"));
+    let file = dir.path().join("drugs/testinib.yaml");
+    let mut text = fs::read_to_string(&file).unwrap();
+    for i in 0..10_000 {
+        text.push_str(&format!("unknown_key_{i}: 1\n"));
+    }
+    fs::write(&file, text).unwrap();
+    let error = load_pack(dir.path()).unwrap_err();
+    let problems = error.problems();
+    assert_eq!(problems.len(), tdm_core::pack::MAX_PROBLEMS_PER_FILE + 1);
+    let last = problems.last().unwrap();
+    assert!(
+        last.message.contains("and 9950 more problems in this file"),
+        "{}",
+        last.message
+    );
+    // The rendered report shows the capped list, each with its snippet.
+    let rendered = render(&error, dir.path());
+    assert_eq!(rendered.matches("unknown key `unknown_key_").count(), 100);
+}

@@ -139,12 +139,51 @@ impl Diagnostic for Problem {
     }
 }
 
+/// At most this many problems are reported per file: a file with 10,000
+/// unknown keys is one mistake repeated, and reporting each would cost
+/// memory and time in proportion.
+pub const MAX_PROBLEMS_PER_FILE: usize = 50;
+
+/// The first [`MAX_PROBLEMS_PER_FILE`] problems of each file, in order, and
+/// for a file with more, one problem saying how many more there are.
+fn capped(problems: Vec<Problem>) -> Vec<Problem> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(problems.len().min(1000));
+    let mut dropped: Vec<(String, usize, Problem)> = Vec::new();
+    for p in problems {
+        let n = seen.entry(p.file.clone()).or_insert(0);
+        *n += 1;
+        if *n <= MAX_PROBLEMS_PER_FILE {
+            out.push(p);
+        } else if let Some(d) = dropped.iter_mut().find(|d| d.0 == p.file) {
+            d.1 += 1;
+        } else {
+            dropped.push((p.file.clone(), 1, p));
+        }
+    }
+    for (file, more, first) in dropped {
+        let mut p = Problem::new(
+            first.kind,
+            &file,
+            first.position,
+            format!("and {more} more problems in this file, from here on"),
+        );
+        p.help = Some(format!(
+            "fix the ones above first; only {MAX_PROBLEMS_PER_FILE} per file are listed"
+        ));
+        p.text = first.text;
+        out.push(p);
+    }
+    out
+}
+
 /// A [`Problem`] rendered with its snippet: what `miette` shows a person.
 #[derive(Debug, Error)]
 #[error("{}", problem.message)]
 pub struct ProblemReport {
     problem: Problem,
-    text: Option<NamedSource<String>>,
+    /// The file's text, shared with every other problem of the file.
+    text: Option<NamedSource<Arc<str>>>,
 }
 
 impl From<&Problem> for ProblemReport {
@@ -152,7 +191,7 @@ impl From<&Problem> for ProblemReport {
         let source = problem
             .text
             .as_ref()
-            .map(|t| NamedSource::new(problem.file.clone(), t.to_string()));
+            .map(|t| NamedSource::new(problem.file.clone(), t.clone()));
         ProblemReport {
             problem: problem.clone(),
             text: source,
@@ -215,6 +254,7 @@ pub enum PackError {
 
 impl PackError {
     pub(crate) fn invalid(path: PathBuf, problems: Vec<Problem>) -> Self {
+        let problems = capped(problems);
         let reports = problems.iter().map(ProblemReport::from).collect();
         PackError::Invalid {
             path,

@@ -17,7 +17,7 @@ pub(crate) mod shape;
 pub(crate) mod source;
 pub(crate) mod yaml;
 
-pub use error::{PackError, Position, Problem, ProblemKind, ProblemReport};
+pub use error::{MAX_PROBLEMS_PER_FILE, PackError, Position, Problem, ProblemKind, ProblemReport};
 pub use load::{load_pack, load_pack_with, resolve_pack};
 pub use model::{
     Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, Frequency, HookProvider,
