@@ -64,6 +64,10 @@ pub struct LivePack {
     options: LoadOptions,
     current: ArcSwap<Pack>,
     status: Mutex<ReloadStatus>,
+    /// Held for a whole reload (read, check, swap): reloads from a signal
+    /// and from the watcher run one after the other, so one that read the
+    /// files earlier can never swap in its older pack after a later one.
+    reloading: Mutex<()>,
 }
 
 impl std::fmt::Debug for LivePack {
@@ -93,6 +97,7 @@ impl LivePack {
             dir,
             options,
             current: ArcSwap::from_pointee(pack),
+            reloading: Mutex::new(()),
             status: Mutex::new(ReloadStatus {
                 loaded_at: crate::input::time::rfc3339(SystemTime::now()),
                 last_reload_error: None,
@@ -122,6 +127,7 @@ impl LivePack {
 
     /// Loads the pack from disk again and swaps it in if it is valid.
     pub fn reload(&self) -> ReloadOutcome {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let loaded = crate::pack::load::load_pack_with(&self.dir, &self.options);
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         match loaded {

@@ -300,3 +300,27 @@ fn evaluations_during_many_reloads_never_fail_and_see_whole_packs() {
     );
     assert!(seen.len() > 1, "the workers saw the reloads");
 }
+
+/// Reloads from a signal and from the watcher may run at once: they are
+/// serialised, so the pack in use at the end is the one last written, never
+/// an older one that a slower reload read first and swapped in later.
+#[test]
+fn concurrent_reloads_end_with_the_pack_last_written() {
+    let dir = tempfile::tempdir().unwrap();
+    tdm_tests::copy_into(&base(), dir.path());
+    let live = LivePack::load(dir.path(), LoadOptions::default()).unwrap();
+    let file = dir.path().join("drugs/testinib.yaml");
+    for round in 0..5u32 {
+        let last = 1000 + round * 100 + 40;
+        std::thread::scope(|s| {
+            for step in 1..=40u32 {
+                fs::write(&file, drug_text(last - 40 + step)).unwrap();
+                let live = live.clone();
+                s.spawn(move || {
+                    live.reload();
+                });
+            }
+        });
+        assert_eq!(lower(&live), Some(f64::from(last)), "round {round}");
+    }
+}

@@ -5,6 +5,7 @@
 pub(crate) mod check;
 pub(crate) mod digest;
 pub(crate) mod error;
+pub(crate) mod files;
 pub(crate) mod label;
 pub(crate) mod load;
 pub(crate) mod model;

@@ -5,12 +5,11 @@
 //! `scripts/*.rhai`.
 
 use std::fmt;
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use crate::pack::error::{PackError, Position, Problem, ProblemKind};
+use crate::pack::error::PackError;
 use crate::pack::yaml::MAX_FILE_BYTES;
 
 /// Where a pack is read from.
@@ -88,7 +87,7 @@ impl PackSource {
     /// Reads the pack's text files, manifest first.
     pub(crate) fn read(&self) -> Result<PackFiles, PackError> {
         match self {
-            PackSource::Dir(dir) => read_dir(dir),
+            PackSource::Dir(dir) => crate::pack::files::read_dir(dir),
             PackSource::Git { dir, rev } => read_git(dir, rev),
             PackSource::Texts(files) => Ok(files.to_vec()),
         }
@@ -98,7 +97,7 @@ impl PackSource {
     /// an overlay), when it can be read.
     pub(crate) fn read_text(&self, name: &str) -> Option<String> {
         match self {
-            PackSource::Dir(dir) => fs::read_to_string(dir.join(name)).ok(),
+            PackSource::Dir(dir) => crate::pack::files::read_one(dir, name).ok(),
             PackSource::Git { dir, rev } => git(&["show", &git_object(dir, rev, name)]).ok(),
             PackSource::Texts(files) => files
                 .iter()
@@ -150,7 +149,7 @@ impl From<&PackSource> for PackSource {
 
 /// Whether `name` (relative to the pack) is a file the loader reads, and
 /// in which group: 0 the manifest, 1 a script, 2 a drug file.
-fn group(name: &str) -> Option<u8> {
+pub(crate) fn group(name: &str) -> Option<u8> {
     let in_dir = |dir: &str, exts: &[&str]| {
         name.strip_prefix(dir).is_some_and(|rest| {
             !rest.contains('/')
@@ -171,77 +170,8 @@ fn group(name: &str) -> Option<u8> {
 }
 
 /// Puts the manifest first, then scripts, then drugs, each in name order.
-fn order(files: &mut PackFiles) {
+pub(crate) fn order(files: &mut PackFiles) {
     files.sort_by(|a, b| (group(&a.0), &a.0).cmp(&(group(&b.0), &b.0)));
-}
-
-fn read_dir(dir: &Path) -> Result<PackFiles, PackError> {
-    let mut names = vec!["pack.yaml".to_owned()];
-    for sub in ["drugs", "scripts"] {
-        let path = dir.join(sub);
-        // A pack needs drugs; scripts are optional.
-        if sub == "scripts" && !path.is_dir() {
-            continue;
-        }
-        let io = |error| PackError::Io {
-            path: path.clone(),
-            error,
-        };
-        for entry in fs::read_dir(&path).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let name = format!("{sub}/{}", entry.file_name().to_string_lossy());
-            if group(&name).is_some() {
-                names.push(name);
-            }
-        }
-    }
-    let mut files = Vec::with_capacity(names.len());
-    for name in names {
-        let text = read_file(dir, &name)?;
-        files.push((name, text));
-    }
-    order(&mut files);
-    Ok(files)
-}
-
-/// Reads a pack file, refusing one larger than [`MAX_FILE_BYTES`] before
-/// reading it, and one that is not UTF-8 text.
-fn read_file(dir: &Path, name: &str) -> Result<String, PackError> {
-    let path = dir.join(name);
-    let io = |error| PackError::Io {
-        path: path.clone(),
-        error,
-    };
-    let size = fs::metadata(&path).map_err(io)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("the file is {size} bytes; pack files are limited to {MAX_FILE_BYTES} bytes"),
-        )));
-    }
-    let bytes = fs::read(&path).map_err(io)?;
-    utf8(bytes, dir, name)
-}
-
-/// The text of a file's bytes, or where its first byte that is not UTF-8 is.
-fn utf8(bytes: Vec<u8>, dir: &Path, name: &str) -> Result<String, PackError> {
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&valid[line_start..])
-            .chars()
-            .count() as u64
-            + 1;
-        let problem = Problem::new(
-            ProblemKind::File,
-            name,
-            Position { line, column },
-            "the file is not UTF-8 text",
-        )
-        .with_help("save the file with UTF-8 encoding");
-        PackError::invalid(dir.to_path_buf(), vec![problem])
-    })
 }
 
 /// The pack's files at `rev`, read with git without checking anything out.
@@ -274,7 +204,10 @@ fn read_git(dir: &Path, rev: &str) -> Result<PackFiles, PackError> {
             )));
         }
         let bytes = git_bytes(&["show", &object]).map_err(refuse)?;
-        files.push((name.to_owned(), utf8(bytes, &location, name)?));
+        files.push((
+            name.to_owned(),
+            crate::pack::files::utf8(bytes, &location, name)?,
+        ));
     }
     order(&mut files);
     if files.first().is_none_or(|(name, _)| name != "pack.yaml") {
