@@ -111,6 +111,7 @@ fn the_api_answers_one_sample_an_array_and_the_pack() {
 
     let mut resp = agent()
         .post(format!("{}/v1/evaluate", server.base))
+        .header("Content-Type", "application/json")
         .send("not json")
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
@@ -148,6 +149,96 @@ fn a_token_is_required_off_loopback_and_checked_when_given() {
     assert_eq!(post(&server.base, &sample(), None).0, 401);
     assert_eq!(post(&server.base, &sample(), Some("wrong")).0, 401);
     assert_eq!(post(&server.base, &sample(), Some("s3cret")).0, 200);
+    // The scheme in any case; /healthz without the token (it tells nothing).
+    let status = |scheme: &str| {
+        agent()
+            .post(format!("{}/v1/evaluate", server.base))
+            .header("Authorization", &format!("{scheme} s3cret"))
+            .send_json(sample())
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status("bearer"), 200);
+    assert_eq!(status("BEARER"), 200);
+    assert_eq!(status("Basic"), 401);
+    assert_eq!(get(&server.base, "/healthz").0, 200);
+}
+
+/// A raw HTTP/1.1 exchange, for requests a client library would not send.
+fn raw(base: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(request.replace("{addr}", addr).as_bytes())
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+/// A web page in the user's browser cannot use the loopback service: a
+/// "simple" cross-site POST (text/plain, or no Content-Type) is refused, and
+/// so is a request naming another host (DNS rebinding) or an absolute URI.
+#[test]
+fn requests_a_browser_could_forge_are_refused() {
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    let body = sample().to_string();
+    let post = |headers: &str| {
+        raw(
+            &server.base,
+            &format!(
+                "POST /v1/evaluate HTTP/1.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let ok = post("Host: {addr}\r\nContent-Type: application/json\r\n");
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    for (headers, status) in [
+        ("Host: {addr}\r\nContent-Type: text/plain\r\n", "415"),
+        ("Host: {addr}\r\n", "415"),
+        (
+            "Host: attacker.example\r\nContent-Type: application/json\r\n",
+            "400",
+        ),
+    ] {
+        let answer = post(headers);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{headers}: {answer}"
+        );
+    }
+    let absolute = raw(
+        &server.base,
+        &format!(
+            "POST http://{{addr}}/v1/evaluate HTTP/1.1\r\nHost: {{addr}}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(absolute.starts_with("HTTP/1.1 400"), "{absolute}");
+}
+
+/// An array beyond `--max-samples` is answered 413 before it is parsed, so
+/// one request cannot make a response of hundreds of megabytes.
+#[test]
+fn a_request_with_too_many_samples_is_refused() {
+    let server = start(&root().join("rules/ki-oncology"), &["--max-samples", "3"]);
+    let (status, _) = post(&server.base, &json!([sample(), sample(), sample()]), None);
+    assert_eq!(status, 200);
+    let (status, answer) = post(&server.base, &json!([1, 1, 1, 1]), None);
+    assert_eq!(status, 413);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 3 samples"),
+        "{answer}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub(crate) mod init;
 pub(crate) mod report;
 pub(crate) mod schema;
 pub(crate) mod serve;
+mod serve_checks;
 pub(crate) mod show;
 pub(crate) mod stats;
 pub(crate) mod test;

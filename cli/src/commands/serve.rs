@@ -45,6 +45,9 @@ pub(crate) struct ServeArgs {
     /// Seconds a request may take before it is answered 503.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Most samples in one request; a larger array is answered 413.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_samples: usize,
     /// Poll every MS milliseconds instead of using file-system events.
     #[arg(long, value_name = "MS")]
     pub poll: Option<u64>,
@@ -61,6 +64,9 @@ struct AppState {
     token: Option<String>,
     timeout: Duration,
     log_ids: bool,
+    max_samples: usize,
+    /// The address the server listens on, once bound.
+    local: std::sync::OnceLock<SocketAddr>,
 }
 
 pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
@@ -98,6 +104,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
         token,
         timeout: Duration::from_secs(args.timeout),
         log_ids: args.log_ids,
+        max_samples: args.max_samples,
+        local: std::sync::OnceLock::new(),
     });
     let listen = |error| CliError::Listen {
         addr: args.addr.clone(),
@@ -155,6 +163,7 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen)?;
     let local = listener.local_addr().map_err(listen)?;
+    let _ = state.local.set(local);
     // SIGHUP forces a reload, as for other daemons. The handler is in place
     // before the server says it is listening: a SIGHUP sent right after
     // start must reload, not end the process.
@@ -206,15 +215,29 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    if let Some(token) = &state.token {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if given != Some(format!("Bearer {token}").as_str()) {
-            eprintln!("{method} {path} 401 (missing or wrong bearer token)");
-            return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-        }
+    let path = crate::output::shown(&path).into_owned();
+    if let Some(local) = state.local.get()
+        && let Err(why) =
+            super::serve_checks::addressed_to_us(request.uri(), request.headers(), *local)
+    {
+        eprintln!("{method} {path} 400 (not addressed to this server)");
+        return error(StatusCode::BAD_REQUEST, why);
+    }
+    // `/healthz` tells nothing and is what a load balancer asks.
+    if let Some(token) = &state.token
+        && path != "/healthz"
+        && !super::serve_checks::authorised(request.headers(), token)
+    {
+        eprintln!("{method} {path} 401 (missing or wrong bearer token)");
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    }
+    if method == axum::http::Method::POST && !super::serve_checks::declared_json(request.headers())
+    {
+        eprintln!("{method} {path} 415 (not declared application/json)");
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be sent as Content-Type: application/json",
+        );
     }
     let response = next.run(request).await;
     eprintln!(
@@ -226,6 +249,16 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
 }
 
 async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let count = super::serve_checks::array_len(&body, state.max_samples);
+    if count > state.max_samples {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "at most {} samples per request (--max-samples); send the rest in further requests",
+                state.max_samples
+            ),
+        );
+    }
     let value: Value = match tdm_core::input::parse_json(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -238,9 +271,16 @@ async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     // One pack for the whole request, even if a reload happens meanwhile.
     let pack = state.live.pack();
     let log_ids = state.log_ids;
+    // Set when the request times out: the work stops at the next sample.
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = cancelled.clone();
     let work = move || {
         let results: Vec<_> = match &value {
-            Value::Array(items) => items.iter().map(|s| evaluate_value(&pack, s)).collect(),
+            Value::Array(items) => items
+                .iter()
+                .take_while(|_| !stop.load(std::sync::atomic::Ordering::Relaxed))
+                .map(|s| evaluate_value(&pack, s))
+                .collect(),
             single => vec![evaluate_value(&pack, single)],
         };
         if log_ids {
@@ -264,10 +304,13 @@ async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("evaluation failed: {e}"),
         ),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the evaluation took longer than the time limit",
-        ),
+        Err(_) => {
+            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the evaluation took longer than the time limit",
+            )
+        }
     }
 }
 

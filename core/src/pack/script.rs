@@ -28,6 +28,16 @@ pub const MAX_STRING_SIZE: usize = 4_096;
 pub const MAX_ARRAY_SIZE: usize = 1_000;
 /// Entries of one map.
 pub const MAX_MAP_SIZE: usize = 256;
+/// Wall-clock time of one hook call. The operation limit counts a sort of
+/// a large array as one operation, so a script could stay under it and
+/// still spend seconds; a clinical rule needs microseconds.
+pub const MAX_CALL_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+
+thread_local! {
+    /// When the hook call running on this thread must stop.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> =
+        const { std::cell::Cell::new(None) };
+}
 
 /// The sandboxed engine a pack's scripts run on.
 pub(crate) struct ScriptEngine(Engine);
@@ -53,6 +63,13 @@ impl Default for ScriptEngine {
             .disable_symbol("eval");
         // Scripts do not write to the terminal of a lab system.
         engine.on_print(|_| {}).on_debug(|_, _, _| {});
+        // The clock is read every 64 operations: often enough to stop a call
+        // within its budget, rarely enough to cost nothing measurable.
+        engine.on_progress(|count| {
+            let late = count % 64 == 0
+                && DEADLINE.with(|d| d.get().is_some_and(|at| std::time::Instant::now() > at));
+            late.then(|| Dynamic::from("time"))
+        });
         ScriptEngine(engine)
     }
 }
@@ -151,6 +168,7 @@ pub(crate) fn call(
     args: Vec<Dynamic>,
 ) -> Result<Dynamic, String> {
     let mut scope = Scope::new();
+    DEADLINE.with(|d| d.set(Some(std::time::Instant::now() + MAX_CALL_TIME)));
     // Only the functions run: top-level statements are not evaluated per call.
     let options = rhai::CallFnOptions::new().eval_ast(false);
     let mut args = args;
@@ -174,6 +192,7 @@ pub(crate) fn call(
             )
         }
     };
+    DEADLINE.with(|d| d.set(None));
     result.map_err(|e| format!("script `{}`, fn {hook}: {}", script.path, describe(&e)))
 }
 
@@ -190,6 +209,11 @@ fn describe(e: &EvalAltResult) -> String {
         }
     };
     match e {
+        EvalAltResult::ErrorTerminated(_, pos) => format!(
+            "stopped after {} ms, the time limit of one call{}",
+            MAX_CALL_TIME.as_millis(),
+            at(pos)
+        ),
         EvalAltResult::ErrorTooManyOperations(pos) => {
             format!(
                 "stopped after {MAX_OPERATIONS} operations, the limit of one call{}",
