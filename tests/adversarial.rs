@@ -152,3 +152,15 @@ fn deeply_nested_json_is_refused_not_recursed_into() {
         "{text}"
     );
 }
+
+/// A CSV header of 80,000 columns with one named twice is refused, and
+/// checked in linear time (it took seconds when every column was compared
+/// with every earlier one).
+#[test]
+fn a_wide_csv_header_with_a_column_twice_is_refused() {
+    let mut header: Vec<String> = (0..80_000).map(|i| format!("x{i}")).collect();
+    header.push("x5".into());
+    let text = format!("{}\n", header.join(","));
+    let out = outcome(&pack(), Cursor::new(text.into_bytes()), InputFormat::Csv);
+    assert!(out.contains("the column `x5` appears twice"), "{out}");
+}

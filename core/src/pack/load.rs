@@ -152,7 +152,7 @@ pub(crate) fn load_from_texts(
             .chain(&drug.aliases)
             .chain(product_names)
         {
-            let key = name.to_lowercase();
+            let key = name.to_ascii_lowercase();
             if let Some(other) = seen_in.get(&key) {
                 checker.report(
                     yaml::position(&raw.drug),

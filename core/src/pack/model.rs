@@ -82,9 +82,12 @@ impl Pack {
     /// Finds a drug by name or alias, ignoring case.
     pub fn drug(&self, name: &str) -> Option<&Drug> {
         // Names are indexed in lower case, as samples mostly give them.
+        // ASCII case only: Unicode lower-casing would fold compatibility
+        // characters into letters (the Kelvin sign of `Ty\u{212A}erb` into
+        // `k`), matching a name nobody wrote.
         let found = match self.index.get(name) {
             Some(i) => Some(i),
-            None => self.index.get(&name.to_lowercase()),
+            None => self.index.get(&name.to_ascii_lowercase()),
         };
         found.map(|&i| &self.drugs[i])
     }
@@ -292,8 +295,8 @@ impl ToxicityEvent {
     pub fn is_named(&self, name: &str) -> bool {
         let key = |s: &str| {
             s.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
                 .collect::<String>()
         };
         let wanted = key(name);
@@ -310,14 +313,10 @@ impl Drug {
     }
 }
 
-/// Names equal ignoring case; without allocating when both are ASCII, as
-/// analyte names are.
+/// Names equal ignoring ASCII case: compatibility characters are never
+/// folded into letters (`Ty\u{212A}erb` is not `Tykerb`).
 fn same_name(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
+    a.eq_ignore_ascii_case(b)
 }
 
 /// What implements a drug's hooks beyond its YAML rule.
