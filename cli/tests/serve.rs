@@ -444,3 +444,22 @@ fn sigterm_shuts_down_and_removes_the_plugins_staged_copy() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(staged(), 0, "the staged copy outlived the server");
 }
+
+/// A declared body beyond `--max-body` is refused at once, not waited for;
+/// a body that stops half-way is answered when the time limit passes.
+#[test]
+fn bodies_that_would_hold_the_server_are_answered_at_once_or_in_time() {
+    let server = start(&root().join("rules/ki-oncology"), &["--timeout", "1"]);
+    let started = Instant::now();
+    let answer = raw(
+        &server.base,
+        "POST /v1/evaluate HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n[",
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let half = raw(
+        &server.base,
+        "POST /v1/evaluate HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{\"drug\":",
+    );
+    assert!(half.starts_with("HTTP/1.1 408"), "{half}");
+}

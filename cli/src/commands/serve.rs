@@ -65,6 +65,7 @@ struct AppState {
     timeout: Duration,
     log_ids: bool,
     max_samples: usize,
+    max_body: usize,
     /// The address the server listens on, once bound.
     local: std::sync::OnceLock<SocketAddr>,
 }
@@ -105,6 +106,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
         timeout: Duration::from_secs(args.timeout),
         log_ids: args.log_ids,
         max_samples: args.max_samples,
+        max_body: args.max_body,
         local: std::sync::OnceLock::new(),
     });
     let listen = |error| CliError::Listen {
@@ -231,6 +233,22 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
         eprintln!("{method} {path} 401 (missing or wrong bearer token)");
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
+    // A declared length beyond the limit is refused at once, not waited for.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_body as u64) {
+        eprintln!("{method} {path} 413 (declared body above --max-body)");
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body may be at most {} bytes (--max-body)",
+                state.max_body
+            ),
+        );
+    }
     if method == axum::http::Method::POST && !super::serve_checks::declared_json(request.headers())
     {
         eprintln!("{method} {path} 415 (not declared application/json)");
@@ -248,7 +266,25 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
     response
 }
 
-async fn evaluate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn evaluate(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    // The body must arrive within the request's time limit: a client that
+    // sends half a body and stops holds nothing for longer.
+    let read = axum::body::to_bytes(request.into_body(), state.max_body);
+    let body: Bytes = match tokio::time::timeout(state.timeout, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body could not be read within --max-body: {e}"),
+            );
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive within the time limit",
+            );
+        }
+    };
     let count = super::serve_checks::array_len(&body, state.max_samples);
     if count > state.max_samples {
         return error(
