@@ -164,3 +164,25 @@ fn a_wide_csv_header_with_a_column_twice_is_refused() {
     let out = outcome(&pack(), Cursor::new(text.into_bytes()), InputFormat::Csv);
     assert!(out.contains("the column `x5` appears twice"), "{out}");
 }
+
+/// A quoted CSV cell of 3 MB with a newline every 100 bytes: every line is
+/// short, but the record is not; the limit counts the record's bytes.
+#[test]
+fn a_quoted_csv_cell_across_many_lines_counts_as_one_record() {
+    let pack = pack();
+    let line = format!("{}\n", "x".repeat(99));
+    let lines = std::iter::repeat_n(line.as_bytes(), 32 * 1024)
+        .flatten()
+        .copied();
+    let body: Vec<u8> = "id,drug,value,unit\nfirst,gefitinib,250,ng/mL\n\""
+        .bytes()
+        .chain(lines)
+        .chain("\",gefitinib,250,ng/mL\n".bytes())
+        .collect();
+    let text = outcome(&pack, Cursor::new(body), InputFormat::Csv);
+    assert!(text.contains("#1 line 2 id first: ok"), "{text}");
+    assert!(
+        text.contains("a record is longer than 1048576 bytes"),
+        "{text}"
+    );
+}

@@ -319,17 +319,32 @@ fn read_line_bounded<R: BufRead>(
     }
 }
 
+/// What the CSV reader may have read ahead of the record it hands on.
+const RECORD_SLACK: usize = 64 * 1024;
+
 /// Fails the input when one line grows past `limit` bytes, so that a CSV
 /// file with an endless line cannot exhaust memory.
 struct LineLimit<R> {
     inner: R,
     since_newline: usize,
+    /// Bytes read since the last record was handed on.
+    since_record: Rc<Cell<usize>>,
     limit: usize,
 }
 
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        // A quoted cell may hold newlines: the bytes of one record count,
+        // whatever its lines (the reader resets this after each record; its
+        // read-ahead buffer is the slack).
+        self.since_record.set(self.since_record.get() + n);
+        if self.since_record.get() > self.limit + RECORD_SLACK {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a record is longer than {} bytes", self.limit),
+            ));
+        }
         for &b in &buf[..n] {
             if b == b'\n' {
                 self.since_newline = 0;
@@ -351,9 +366,11 @@ fn csv_records<R: BufRead>(
     input: R,
     each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
+    let since_record = Rc::new(Cell::new(0));
     let guarded = LineLimit {
         inner: input,
         since_newline: 0,
+        since_record: since_record.clone(),
         limit: MAX_RECORD_BYTES,
     };
     // Cells are trimmed when they are read (`fields.rs`): the csv crate's
@@ -387,6 +404,7 @@ fn csv_records<R: BufRead>(
     loop {
         let line_before = reader.position().line() + 1;
         let read = reader.read_record(&mut row);
+        since_record.set(0);
         let line = row.position().map_or(line_before, |p| p.line());
         let record = match read {
             Ok(false) => return Ok(()),
