@@ -28,11 +28,17 @@ impl Drop for Server {
 }
 
 fn start(pack: &Path, extra: &[&str]) -> Server {
+    start_in(pack, extra, &std::env::temp_dir())
+}
+
+/// A server whose temporary files go to `tmp`.
+fn start_in(pack: &Path, extra: &[&str], tmp: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
         .args(["serve", "--pack"])
         .arg(pack)
         .args(["--addr", "127.0.0.1:0"])
         .args(extra)
+        .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -410,20 +416,12 @@ fn the_readme_session_answers_as_shown() {
 #[test]
 fn sigterm_shuts_down_and_removes_the_plugins_staged_copy() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
-        .args(["serve", "--allow-plugins", "--pack"])
-        .arg(root().join("rules/examples/plugin-ratio"))
-        .args(["--addr", "127.0.0.1:0"])
-        .env("TMPDIR", tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on "), "{line}");
+    let mut server = start_in(
+        &root().join("rules/examples/plugin-ratio"),
+        &["--allow-plugins"],
+        tmp.path(),
+    );
+    let child = &mut server.child;
     let staged = || fs::read_dir(tmp.path()).unwrap().count();
     assert_eq!(staged(), 1, "the plugin is staged in TMPDIR while serving");
     Command::new("kill")

@@ -15,7 +15,7 @@ use super::timing::Timing;
 use super::{Context, EvalError, Notes};
 use crate::pack::model::{Measure, Target};
 use crate::result::num::{Num, tidy};
-use crate::result::{CvFrom, ErrorCode, Expected, SteadyState, Trough};
+use crate::result::{CvFrom, ErrorCode, Expected, SteadyState};
 
 /// The standard normal quantile of 0.995: the 0.5–99.5th percentile range
 /// is the median times `exp(±Z * sigma)`.
@@ -66,13 +66,9 @@ pub(crate) fn check(
     let Some(expected) = expected(cx, target, timing) else {
         return Ok(none);
     };
-    let at_trough = matches!(
-        timing.trough,
-        Trough::MeasuredAtTrough | Trough::Corrected | Trough::Predicted
-    );
     // A value not at trough is judged as measured, against the range widened
     // to the peak; a trough (or a value corrected to one) against the trough.
-    let value = if at_trough {
+    let value = if timing.at_trough() {
         combined.total
     } else {
         combined.raw_total
@@ -138,7 +134,7 @@ fn expected(cx: &Context<'_>, target: &Target, timing: &Timing) -> Option<Expect
         cx.sample.days_on_dose,
         drug.half_life_h,
     ) {
-        (SteadyState::No, Some(days), Some(h)) => 1.0 - (-(days * 24.0) / h).exp2(),
+        (SteadyState::No, Some(days), Some(h)) => super::timing::steady_state_share(days, h),
         _ => 1.0,
     };
     Some(Expected {
@@ -175,14 +171,11 @@ pub(crate) fn improbable_range(mean: f64, cv: f64, geometric: bool, swing: f64) 
 /// `2^(interval / half-life)`; unbounded without a half-life, so then
 /// capped at 10 (a drug given once daily with a 7 h half-life).
 fn swing(half_life_h: Option<f64>, timing: &Timing) -> f64 {
-    if matches!(
-        timing.trough,
-        Trough::MeasuredAtTrough | Trough::Corrected | Trough::Predicted
-    ) {
+    if timing.at_trough() {
         return 1.0;
     }
     match half_life_h {
-        Some(h) => (timing.interval_h / h).exp2().min(1e6),
+        Some(h) => super::timing::peak_to_trough(timing.interval_h, h).min(1e6),
         None => 10.0,
     }
 }

@@ -52,6 +52,28 @@ pub(crate) fn stage(
     t
 }
 
+/// The share of steady state reached after `days` on a dose, from zero:
+/// `1 - 2^(-days * 24 / t_half)` (first-order accumulation).
+pub(crate) fn steady_state_share(days: f64, half_life_h: f64) -> f64 {
+    1.0 - (-(days * 24.0) / half_life_h).exp2()
+}
+
+/// How far the level rises above the trough over an interval:
+/// `2^(tau / t_half)`, the peak-to-trough ratio.
+pub(crate) fn peak_to_trough(interval_h: f64, half_life_h: f64) -> f64 {
+    (interval_h / half_life_h).exp2()
+}
+
+impl Timing {
+    /// The value is a trough: drawn at it, corrected to it, or predicted.
+    pub(crate) fn at_trough(&self) -> bool {
+        matches!(
+            self.trough,
+            Trough::MeasuredAtTrough | Trough::Corrected | Trough::Predicted
+        )
+    }
+}
+
 /// `Cmin = C(t) * 2^(-(tau - t) / t_half)`.
 pub fn log_linear_factor(hours_since_dose: f64, interval_h: f64, half_life_h: f64) -> f64 {
     (-(interval_h - hours_since_dose) / half_life_h).exp2()
@@ -270,7 +292,7 @@ fn untimed(drug: &Drug, policy: &Policy, sum_of: &[usize], t: &mut Timing) {
         .iter()
         .map(|&i| t.half_lives[i])
         .try_fold(f64::INFINITY, |m, h| h.map(|h| m.min(h)));
-    let swing = shortest.map(|h| (t.interval_h / h).exp2());
+    let swing = shortest.map(|h| peak_to_trough(t.interval_h, h));
     match (swing, policy.untimed_trough_max_swing) {
         (Some(swing), Some(max)) if swing <= max => {
             t.trough = Trough::AssumedTrough;

@@ -26,7 +26,7 @@ pub(crate) fn early_high<'a>(s: &Situation<'a>, why: &str) -> Option<Decision<'a
         ": continue the current dose and monitor the patient"
     );
     let fraction = match (s.days_on_dose, s.drug.half_life_h) {
-        (Some(days), Some(h)) => 1.0 - (-(days * 24.0) / h).exp2(),
+        (Some(days), Some(h)) => super::timing::steady_state_share(days, h),
         _ => 0.0,
     };
     if fraction > 0.0 && fraction < 1.0 {

@@ -21,10 +21,10 @@ const ATTEMPTS: usize = 20;
 /// Reads the pack's text files, manifest first.
 pub(crate) fn read_dir(dir: &Path) -> Result<PackFiles, PackError> {
     for _ in 0..ATTEMPTS {
-        let root = resolved_root(dir)?;
+        let root = Root::of(dir)?;
         let files = read_beneath(dir, &root)?;
         // The files are the pack only if the link still points where it did.
-        if resolved_root(dir)? == root {
+        if resolved_root(dir)? == root.resolved {
             return Ok(files);
         }
     }
@@ -36,8 +36,27 @@ pub(crate) fn read_dir(dir: &Path) -> Result<PackFiles, PackError> {
 
 /// One file of the pack, read as `read_dir` reads it.
 pub(crate) fn read_one(dir: &Path, name: &str) -> Result<String, PackError> {
-    let root = resolved_root(dir)?;
-    read_file(dir, &root, name)
+    read_file(dir, &Root::of(dir)?, name)
+}
+
+/// Where a pack's files may lie: beneath the resolved directory
+/// (`pack/..2026_v1`), or the mount directory itself (`pack/`).
+struct Root {
+    resolved: PathBuf,
+    mount: Option<PathBuf>,
+}
+
+impl Root {
+    fn of(dir: &Path) -> Result<Root, PackError> {
+        Ok(Root {
+            resolved: resolved_root(dir)?,
+            mount: fs::canonicalize(dir).ok(),
+        })
+    }
+
+    fn holds(&self, real: &Path) -> bool {
+        real.starts_with(&self.resolved) || self.mount.as_ref().is_some_and(|m| real.starts_with(m))
+    }
 }
 
 /// The directory the manifest really lies in: `pack/..2026_v1` when
@@ -52,10 +71,10 @@ fn resolved_root(dir: &Path) -> Result<PathBuf, PackError> {
         .map_or_else(|| dir.to_path_buf(), Path::to_path_buf))
 }
 
-fn read_beneath(dir: &Path, root: &Path) -> Result<PackFiles, PackError> {
+fn read_beneath(dir: &Path, root: &Root) -> Result<PackFiles, PackError> {
     let mut names = vec!["pack.yaml".to_owned()];
     for sub in ["drugs", "scripts"] {
-        let path = root.join(sub);
+        let path = root.resolved.join(sub);
         // A pack needs drugs; scripts are optional.
         if sub == "scripts" && !path.is_dir() {
             continue;
@@ -83,17 +102,14 @@ fn read_beneath(dir: &Path, root: &Path) -> Result<PackFiles, PackError> {
 
 /// Reads a regular file inside the pack through the byte cap. The content
 /// of a file that is not the pack's is never read, so never shown.
-fn read_file(dir: &Path, root: &Path, name: &str) -> Result<String, PackError> {
+fn read_file(dir: &Path, root: &Root, name: &str) -> Result<String, PackError> {
     let shown = dir.join(name);
     let refuse = |message: String| io_error(&shown, message);
-    let real = fs::canonicalize(root.join(name)).map_err(|e| PackError::Io {
+    let real = fs::canonicalize(root.resolved.join(name)).map_err(|e| PackError::Io {
         path: shown.clone(),
         error: e,
     })?;
-    let inside = fs::canonicalize(dir)
-        .map(|outer| real.starts_with(&outer) || real.starts_with(root))
-        .unwrap_or(false);
-    if !inside {
+    if !root.holds(&real) {
         return Err(refuse(
             "the file links to a place outside the pack directory: refused".into(),
         ));
