@@ -79,7 +79,7 @@ fn every_adversarial_input_has_its_documented_outcome() {
 
 /// A reader of `size` bytes of `fill` between `head` and `tail`, made on
 /// the fly: the test itself never holds the giant input.
-fn giant(head: &str, fill: u8, size: usize, tail: &str) -> impl Read {
+fn giant(head: &str, fill: u8, size: usize, tail: &str) -> impl Read + use<> {
     Cursor::new(head.as_bytes().to_vec())
         .chain(std::io::repeat(fill).take(size as u64))
         .chain(Cursor::new(tail.as_bytes().to_vec()))
@@ -102,35 +102,42 @@ fn a_100_mb_ndjson_line_is_one_error_record_and_the_next_line_is_read() {
     assert!(text.contains("#2 line 2 id after: ok"), "{text}");
 }
 
+/// As with NDJSON, an over-long CSV record or JSON array element is one
+/// error record, read past without being held, and the next one is read.
 #[test]
-fn a_100_mb_csv_line_or_json_element_stops_the_input_with_a_reason() {
+fn a_100_mb_csv_record_or_json_element_is_one_error_record_and_the_next_is_read() {
     let pack = pack();
+    let after = "after,gefitinib,250,ng/mL\n";
     let csv = giant(
         "id,drug,value,unit\nfirst,gefitinib,250,ng/mL\n",
         b'x',
         100 * 1024 * 1024,
-        "\n",
+        &format!(",gefitinib,250,ng/mL\n{after}"),
     );
     let text = outcome(&pack, csv, InputFormat::Csv);
+    assert!(text.contains("#1 line 2 id first: ok"), "{text}");
     assert!(
-        text.contains("id first: ok")
-            && text.contains("input stopped")
-            && text.contains("longer than 1048576 bytes"),
+        text.contains("#2 line 3 id -: error: CSV line 3: the record is longer than 1048576 bytes"),
         "{text}"
     );
+    assert!(text.contains("#3 line 4 id after: ok"), "{text}");
+    assert!(!text.contains("input stopped"), "{text}");
     let json = giant(
         "[{\"id\": \"first\", \"drug\": \"gefitinib\", \"value\": 250, \"unit\": \"ng/mL\"}, {\"id\": \"",
         b'x',
         100 * 1024 * 1024,
-        "\"}]",
+        "\"},\n {\"id\": \"after\", \"drug\": \"gefitinib\", \"value\": 250, \"unit\": \"ng/mL\"}]",
     );
     let text = outcome(&pack, json, InputFormat::Json);
+    assert!(text.contains("#1 line 1 id first: ok"), "{text}");
     assert!(
-        text.contains("id first: ok")
-            && text.contains("input stopped")
-            && text.contains("longer than 1048576 bytes"),
+        text.contains(
+            "#2 line 1 id -: error: sample 2 (ending on line 1) is longer than 1048576 bytes"
+        ),
         "{text}"
     );
+    assert!(text.contains("#3 line 2 id after: ok"), "{text}");
+    assert!(!text.contains("input stopped"), "{text}");
 }
 
 #[test]
@@ -146,9 +153,17 @@ fn deeply_nested_json_is_refused_not_recursed_into() {
         text.contains("error: line 1 is not valid JSON") && text.contains("recursion limit"),
         "{text}"
     );
-    let text = outcome(&pack, Cursor::new(format!("[{deep}]")), InputFormat::Json);
+    // In an array, the deep element alone is refused.
+    let ok = r#"{"id": "next", "drug": "gefitinib", "value": 250, "unit": "ng/mL"}"#;
+    let text = outcome(
+        &pack,
+        Cursor::new(format!("[{deep}, {ok}]")),
+        InputFormat::Json,
+    );
     assert!(
-        text.contains("input stopped") && text.contains("recursion limit"),
+        text.contains("#1 line 2 id -: error: sample 1 (ending on line 2) is not valid JSON")
+            && text.contains("recursion limit")
+            && text.contains("#2 line 2 id next: ok"),
         "{text}"
     );
 }
@@ -166,7 +181,8 @@ fn a_wide_csv_header_with_a_column_twice_is_refused() {
 }
 
 /// A quoted CSV cell of 3 MB with a newline every 100 bytes: every line is
-/// short, but the record is not; the limit counts the record's bytes.
+/// short, but the record is not; the limit counts the record's bytes, and
+/// the record after it is read at its own line.
 #[test]
 fn a_quoted_csv_cell_across_many_lines_counts_as_one_record() {
     let pack = pack();
@@ -177,12 +193,17 @@ fn a_quoted_csv_cell_across_many_lines_counts_as_one_record() {
     let body: Vec<u8> = "id,drug,value,unit\nfirst,gefitinib,250,ng/mL\n\""
         .bytes()
         .chain(lines)
-        .chain("\",gefitinib,250,ng/mL\n".bytes())
+        .chain("\",gefitinib,250,ng/mL\nlast,gefitinib,250,ng/mL\n".bytes())
         .collect();
     let text = outcome(&pack, Cursor::new(body), InputFormat::Csv);
     assert!(text.contains("#1 line 2 id first: ok"), "{text}");
     assert!(
-        text.contains("a record is longer than 1048576 bytes"),
+        text.contains("#2 line 3 id -: error: CSV line 3: the record is longer than 1048576 bytes"),
+        "{text}"
+    );
+    let last = 3 + 32 * 1024 + 1;
+    assert!(
+        text.contains(&format!("#3 line {last} id last: ok")),
         "{text}"
     );
 }

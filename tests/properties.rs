@@ -326,3 +326,77 @@ proptest! {
         }
     }
 }
+
+/// Any string, with the characters that delimit JSON and CSV made common.
+fn tricky_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just('"'),
+            Just('\\'),
+            Just(','),
+            Just('['),
+            Just(']'),
+            Just('{'),
+            Just('}'),
+            Just('\n'),
+            Just('\r'),
+            Just(' '),
+            any::<char>(),
+        ],
+        0..12,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// The ids of the records read, in order (None for an error record).
+fn ids_read(text: &str, format: InputFormat) -> Vec<Option<String>> {
+    let mut ids = Vec::new();
+    read_records(Cursor::new(text.as_bytes()), format, |r| {
+        ids.push(r.sample.ok().and_then(|s| s.id));
+        Ok(())
+    })
+    .unwrap();
+    ids
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The JSON array splitter agrees with serde_json writing the array
+    /// (compact or pretty): the same samples, in order, as when each is
+    /// read as a line of NDJSON.
+    #[test]
+    fn json_arrays_are_split_as_serde_json_writes_them(ids in prop::collection::vec(tricky_text(), 0..8), pretty in any::<bool>()) {
+        let samples: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"id": id, "drug": "gefitinib", "nested": [{"a": id}, []], "value": 250, "unit": "ng/mL"}))
+            .collect();
+        let text = if pretty {
+            serde_json::to_string_pretty(&samples).unwrap()
+        } else {
+            serde_json::to_string(&samples).unwrap()
+        };
+        let lines: Vec<String> = samples.iter().map(Value::to_string).collect();
+        let expected = ids_read(&lines.join("\n"), InputFormat::Ndjson);
+        prop_assert_eq!(expected.len(), ids.len());
+        prop_assert_eq!(ids_read(&text, InputFormat::Json), expected);
+    }
+
+    /// The CSV record gate agrees with the csv crate's writer: every record
+    /// it quotes (commas, quotes, line ends in cells) is read back whole,
+    /// and blank id cells aside, with its id.
+    #[test]
+    fn csv_records_are_read_as_the_csv_crate_writes_them(ids in prop::collection::vec(tricky_text(), 0..8)) {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(["id", "drug", "value", "unit"]).unwrap();
+        for id in &ids {
+            writer.write_record([id.as_str(), "gefitinib", "250", "ng/mL"]).unwrap();
+        }
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        let expected: Vec<Option<String>> = ids
+            .iter()
+            .map(|id| Some(id.trim().to_owned()).filter(|t| !t.is_empty()))
+            .collect();
+        prop_assert_eq!(ids_read(&text, InputFormat::Csv), expected);
+    }
+}

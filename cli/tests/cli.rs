@@ -247,17 +247,42 @@ fn a_malformed_csv_row_is_an_error_result_with_its_line() {
     assert_eq!(r[2]["id"], "C3");
 }
 
+/// A broken element is one error result and the array goes on; only the
+/// array's own structure (here: never closed) stops the input, exit 4.
 #[test]
-fn a_json_array_streams_and_a_syntax_break_stops_with_exit_4() {
+fn a_json_array_streams_and_only_a_break_in_its_structure_stops_with_exit_4() {
     let input = r#"[{"id": "J1", "drug": "gefitinib", "value": 250, "unit": "ng/mL"},
- {"id": "J2", "drug": "gefitinib", "value": 150, "unit": "ng/mL"},
- {"id": "J3", "drug": "gefitinib", "value": oops}]"#;
+ {"id": "J2", "drug": "gefitinib", "value": oops},
+ {"id": "J3", "drug": "gefitinib", "value": 150, "unit": "ng/mL"}]"#;
     let o = eval_stdin("json", input);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r: Vec<serde_json::Value> = ndjson(&o);
-    assert_eq!(r.len(), 2, "records before the break are evaluated");
+    assert_eq!(r.len(), 3, "one result per element");
+    assert_eq!(r[1]["status"], "error");
+    assert_eq!(r[1]["error_code"], "unreadable");
     assert_eq!(r[1]["line"], 2);
-    assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));
+    assert!(
+        r[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("sample 2 (ending on line 2) is not valid JSON"),
+        "{}",
+        r[1]
+    );
+    assert_eq!(r[2]["id"], "J3");
+    let unclosed = &input[..input.len() - 1];
+    let o = eval_stdin("json", unclosed);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        ndjson(&o).len(),
+        2,
+        "records before the break are evaluated"
+    );
+    assert!(
+        stderr(&o).contains("line 3") && stderr(&o).contains("the input ends before"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

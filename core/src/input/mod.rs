@@ -1,12 +1,15 @@
 //! Streaming batch input: a JSON array (or one object), NDJSON, or CSV.
 //! Records are handed to a callback one at a time, in order, so memory does
 //! not grow with the number of records. A record that cannot be read
-//! becomes an error record with its line; only a JSON array whose syntax
-//! breaks stops the stream (nothing after the break can be delimited).
+//! becomes an error record with its line; only a JSON array whose own
+//! structure breaks (unclosed, an element missing between commas) stops the
+//! stream: nothing after the break can be delimited.
 
 pub(crate) mod clinical;
 pub(crate) mod contract;
+mod csv_split;
 pub(crate) mod fields;
+mod json_split;
 pub(crate) mod sample;
 pub(crate) mod strict;
 pub(crate) mod time;
@@ -18,22 +21,17 @@ pub use sample::{Comedication, FIELDS, METABOLITE_COLUMN_PREFIX, Matrix, Sample,
 pub use time::{parse as parse_date_time, rfc3339, today};
 pub use units::{Quantity, Unit, UnitError};
 
-use std::cell::Cell;
-
 use crate::result::ErrorCode;
-use std::fmt;
-use std::io::{self, BufRead, Read};
-use std::rc::Rc;
+use std::io::{self, BufRead};
 use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::input::fields::CsvHeader;
 
-/// The largest record read: a sample is a few hundred bytes. A longer NDJSON
-/// line is an error record (skipped without being held in memory); a longer
-/// CSV line or JSON element stops the input.
+/// The largest record read: a sample is a few hundred bytes. A longer
+/// record (NDJSON line, CSV record, JSON array element) is an error record,
+/// skipped without being held in memory, and the input goes on.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// Input formats.
@@ -126,7 +124,7 @@ pub fn read_raw_records<R: BufRead>(
 ) -> Result<(), InputError> {
     match format {
         InputFormat::Ndjson => ndjson(input, &mut each),
-        InputFormat::Csv => csv_records(input, &mut each),
+        InputFormat::Csv => csv_split::csv_records(input, &mut each),
         InputFormat::Json => json(input, &mut each),
     }
 }
@@ -150,8 +148,8 @@ enum Body {
         header: Arc<CsvHeader>,
         row: csv::StringRecord,
     },
-    /// A JSON array element, already parsed.
-    Value(Value),
+    /// A JSON array element (or the lone object), not yet parsed.
+    Json(Vec<u8>),
     /// Could not be split out as a record: why.
     Unreadable(String),
 }
@@ -182,9 +180,30 @@ impl RawRecord {
                 line,
                 sample: Sample::from_row(&header, &row),
             },
-            Body::Value(value) => record_from_value(index, line, value),
+            Body::Json(bytes) => json_element(index, line, &bytes),
             Body::Unreadable(message) => unreadable(index, line, message),
         }
+    }
+}
+
+/// One JSON array element: invalid UTF-8 and broken JSON are refused for
+/// this sample alone.
+fn json_element(index: usize, line: u64, bytes: &[u8]) -> Record {
+    if std::str::from_utf8(bytes).is_err() {
+        let message =
+            format!("sample {index} (ending on line {line}) is not valid UTF-8: not a sample");
+        return unreadable(index, line, message);
+    }
+    match crate::input::strict::from_slice(bytes) {
+        Ok(v) => record_from_value(index, line, v),
+        Err(e) => unreadable(
+            index,
+            line,
+            format!(
+                "sample {index} (ending on line {line}) is not valid JSON: {}",
+                strip_position(&e.to_string())
+            ),
+        ),
     }
 }
 
@@ -319,190 +338,21 @@ fn read_line_bounded<R: BufRead>(
     }
 }
 
-/// What the CSV reader may have read ahead of the record it hands on.
-const RECORD_SLACK: usize = 64 * 1024;
-
-/// Fails the input when one line grows past `limit` bytes, so that a CSV
-/// file with an endless line cannot exhaust memory.
-struct LineLimit<R> {
-    inner: R,
-    since_newline: usize,
-    /// Bytes read since the last record was handed on.
-    since_record: Rc<Cell<usize>>,
-    limit: usize,
-}
-
-impl<R: Read> Read for LineLimit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        // A quoted cell may hold newlines: the bytes of one record count,
-        // whatever its lines (the reader resets this after each record; its
-        // read-ahead buffer is the slack).
-        self.since_record.set(self.since_record.get() + n);
-        if self.since_record.get() > self.limit + RECORD_SLACK {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("a record is longer than {} bytes", self.limit),
-            ));
-        }
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                self.since_newline = 0;
-            } else {
-                self.since_newline += 1;
-            }
-        }
-        if self.since_newline > self.limit {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("a line is longer than {} bytes", self.limit),
-            ));
-        }
-        Ok(n)
-    }
-}
-
-fn csv_records<R: BufRead>(
-    input: R,
-    each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
-) -> Result<(), InputError> {
-    let since_record = Rc::new(Cell::new(0));
-    let guarded = LineLimit {
-        inner: input,
-        since_newline: 0,
-        since_record: since_record.clone(),
-        limit: MAX_RECORD_BYTES,
-    };
-    // Cells are trimmed when they are read (`fields.rs`): the csv crate's
-    // own trimming copies every record twice.
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::None)
-        .flexible(false)
-        .from_reader(guarded);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| InputError::CsvHeader(e.to_string()))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-        .collect();
-    if headers.iter().all(String::is_empty) {
-        return Err(InputError::CsvHeader("the first row is empty".into()));
-    }
-    // As with a JSON key given twice, which column was meant cannot be told.
-    // A set, so that a header of 100,000 columns is checked in linear time.
-    let mut seen = std::collections::HashSet::with_capacity(headers.len());
-    for name in &headers {
-        if !name.is_empty() && !seen.insert(name.as_str()) {
-            return Err(InputError::CsvHeader(format!(
-                "the column `{name}` appears twice; which one was meant cannot be told"
-            )));
-        }
-    }
-    let header = Arc::new(CsvHeader::new(headers));
-    let mut row = csv::StringRecord::new();
-    let mut index = 0;
-    loop {
-        let line_before = reader.position().line() + 1;
-        let read = reader.read_record(&mut row);
-        since_record.set(0);
-        let line = row.position().map_or(line_before, |p| p.line());
-        let record = match read {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                index += 1;
-                let body = Body::Row {
-                    header: header.clone(),
-                    row: row.clone(),
-                };
-                RawRecord::new(index, line, body)
-            }
-            Err(e) if e.is_io_error() => {
-                return Err(InputError::Io(io::Error::other(e.to_string())));
-            }
-            Err(e) => {
-                index += 1;
-                let line = e.position().map_or(line, |p| p.line());
-                let why = format!("CSV line {line} cannot be read: {}", csv_reason(&e));
-                RawRecord::new(index, line, Body::Unreadable(why))
-            }
-        };
-        each(record).map_err(InputError::Stopped)?;
-    }
-}
-
-fn csv_reason(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("it has {len} fields where the header has {expected_len}")
-        }
-        csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Counts lines of what the JSON parser has consumed, so each array element
-/// can be given a line.
-struct LineCounter<R> {
-    inner: R,
-    line: Rc<Cell<u64>>,
-    /// Bytes read since the last element was handed on.
-    since_element: Rc<Cell<usize>>,
-}
-
-impl<R: Read> Read for LineCounter<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let newlines = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-        self.line.set(self.line.get() + newlines);
-        self.since_element.set(self.since_element.get() + n);
-        if self.since_element.get() > MAX_RECORD_BYTES {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("a sample is longer than {MAX_RECORD_BYTES} bytes"),
-            ));
-        }
-        Ok(n)
-    }
-}
-
 fn json<R: BufRead>(
     input: R,
     each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
-    let line = Rc::new(Cell::new(1));
-    let since_element = Rc::new(Cell::new(0));
-    let counter = LineCounter {
-        inner: SkipBom::new(input),
-        line: line.clone(),
-        since_element: since_element.clone(),
-    };
-    let mut de = serde_json::Deserializer::from_reader(counter);
-    let mut stopped = None;
-    let outcome = {
-        let seed = Elements {
-            each,
-            stopped: &mut stopped,
-            index: 0,
-            line,
-            since_element,
+    let mut index = 0;
+    json_split::split(input, &mut |element| {
+        index += 1;
+        let line = element.line;
+        let body = match element.bytes {
+            Some(bytes) => Body::Json(bytes),
+            None => Body::Unreadable(format!(
+                "sample {index} (ending on line {line}) is longer than {MAX_RECORD_BYTES} bytes: not a sample"
+            )),
         };
-        seed.deserialize(&mut de).and_then(|()| de.end())
-    };
-    if let Some(e) = stopped {
-        return Err(InputError::Stopped(e));
-    }
-    outcome.map_err(|e| {
-        if e.is_io() {
-            InputError::Io(io::Error::other(e.to_string()))
-        } else {
-            InputError::Json {
-                line: e.line(),
-                column: e.column(),
-                message: strip_position(&e.to_string()),
-            }
-        }
+        each(RawRecord::new(index, line, body))
     })
 }
 
@@ -510,83 +360,6 @@ fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
-    }
-}
-
-/// Hands each element of a top-level array (or a lone object) to the callback.
-struct Elements<'a> {
-    each: &'a mut dyn FnMut(RawRecord) -> io::Result<()>,
-    stopped: &'a mut Option<io::Error>,
-    index: usize,
-    line: Rc<Cell<u64>>,
-    since_element: Rc<Cell<usize>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Elements<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Elements<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON array of sample objects, or one sample object")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element_seed(crate::input::strict::Strict)? {
-            self.since_element.set(0);
-            self.index += 1;
-            let record = RawRecord::new(self.index, self.line.get(), Body::Value(value));
-            if let Err(e) = (self.each)(record) {
-                *self.stopped = Some(e);
-                return Err(serde::de::Error::custom("stopped"));
-            }
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let value = crate::input::strict::Strict
-            .deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        let record = RawRecord::new(1, self.line.get(), Body::Value(value));
-        if let Err(e) = (self.each)(record) {
-            *self.stopped = Some(e);
-            return Err(serde::de::Error::custom("stopped"));
-        }
-        Ok(())
-    }
-}
-
-/// Drops a UTF-8 byte-order mark at the start of the input.
-struct SkipBom<R> {
-    inner: R,
-    checked: bool,
-}
-
-impl<R: BufRead> SkipBom<R> {
-    fn new(inner: R) -> Self {
-        SkipBom {
-            inner,
-            checked: false,
-        }
-    }
-}
-
-impl<R: BufRead> Read for SkipBom<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.checked {
-            self.checked = true;
-            let head = self.inner.fill_buf()?;
-            if head.starts_with(&[0xef, 0xbb, 0xbf]) {
-                self.inner.consume(3);
-            }
-        }
-        self.inner.read(buf)
     }
 }
 
