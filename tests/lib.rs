@@ -36,3 +36,34 @@ pub fn assemble(overlay: Option<&Path>) -> tempfile::TempDir {
     }
     dir
 }
+
+/// The layout a Kubernetes ConfigMap mounts: `mount/..data` links to the
+/// versioned directory `..VERSION` and the pack's entries (`pack.yaml`,
+/// `drugs`) link through `..data`. Adds the version `version`, a copy of
+/// `source` with that version; [`point`] makes it current.
+pub fn configmap(mount: &Path, version: &str, source: &Path) {
+    let versioned = mount.join(format!("..{version}"));
+    copy_into(source, &versioned);
+    let pack = versioned.join("pack.yaml");
+    let text = fs::read_to_string(&pack).unwrap();
+    fs::write(
+        &pack,
+        text.replace("version: \"0.1.0\"", &format!("version: \"{version}\"")),
+    )
+    .unwrap();
+}
+
+/// Points `..data` at `version` in one atomic rename, as the kubelet does,
+/// and links the pack's entries through it the first time.
+pub fn point(mount: &Path, version: &str) {
+    for entry in ["pack.yaml", "drugs"] {
+        let link = mount.join(entry);
+        if fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{entry}"), &link).unwrap();
+        }
+    }
+    let tmp = mount.join("..data_tmp");
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
+    fs::rename(&tmp, mount.join("..data")).unwrap();
+}

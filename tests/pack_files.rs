@@ -72,41 +72,18 @@ fn a_link_out_of_the_pack_is_refused_and_its_content_never_shown() {
     assert!(!message.contains("the secret line"), "{message}");
 }
 
-/// The layout a Kubernetes ConfigMap mounts: `pack/..data` links to the
-/// versioned directory and the pack's entries link through `..data`.
-fn configmap(mount: &Path, version: &str, source: &Path) {
-    let versioned = mount.join(format!("..{version}"));
-    tdm_tests::copy_into(source, &versioned);
-    let pack = versioned.join("pack.yaml");
-    let text = fs::read_to_string(&pack).unwrap();
-    fs::write(
-        &pack,
-        text.replace("version: \"0.1.0\"", &format!("version: \"{version}\"")),
-    )
-    .unwrap();
-}
-
-fn point(mount: &Path, version: &str) {
-    let tmp = mount.join("..data_tmp");
-    let _ = fs::remove_file(&tmp);
-    symlink(format!("..{version}"), &tmp).unwrap();
-    fs::rename(&tmp, mount.join("..data")).unwrap();
-}
-
 #[test]
 fn a_pack_swapped_under_load_is_always_one_of_the_two_versions() {
     let source = base();
     let mount = tempfile::tempdir().unwrap();
     let m = mount.path();
-    configmap(m, "1.0.1", source.path());
-    configmap(m, "1.0.2", source.path());
+    tdm_tests::configmap(m, "1.0.1", source.path());
+    tdm_tests::configmap(m, "1.0.2", source.path());
     // The two versions differ in a bound as well as in the version.
     let drug = m.join("..1.0.2/drugs/testinib.yaml");
     let text = fs::read_to_string(&drug).unwrap();
     fs::write(&drug, text.replace("lower: 1000", "lower: 1100")).unwrap();
-    point(m, "1.0.1");
-    symlink("..data/pack.yaml", m.join("pack.yaml")).unwrap();
-    symlink("..data/drugs", m.join("drugs")).unwrap();
+    tdm_tests::point(m, "1.0.1");
     let digest = |v: &str| {
         load_pack(m.join(format!("..{v}")))
             .unwrap()
@@ -129,7 +106,7 @@ fn a_pack_swapped_under_load_is_always_one_of_the_two_versions() {
         s.spawn(|| {
             let mut flip = false;
             while !stop.load(Ordering::Relaxed) {
-                point(m, if flip { "1.0.1" } else { "1.0.2" });
+                tdm_tests::point(m, if flip { "1.0.1" } else { "1.0.2" });
                 flip = !flip;
                 std::thread::sleep(Duration::from_micros(500));
             }

@@ -3,86 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(pack: &Path, extra: &[&str]) -> Server {
-    start_in(pack, extra, &std::env::temp_dir())
-}
-
-/// A server whose temporary files go to `tmp`.
-fn start_in(pack: &Path, extra: &[&str], tmp: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
-        .args(["serve", "--pack"])
-        .arg(pack)
-        .args(["--addr", "127.0.0.1:0"])
-        .args(extra)
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_owned();
-    Server { child, base }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn post(base: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
-    let mut req = agent().post(format!("{base}/v1/evaluate"));
-    if let Some(t) = token {
-        req = req.header("Authorization", &format!("Bearer {t}"));
-    }
-    let mut resp = req.send_json(body).unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
-}
-
-fn get(base: &str, path: &str) -> (u16, Value) {
-    let mut resp = agent().get(format!("{base}{path}")).call().unwrap();
-    (
-        resp.status().as_u16(),
-        resp.body_mut().read_json().unwrap_or(Value::Null),
-    )
-}
-
-fn sample() -> Value {
-    json!({"id": "S1", "drug": "imatinib", "indication": "CML", "value": 850, "unit": "ng/mL", "dose_mg": 400, "hours_since_dose": 24})
-}
+use common::root;
+use common::server::{agent, get, post, raw, sample, start, start_in};
 
 #[test]
 fn the_api_answers_one_sample_an_array_and_the_pack() {
@@ -169,22 +99,6 @@ fn a_token_is_required_off_loopback_and_checked_when_given() {
     assert_eq!(status("BEARER"), 200);
     assert_eq!(status("Basic"), 401);
     assert_eq!(get(&server.base, "/healthz").0, 200);
-}
-
-/// A raw HTTP/1.1 exchange, for requests a client library would not send.
-fn raw(base: &str, request: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = base.strip_prefix("http://").unwrap();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(request.replace("{addr}", addr).as_bytes())
-        .unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
 }
 
 /// A web page in the user's browser cannot use the loopback service: a

@@ -8,6 +8,8 @@ pub(crate) mod report;
 pub(crate) mod schema;
 pub(crate) mod serve;
 mod serve_checks;
+mod serve_eval;
+mod serve_http;
 pub(crate) mod show;
 pub(crate) mod stats;
 pub(crate) mod test;

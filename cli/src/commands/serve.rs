@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -18,11 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Args;
-use serde_json::{Value, json};
-use tdm_core::{
-    LoadOptions, eval::evaluate_value, reload::LivePack, reload::ReloadOutcome,
-    reload::WatchOptions,
-};
+use serde_json::json;
+use tdm_core::{LoadOptions, reload::LivePack, reload::ReloadOutcome, reload::WatchOptions};
 
 use crate::context::{self, CliError};
 use crate::exit::Exit;
@@ -42,9 +38,15 @@ pub(crate) struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body: usize,
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a request may take: its body must arrive in this time (else
+    /// 408); one sample is answered 503 after it, and the samples of an
+    /// array whose turn comes after it get `error_code: time_limit`.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Seconds a connection may wait for a request's headers, before its
+    /// first request and between keep-alive requests; then it is closed.
+    #[arg(long, default_value_t = 60)]
+    pub idle_timeout: u64,
     /// Most samples in one request; a larger array is answered 413.
     #[arg(long, default_value_t = 10_000)]
     pub max_samples: usize,
@@ -59,13 +61,14 @@ pub(crate) struct ServeArgs {
     pub allow_plugins: bool,
 }
 
-struct AppState {
-    live: Arc<LivePack>,
+pub(crate) struct AppState {
+    pub(crate) live: Arc<LivePack>,
     token: Option<String>,
-    timeout: Duration,
-    log_ids: bool,
-    max_samples: usize,
-    max_body: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) log_ids: bool,
+    pub(crate) max_samples: usize,
+    pub(crate) max_body: usize,
+    idle: Duration,
     /// The address the server listens on, once bound.
     local: std::sync::OnceLock<SocketAddr>,
 }
@@ -107,6 +110,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
         log_ids: args.log_ids,
         max_samples: args.max_samples,
         max_body: args.max_body,
+        idle: Duration::from_secs(args.idle_timeout),
         local: std::sync::OnceLock::new(),
     });
     let listen = |error| CliError::Listen {
@@ -117,7 +121,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
         .enable_all()
         .build()
         .map_err(listen)?;
-    runtime.block_on(serve(addr, state, args.max_body))?;
+    runtime.block_on(serve(addr, state))?;
     Ok(Exit::Ok)
 }
 
@@ -151,16 +155,16 @@ fn log_reload(outcome: &ReloadOutcome) {
     }
 }
 
-async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Result<(), CliError> {
+async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
     let listen = |error| CliError::Listen {
         addr: addr.to_string(),
         error,
     };
     let app = Router::new()
-        .route("/v1/evaluate", post(evaluate))
+        .route("/v1/evaluate", post(super::serve_eval::evaluate))
         .route("/v1/pack", get(pack_info))
         .route("/healthz", get(health))
-        .layer(DefaultBodyLimit::max(max_body))
+        .layer(DefaultBodyLimit::max(state.max_body))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen)?;
@@ -170,6 +174,9 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
     // before the server says it is listening: a SIGHUP sent right after
     // start must reload, not end the process.
     let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    // SIGTERM shuts down like SIGINT, so that the pack, and a plugin's
+    // staged copy, are dropped.
+    let stop = super::serve_http::stop_signal();
     println!("listening on http://{local}");
     eprintln!(
         "serving pack {} from {}",
@@ -187,28 +194,11 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>, max_body: usize) -> Resul
             }
         }
     });
-    // SIGTERM (what service managers and `kill` send) shuts down like
-    // SIGINT, so that the pack, and a plugin's staged copy, are dropped.
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            match term {
-                Some(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        })
-        .await
-        .map_err(listen)
+    super::serve_http::serve(listener, app, state.idle, stop).await;
+    Ok(())
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -264,90 +254,6 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
         started.elapsed().as_secs_f64() * 1000.0
     );
     response
-}
-
-async fn evaluate(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    // The body must arrive within the request's time limit: a client that
-    // sends half a body and stops holds nothing for longer.
-    let read = axum::body::to_bytes(request.into_body(), state.max_body);
-    let body: Bytes = match tokio::time::timeout(state.timeout, read).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body could not be read within --max-body: {e}"),
-            );
-        }
-        Err(_) => {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body did not arrive within the time limit",
-            );
-        }
-    };
-    let count = super::serve_checks::array_len(&body, state.max_samples);
-    if count > state.max_samples {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "at most {} samples per request (--max-samples); send the rest in further requests",
-                state.max_samples
-            ),
-        );
-    }
-    let value: Value = match tdm_core::input::parse_json(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not JSON: {e}"),
-            );
-        }
-    };
-    // One pack for the whole request, even if a reload happens meanwhile.
-    let pack = state.live.pack();
-    let log_ids = state.log_ids;
-    // Set when the request times out: the work stops at the next sample.
-    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop = cancelled.clone();
-    let work = move || {
-        let results: Vec<_> = match &value {
-            Value::Array(items) => items
-                .iter()
-                .take_while(|_| !stop.load(std::sync::atomic::Ordering::Relaxed))
-                .map(|s| evaluate_value(&pack, s))
-                .collect(),
-            single => vec![evaluate_value(&pack, single)],
-        };
-        if log_ids {
-            let ids: Vec<&str> = results.iter().filter_map(|r| r.id.as_deref()).collect();
-            eprintln!("evaluated ids: {}", crate::output::shown(&ids.join(", ")));
-        }
-        // Serialised from the types, so fields keep the contract's order.
-        if value.is_array() {
-            serde_json::to_vec(&results)
-        } else {
-            serde_json::to_vec(&results[0])
-        }
-    };
-    match tokio::time::timeout(state.timeout, tokio::task::spawn_blocking(work)).await {
-        Ok(Ok(Ok(body))) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Ok(Ok(Err(e))) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot write the results: {e}"),
-        ),
-        Ok(Err(e)) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("evaluation failed: {e}"),
-        ),
-        Err(_) => {
-            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the evaluation took longer than the time limit",
-            )
-        }
-    }
 }
 
 async fn pack_info(State(state): State<Arc<AppState>>) -> Response {

@@ -2,8 +2,7 @@
 //! token (in constant time, the scheme in any case), that a loopback server
 //! is addressed by its own name (a web page in the user's browser cannot
 //! reach it by DNS rebinding), that a POST body is declared JSON (a browser's
-//! "simple" cross-site POST is text/plain or form data), and how many
-//! samples an array holds before it is parsed.
+//! "simple" cross-site POST is text/plain or form data).
 
 use std::net::SocketAddr;
 
@@ -65,63 +64,4 @@ pub(crate) fn declared_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// How many elements a top-level JSON array has, counted from the bytes
-/// without building it (0 for anything else); stops counting past `cap`.
-pub(crate) fn array_len(body: &[u8], cap: usize) -> usize {
-    let mut bytes = body.iter().skip_while(|b| b.is_ascii_whitespace());
-    if bytes.next() != Some(&b'[') {
-        return 0;
-    }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let (mut count, mut empty) = (0usize, true);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => {
-                in_string = true;
-                empty = false;
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                empty = false;
-            }
-            b']' | b'}' if depth == 0 => break,
-            b']' | b'}' => depth -= 1,
-            b',' if depth == 0 => {
-                count += 1;
-                if count > cap {
-                    return count;
-                }
-            }
-            b if !b.is_ascii_whitespace() => empty = false,
-            _ => {}
-        }
-    }
-    if empty { 0 } else { count + 1 }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::array_len;
-
-    #[test]
-    fn counts_top_level_elements_only() {
-        assert_eq!(array_len(b"[]", 10), 0);
-        assert_eq!(array_len(b" [ ] ", 10), 0);
-        assert_eq!(array_len(b"[1]", 10), 1);
-        assert_eq!(array_len(br#"[{"a": [1, 2, 3]}, {"b": "x,]y"}, 3]"#, 10), 3);
-        assert_eq!(array_len(br#"{"drug": "x"}"#, 10), 0);
-        assert_eq!(array_len(b"[1,1,1,1,1,1]", 3), 4);
-        assert_eq!(array_len(br#"["a\"b,c", 2]"#, 10), 2);
-    }
 }

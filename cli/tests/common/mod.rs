@@ -2,6 +2,8 @@
 //! reading its output, and copying a pack to edit.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod server;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

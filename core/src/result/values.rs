@@ -265,6 +265,9 @@ spelled! {
         ImplausibleValue = "implausible_value",
         /// The drug's script or plugin failed or returned something unusable.
         Hook = "hook",
+        /// Not evaluated: the service's time limit for the request passed
+        /// before this sample's turn; send it again.
+        TimeLimit = "time_limit",
         /// Evaluating the record failed inside tdm (a defect to report).
         Internal = "internal",
     }
