@@ -304,7 +304,14 @@ impl Drop for Stop<'_> {
 fn swap_and_reload(m: &Path, pid: u32, stop: &AtomicBool) {
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        tdm_tests::point(m, if i.is_multiple_of(2) { "1.0.2" } else { "1.0.1" });
+        tdm_tests::point(
+            m,
+            if i.is_multiple_of(2) {
+                "1.0.2"
+            } else {
+                "1.0.1"
+            },
+        );
         if i.is_multiple_of(25) {
             Command::new("kill")
                 .args(["-HUP", &pid.to_string()])
