@@ -11,6 +11,7 @@
 pub mod eval;
 pub mod input;
 pub mod pack;
+pub mod pk;
 #[cfg(feature = "reload")]
 pub mod reload;
 pub mod result;

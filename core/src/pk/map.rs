@@ -1,0 +1,355 @@
+//! Bayesian MAP estimation of one patient's etas from measured levels: the
+//! objective of mapbayr and NONMEM's POSTHOC step (FOCE-INTERACTION),
+//!
+//! `J(eta) = sum over levels of (y - f)^2 / var + ln var  +  eta' Omega^-1 eta`
+//!
+//! (`-2 log` posterior up to a constant; on the log scale for exponential
+//! error), minimised with argmin's BFGS from several starts. The posterior
+//! covariance is the Laplace approximation at the mode, `2 H^-1` on this
+//! `-2 log` scale (H^-1 alone would understate every SD by sqrt 2).
+
+use argmin::core::{CostFunction, Error, Executor, Gradient, State, TerminationStatus};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::BFGS;
+
+use super::linalg;
+use super::model::Model;
+use super::solution::Params;
+
+/// ng/mL per mg/L: the closed forms give mg/L (mg over L).
+const NG_PER_MG: f64 = 1000.0;
+
+/// How the patient was dosed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dosing {
+    /// The same dose every `tau_h` hours: `count` doses, or None for
+    /// steady state. Observation times are hours after the last dose.
+    Regular {
+        /// mg per dose.
+        dose_mg: f64,
+        /// Dosing interval, h.
+        tau_h: f64,
+        /// Doses given, or None for steady state.
+        count: Option<u32>,
+    },
+    /// Each dose (time h, mg); observation times on the same clock.
+    History(Vec<(f64, f64)>),
+}
+
+/// A measured level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    /// When it was drawn, h (see [`Dosing`]).
+    pub t_h: f64,
+    /// The concentration, ng/mL.
+    pub ng_ml: f64,
+}
+
+/// What the fit needs of a patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patient {
+    /// Typical values with the patient's covariates applied.
+    pub typical: Params,
+    /// The doses.
+    pub dosing: Dosing,
+    /// The levels, each above 0 (none: the prior is the answer).
+    pub levels: Vec<Level>,
+}
+
+/// The MAP estimate and what it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// The etas at the mode, in the model's order.
+    pub eta: Vec<f64>,
+    /// Individual parameters at the mode.
+    pub params: Params,
+    /// Posterior covariance of the etas (Laplace, `2 H^-1`), row-major.
+    pub covariance: Vec<f64>,
+    /// `J` at the mode.
+    pub objective: f64,
+    /// For each level: the individual prediction (ng/mL) and the
+    /// standardised residual.
+    pub predictions: Vec<(f64, f64)>,
+    /// `eta' Omega^-1 eta`: how far the patient lies from the population
+    /// (chi-square with as many degrees of freedom as etas).
+    pub prior_distance: f64,
+    /// BFGS iterations of the best start.
+    pub iterations: u64,
+}
+
+/// Why there is no estimate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FitError {
+    /// A level is not above 0 (undetectable levels are not fitted).
+    #[error("a level is not above 0: an undetectable level is not fitted")]
+    NoLevel,
+    /// No start converged to a mode with a positive-definite curvature.
+    #[error("the fit did not converge (no mode with a positive-definite curvature)")]
+    NotConverged,
+}
+
+impl Dosing {
+    /// Concentration (ng/mL) at `t_h` with parameters `p`.
+    pub fn concentration(&self, p: &Params, t_h: f64) -> f64 {
+        NG_PER_MG
+            * match self {
+                Dosing::Regular {
+                    dose_mg,
+                    tau_h,
+                    count,
+                } => p.regular(*dose_mg, *tau_h, *count, t_h),
+                Dosing::History(doses) => p.doses(doses, t_h),
+            }
+    }
+}
+
+#[derive(Clone)]
+struct Objective<'a> {
+    model: &'a Model,
+    patient: &'a Patient,
+    omega_inv: &'a [f64],
+    /// Beyond this many prior SDs an eta is implausible; the objective
+    /// rises steeply there so the search stays in a finite region.
+    bound: Vec<f64>,
+}
+
+impl Objective<'_> {
+    fn value(&self, eta: &[f64]) -> f64 {
+        let p = self.model.individual(&self.patient.typical, eta);
+        let mut j = linalg::quadratic(self.omega_inv, eta);
+        for level in &self.patient.levels {
+            let f = self.patient.dosing.concentration(&p, level.t_h);
+            j += self.model.residual.term(level.ng_ml, f.max(1e-12)).0;
+        }
+        let outside: f64 = eta
+            .iter()
+            .zip(&self.bound)
+            .map(|(e, b)| (e.abs() - b).max(0.0))
+            .sum();
+        if j.is_finite() {
+            j + 1e6 * outside * outside
+        } else {
+            1e300
+        }
+    }
+
+    fn gradient(&self, eta: &[f64]) -> Vec<f64> {
+        let mut x = eta.to_vec();
+        (0..eta.len())
+            .map(|i| {
+                let h = 1e-6 * (1.0 + eta[i].abs());
+                x[i] = eta[i] + h;
+                let up = self.value(&x);
+                x[i] = eta[i] - h;
+                let down = self.value(&x);
+                x[i] = eta[i];
+                (up - down) / (2.0 * h)
+            })
+            .collect()
+    }
+
+    /// The Hessian by central differences.
+    fn hessian(&self, eta: &[f64]) -> Vec<f64> {
+        let n = eta.len();
+        let h = 1e-4;
+        let mut out = vec![0.0; n * n];
+        let mut x = eta.to_vec();
+        let f0 = self.value(eta);
+        for i in 0..n {
+            for j in 0..=i {
+                let at = |x: &mut Vec<f64>, di: f64, dj: f64| {
+                    x[i] += di;
+                    x[j] += dj;
+                    let v = self.value(x);
+                    x[i] -= di;
+                    x[j] -= dj;
+                    v
+                };
+                let v = if i == j {
+                    (at(&mut x, h, 0.0) - 2.0 * f0 + at(&mut x, -h, 0.0)) / (h * h)
+                } else {
+                    (at(&mut x, h, h) - at(&mut x, h, -h) - at(&mut x, -h, h) + at(&mut x, -h, -h))
+                        / (4.0 * h * h)
+                };
+                out[i * n + j] = v;
+                out[j * n + i] = v;
+            }
+        }
+        out
+    }
+}
+
+impl CostFunction for Objective<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, eta: &Self::Param) -> Result<f64, Error> {
+        Ok(self.value(eta))
+    }
+}
+
+impl Gradient for Objective<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, eta: &Self::Param) -> Result<Vec<f64>, Error> {
+        Ok(Objective::gradient(self, eta))
+    }
+}
+
+/// The MAP estimate of `patient`'s etas under `model`.
+pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
+    // No level at all is allowed: the answer is then the prior's.
+    if patient.levels.iter().any(|l| l.ng_ml.is_nan() || l.ng_ml <= 0.0) {
+        return Err(FitError::NoLevel);
+    }
+    let n = model.etas.len();
+    let omega_inv = linalg::inverse(&model.omega, n).ok_or(FitError::NotConverged)?;
+    let sd: Vec<f64> = (0..n).map(|i| model.omega[i * n + i].sqrt()).collect();
+    let objective = Objective {
+        model,
+        patient,
+        omega_inv: &omega_inv,
+        bound: sd.iter().map(|s| 6.0 * s).collect(),
+    };
+    let mut best: Option<(Vec<f64>, f64, u64)> = None;
+    for start in starts(model, &sd) {
+        let Some((eta, cost, iterations)) = minimise(&objective, start) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|b| cost < b.1 - 1e-9) {
+            best = Some((eta, cost, iterations));
+        }
+    }
+    let (eta, cost, iterations) = best.ok_or(FitError::NotConverged)?;
+    let hessian = objective.hessian(&eta);
+    let inverse = linalg::inverse(&hessian, n).ok_or(FitError::NotConverged)?;
+    let covariance: Vec<f64> = inverse.iter().map(|v| 2.0 * v).collect();
+    let params = model.individual(&patient.typical, &eta);
+    let predictions = patient
+        .levels
+        .iter()
+        .map(|l| {
+            let f = patient.dosing.concentration(&params, l.t_h);
+            (f, model.residual.term(l.ng_ml, f.max(1e-12)).1)
+        })
+        .collect();
+    Ok(Fit {
+        prior_distance: linalg::quadratic(&omega_inv, &eta),
+        eta,
+        params,
+        covariance,
+        objective: cost,
+        predictions,
+        iterations,
+    })
+}
+
+/// The typical patient, and where absorption may be faster or slower than
+/// disposition (flip-flop kinetics can give two modes).
+fn starts(model: &Model, sd: &[f64]) -> Vec<Vec<f64>> {
+    let n = sd.len();
+    let mut starts = vec![vec![0.0; n]];
+    for (i, param) in model.etas.iter().enumerate() {
+        if *param == super::model::Param::Ka || *param == super::model::Param::Cl {
+            for sign in [-1.5, 1.5] {
+                let mut s = vec![0.0; n];
+                s[i] = sign * sd[i];
+                starts.push(s);
+            }
+        }
+    }
+    starts
+}
+
+fn minimise(objective: &Objective, start: Vec<f64>) -> Option<(Vec<f64>, f64, u64)> {
+    let n = start.len();
+    let mut identity = vec![vec![0.0; n]; n];
+    for (i, row) in identity.iter_mut().enumerate() {
+        row[i] = 0.1;
+    }
+    let solver = BFGS::new(MoreThuenteLineSearch::new())
+        .with_tolerance_grad(1e-7)
+        .ok()?
+        .with_tolerance_cost(1e-14)
+        .ok()?;
+    let result = Executor::new(objective.clone(), solver)
+        .configure(|s| s.param(start).inv_hessian(identity).max_iters(200))
+        .run()
+        .ok()?;
+    let state = result.state();
+    if matches!(
+        state.get_termination_status(),
+        TerminationStatus::NotTerminated
+    ) {
+        return None;
+    }
+    let eta = state.get_best_param()?.clone();
+    let gradient = Objective::gradient(objective, &eta);
+    let scale = 1e-3 * (1.0 + state.get_best_cost().abs());
+    (gradient.iter().all(|g| g.abs() < scale))
+        .then(|| (eta, state.get_best_cost(), state.get_iter()))
+}
+
+/// A prediction of the log of a concentration at the mode, with its
+/// posterior and prior spread (delta method on the etas).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Predicted {
+    /// At the mode, ng/mL.
+    pub value: f64,
+    /// Posterior SD of ln value (the patient's true value, parameter
+    /// uncertainty only).
+    pub sd_log: f64,
+    /// Prior SD of ln value (the population's spread, same dosing).
+    pub prior_sd_log: f64,
+}
+
+impl Predicted {
+    /// The central interval holding `coverage` of the posterior (log-normal).
+    pub fn interval(&self, z: f64) -> (f64, f64) {
+        (
+            self.value * (-z * self.sd_log).exp(),
+            self.value * (z * self.sd_log).exp(),
+        )
+    }
+
+    /// Posterior SD over prior SD: near 1, the levels told little and the
+    /// answer is the population's.
+    pub fn shrinkage(&self) -> f64 {
+        self.sd_log / self.prior_sd_log
+    }
+}
+
+/// The concentration that `dosing` gives at `t_h` for the fitted patient.
+pub fn predict(
+    model: &Model,
+    patient: &Patient,
+    fit: &Fit,
+    dosing: &Dosing,
+    t_h: f64,
+) -> Predicted {
+    let n = fit.eta.len();
+    let ln_c = |eta: &[f64]| {
+        let p = model.individual(&patient.typical, eta);
+        dosing.concentration(&p, t_h).ln()
+    };
+    let gradient = |at: &[f64]| -> Vec<f64> {
+        let mut x = at.to_vec();
+        (0..n)
+            .map(|i| {
+                let h = 1e-5;
+                x[i] = at[i] + h;
+                let up = ln_c(&x);
+                x[i] = at[i] - h;
+                let down = ln_c(&x);
+                x[i] = at[i];
+                (up - down) / (2.0 * h)
+            })
+            .collect()
+    };
+    let g = gradient(&fit.eta);
+    let g0 = gradient(&vec![0.0; n]);
+    Predicted {
+        value: ln_c(&fit.eta).exp(),
+        sd_log: linalg::quadratic(&fit.covariance, &g).max(0.0).sqrt(),
+        prior_sd_log: linalg::quadratic(&model.omega, &g0).max(0.0).sqrt(),
+    }
+}

@@ -1,0 +1,13 @@
+//! Population pharmacokinetic models: closed-form concentrations
+//! ([`solution`]), the model as evaluation uses it ([`model`]) and Bayesian
+//! MAP estimation of a patient's own parameters from measured levels
+//! ([`map`]).
+
+mod linalg;
+pub mod map;
+pub mod model;
+pub mod solution;
+
+pub use map::{Dosing, Fit, FitError, Level, Patient, Predicted, fit, predict};
+pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
+pub use solution::Params;

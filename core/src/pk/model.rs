@@ -1,0 +1,236 @@
+//! A population PK model as the evaluation uses it: typical values,
+//! log-normal inter-individual variability, covariate effects and the
+//! residual error, every concentration in ng/mL (the pack's canonical
+//! unit; the model's own unit is converted once, when the pack loads).
+
+use super::solution::Params;
+
+/// A structural parameter that can carry an eta or a covariate effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// Absorption rate constant.
+    Ka,
+    /// Clearance.
+    Cl,
+    /// Central volume.
+    V1,
+    /// Inter-compartmental clearance.
+    Q,
+    /// Peripheral volume.
+    V2,
+    /// Lag time.
+    Lag,
+    /// Bioavailability.
+    F,
+}
+
+impl Param {
+    /// The parameter's name as packs spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Param::Ka => "ka",
+            Param::Cl => "cl",
+            Param::V1 => "v1",
+            Param::Q => "q",
+            Param::V2 => "v2",
+            Param::Lag => "lag_h",
+            Param::F => "f",
+        }
+    }
+
+    fn of(self, p: &mut Params) -> &mut f64 {
+        match self {
+            Param::Ka => &mut p.ka,
+            Param::Cl => &mut p.cl,
+            Param::V1 => &mut p.v1,
+            Param::Q => &mut p.q,
+            Param::V2 => &mut p.v2,
+            Param::Lag => &mut p.lag_h,
+            Param::F => &mut p.f,
+        }
+    }
+}
+
+/// The residual error model, concentrations in ng/mL. Sources differ in
+/// the combined form, so both are kept apart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Residual {
+    /// SD = b * f.
+    Proportional {
+        /// Proportional SD, a fraction.
+        b: f64,
+    },
+    /// SD = a.
+    Additive {
+        /// Additive SD, ng/mL.
+        a: f64,
+    },
+    /// Variance = a^2 + b^2 f^2 (NONMEM's usual combined error).
+    CombinedSqrt {
+        /// Additive SD, ng/mL.
+        a: f64,
+        /// Proportional SD, a fraction.
+        b: f64,
+    },
+    /// SD = a + b * f (Monolix "combined1").
+    CombinedSum {
+        /// Additive SD, ng/mL.
+        a: f64,
+        /// Proportional SD, a fraction.
+        b: f64,
+    },
+    /// ln y ~ N(ln f, sd^2): fitted on the log scale.
+    Exponential {
+        /// SD on the log scale.
+        sd: f64,
+    },
+}
+
+impl Residual {
+    /// The error's variance at prediction `f` (for the exponential form, on
+    /// the log scale).
+    pub fn variance(&self, f: f64) -> f64 {
+        match *self {
+            Residual::Proportional { b } => (b * f).powi(2),
+            Residual::Additive { a } => a * a,
+            Residual::CombinedSqrt { a, b } => a * a + (b * f).powi(2),
+            Residual::CombinedSum { a, b } => (a + b * f).powi(2),
+            Residual::Exponential { sd } => sd * sd,
+        }
+    }
+
+    /// `-2 log` likelihood of observing `y` at prediction `f`, up to a
+    /// constant; with the standardised residual.
+    pub(crate) fn term(&self, y: f64, f: f64) -> (f64, f64) {
+        let var = self.variance(f);
+        let diff = match self {
+            Residual::Exponential { .. } => y.ln() - f.ln(),
+            _ => y - f,
+        };
+        (diff * diff / var + var.ln(), diff / var.sqrt())
+    }
+}
+
+/// How a covariate scales a typical value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// `(x / reference)^exponent`.
+    Power {
+        /// The exponent.
+        exponent: f64,
+    },
+    /// `exp(coefficient * (x - reference))`.
+    Exponential {
+        /// The coefficient.
+        coefficient: f64,
+    },
+    /// `1 + slope * (x - reference)`.
+    Linear {
+        /// The slope.
+        slope: f64,
+    },
+    /// A factor per category; the reference category has factor 1.
+    Categorical {
+        /// (category, factor).
+        factors: Vec<(String, f64)>,
+    },
+}
+
+/// A covariate effect on one parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Covariate {
+    /// The sample field that gives it (`weight_kg`, `ast_u_l`, `sex`).
+    pub input: String,
+    /// The parameter it scales.
+    pub param: Param,
+    /// The equation.
+    pub effect: Effect,
+    /// The reference value (numeric effects).
+    pub reference: f64,
+    /// The range the model was estimated on (numeric effects).
+    pub range: Option<(f64, f64)>,
+}
+
+/// A covariate's value for one patient.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CovariateValue {
+    /// A number.
+    Number(f64),
+    /// A category.
+    Category(String),
+}
+
+impl Covariate {
+    /// The factor for `value`, or None when the category is unknown.
+    pub fn factor(&self, value: &CovariateValue) -> Option<f64> {
+        match (&self.effect, value) {
+            (Effect::Power { exponent }, CovariateValue::Number(x)) => {
+                Some((x / self.reference).powf(*exponent))
+            }
+            (Effect::Exponential { coefficient }, CovariateValue::Number(x)) => {
+                Some((coefficient * (x - self.reference)).exp())
+            }
+            (Effect::Linear { slope }, CovariateValue::Number(x)) => {
+                Some(1.0 + slope * (x - self.reference))
+            }
+            (Effect::Categorical { factors }, CovariateValue::Category(c)) => factors
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(c))
+                .map(|(_, f)| *f),
+            _ => None,
+        }
+    }
+}
+
+/// A population model, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The model's id in the pack, e.g. `widmer2006-base`.
+    pub id: String,
+    /// Typical values before covariate effects; volumes in L, clearances
+    /// in L/h, rates in 1/h (F is 1 for apparent values).
+    pub typical: Params,
+    /// The parameters with an eta, in the order of `omega`.
+    pub etas: Vec<Param>,
+    /// The etas' variance-covariance matrix, row-major.
+    pub omega: Vec<f64>,
+    /// Residual error, ng/mL.
+    pub residual: Residual,
+    /// Covariate effects.
+    pub covariates: Vec<Covariate>,
+}
+
+impl Model {
+    /// The patient's typical values with every covariate effect applied,
+    /// or the inputs that are missing (or an unknown category). A missing
+    /// covariate is never replaced by its reference value: the caller
+    /// falls back to a model without it.
+    pub fn typical_for(&self, values: &[Option<CovariateValue>]) -> Result<Params, Vec<String>> {
+        let mut p = self.typical;
+        let mut missing = Vec::new();
+        for (i, c) in self.covariates.iter().enumerate() {
+            match values
+                .get(i)
+                .and_then(Option::as_ref)
+                .and_then(|v| c.factor(v))
+            {
+                Some(factor) => *c.param.of(&mut p) *= factor,
+                None => missing.push(c.input.clone()),
+            }
+        }
+        if missing.is_empty() {
+            Ok(p)
+        } else {
+            Err(missing)
+        }
+    }
+
+    /// Individual parameters: typical values times `exp(eta)`.
+    pub fn individual(&self, typical: &Params, eta: &[f64]) -> Params {
+        let mut p = *typical;
+        for (param, e) in self.etas.iter().zip(eta) {
+            *param.of(&mut p) *= e.exp();
+        }
+        p
+    }
+}
