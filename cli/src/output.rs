@@ -399,6 +399,9 @@ impl<W: Write> Writer for Table<W> {
                 shown(&a.conditions.join("; "))
             )?;
         }
+        if let Some(m) = r.assessment.as_ref().and_then(|a| a.model.as_ref()) {
+            writeln!(self.out, "    model: {}", shown(&model_line(m)))?;
+        }
         for note in r
             .assessment
             .iter()
@@ -421,4 +424,37 @@ impl<W: Write> Writer for Table<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// One line of what the population model says (informational).
+fn model_line(m: &tdm_core::result::model::ModelFit) -> String {
+    let own: Vec<String> = m
+        .parameters
+        .iter()
+        .filter(|p| p.eta.is_some())
+        .map(|p| {
+            format!(
+                "{} {} {} (typical {})",
+                p.name.to_uppercase(),
+                fmt_num(round_sig(p.value, 3)),
+                p.unit,
+                fmt_num(round_sig(p.typical, 3))
+            )
+        })
+        .collect();
+    let trough = m.trough.as_ref().map_or_else(
+        || "no predicted trough".to_owned(),
+        |t| {
+            format!(
+                "predicted trough {} ng/mL (90 % {}-{}) at {} mg q{}h, shrinkage {:.2}",
+                fmt_num(round_sig(t.value, 3)),
+                fmt_num(round_sig(t.lower_90, 3)),
+                fmt_num(round_sig(t.upper_90, 3)),
+                fmt_num(t.dose_mg),
+                fmt_num(t.interval_h),
+                t.shrinkage
+            )
+        },
+    );
+    format!("{} (informational): {}; {trough}", m.id, own.join(", "))
 }

@@ -217,7 +217,7 @@ fn init_scaffolds_a_local_pack_that_validates_and_passes() {
     }
     let manifest = fs::read_to_string(local.join("pack.yaml")).unwrap();
     assert!(manifest.contains("extends:\n  pack: "), "{manifest}");
-    assert!(manifest.contains("  version: \"^1.2\""), "{manifest}");
+    assert!(manifest.contains("  version: \"^1.3\""), "{manifest}");
     let l = local.to_str().unwrap();
     let o = tdm(&["validate", l]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
@@ -269,7 +269,7 @@ fn an_override_that_drops_what_the_base_has_is_warned_of_and_refused_on_request(
             .as_array()
             .unwrap()
             .iter()
-            .all(|w| w["kind"] == "overlay")
+            .all(|w| w["kind"] == "overlay" || w["kind"] == "model")
     );
     // The example overlay keeps everything its base has.
     let o = tdm(&[

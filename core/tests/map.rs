@@ -140,7 +140,15 @@ fn daily(days: std::ops::Range<u32>, mg: f64) -> Vec<(f64, f64)> {
 fn fixtures() -> Vec<(Model, Vec<Case>)> {
     let widmer = Model {
         id: "widmer2006-base".into(),
-        typical: Params { ka: 0.61, cl: 14.3, v1: 347.0, q: 0.0, v2: 0.0, lag_h: 0.0, f: 1.0 },
+        typical: Params {
+            ka: 0.61,
+            cl: 14.3,
+            v1: 347.0,
+            q: 0.0,
+            v2: 0.0,
+            lag_h: 0.0,
+            f: 1.0,
+        },
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.1296, 0.0, 0.0, 0.3969],
         residual: Residual::Proportional { b: 0.31 },
@@ -148,19 +156,50 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
     };
     let at = |day: u32, h: f64| f64::from(day) * 24.0 + h;
     let imatinib = vec![
-        Case { id: "one level 6 h after the dose", doses: daily(0..30, 400.0), levels: vec![(at(29, 6.0), 1800.0)], current_mg: 400.0 },
-        Case { id: "two levels", doses: daily(0..30, 400.0), levels: vec![(at(29, 6.0), 1800.0), (at(29, 24.0), 900.0)], current_mg: 400.0 },
-        Case { id: "three levels", doses: daily(0..30, 400.0), levels: vec![(at(29, 2.0), 1500.0), (at(29, 6.0), 2100.0), (at(29, 23.0), 1200.0)], current_mg: 400.0 },
+        Case {
+            id: "one level 6 h after the dose",
+            doses: daily(0..30, 400.0),
+            levels: vec![(at(29, 6.0), 1800.0)],
+            current_mg: 400.0,
+        },
+        Case {
+            id: "two levels",
+            doses: daily(0..30, 400.0),
+            levels: vec![(at(29, 6.0), 1800.0), (at(29, 24.0), 900.0)],
+            current_mg: 400.0,
+        },
+        Case {
+            id: "three levels",
+            doses: daily(0..30, 400.0),
+            levels: vec![
+                (at(29, 2.0), 1500.0),
+                (at(29, 6.0), 2100.0),
+                (at(29, 23.0), 1200.0),
+            ],
+            current_mg: 400.0,
+        },
         Case {
             id: "dose change 400 -> 600 mg",
             doses: [daily(0..20, 400.0), daily(20..30, 600.0)].concat(),
-            levels: vec![(at(19, 24.0), 700.0), (at(29, 6.0), 2000.0), (at(29, 24.0), 1100.0)],
+            levels: vec![
+                (at(19, 24.0), 700.0),
+                (at(29, 6.0), 2000.0),
+                (at(29, 24.0), 1100.0),
+            ],
             current_mg: 600.0,
         },
     ];
     let mut ozbey = Model {
         id: "ozbey2021".into(),
-        typical: Params { ka: 0.976, cl: 0.458, v1: 22.3, q: 0.0, v2: 0.0, lag_h: 0.0, f: 1.0 },
+        typical: Params {
+            ka: 0.976,
+            cl: 0.458,
+            v1: 22.3,
+            q: 0.0,
+            v2: 0.0,
+            lag_h: 0.0,
+            f: 1.0,
+        },
         etas: vec![Param::Ka, Param::V1, Param::Cl],
         omega: vec![0.044521, 0.0, 0.0, 0.0, 0.061504, 0.0, 0.0, 0.0, 0.509796],
         residual: Residual::CombinedSum { a: 4900.0, b: 0.05 },
@@ -168,12 +207,26 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
     };
     ozbey.typical.v1 *= (50.0f64 / 36.5).powf(-0.838);
     let pazopanib = vec![
-        Case { id: "pazopanib one trough", doses: daily(0..30, 800.0), levels: vec![(at(29, 24.0), 30000.0)], current_mg: 800.0 },
-        Case { id: "pazopanib two levels", doses: daily(0..30, 800.0), levels: vec![(at(29, 4.0), 45000.0), (at(29, 24.0), 28000.0)], current_mg: 800.0 },
+        Case {
+            id: "pazopanib one trough",
+            doses: daily(0..30, 800.0),
+            levels: vec![(at(29, 24.0), 30000.0)],
+            current_mg: 800.0,
+        },
+        Case {
+            id: "pazopanib two levels",
+            doses: daily(0..30, 800.0),
+            levels: vec![(at(29, 4.0), 45000.0), (at(29, 24.0), 28000.0)],
+            current_mg: 800.0,
+        },
         Case {
             id: "pazopanib dose change 800 -> 400 mg",
             doses: [daily(0..20, 800.0), daily(20..30, 400.0)].concat(),
-            levels: vec![(at(19, 24.0), 52000.0), (at(29, 3.0), 30000.0), (at(29, 24.0), 21000.0)],
+            levels: vec![
+                (at(19, 24.0), 52000.0),
+                (at(29, 3.0), 30000.0),
+                (at(29, 24.0), 21000.0),
+            ],
             current_mg: 400.0,
         },
     ];
@@ -184,11 +237,15 @@ fn model_json(m: &Model) -> serde_json::Value {
     let t = &m.typical;
     let residual = match m.residual {
         Residual::Proportional { b } => serde_json::json!({"kind": "proportional", "b": b}),
-        Residual::CombinedSum { a, b } => serde_json::json!({"kind": "combined_sum", "a": a, "b": b}),
+        Residual::CombinedSum { a, b } => {
+            serde_json::json!({"kind": "combined_sum", "a": a, "b": b})
+        }
         other => panic!("no fixture uses {other:?}"),
     };
     let n = m.etas.len();
-    let omega: Vec<Vec<f64>> = (0..n).map(|i| m.omega[i * n..(i + 1) * n].to_vec()).collect();
+    let omega: Vec<Vec<f64>> = (0..n)
+        .map(|i| m.omega[i * n..(i + 1) * n].to_vec())
+        .collect();
     serde_json::json!({
         "typical": {"ka": t.ka, "cl": t.cl, "v1": t.v1, "q": t.q, "v2": t.v2, "lag_h": t.lag_h, "f": t.f},
         "etas": m.etas.iter().map(|p| p.name()).collect::<Vec<_>>(),
@@ -202,20 +259,22 @@ fn model_json(m: &Model) -> serde_json::Value {
 #[test]
 fn map_agrees_with_the_independent_implementation() {
     let fixtures = fixtures();
-    let input: Vec<serde_json::Value> = fixtures
-        .iter()
-        .map(|(m, cases)| {
-            let patients: Vec<serde_json::Value> = cases
+    let input: Vec<serde_json::Value> =
+        fixtures
+            .iter()
+            .map(|(m, cases)| {
+                let patients: Vec<serde_json::Value> = cases
                 .iter()
                 .map(|c| serde_json::json!({
                     "id": c.id, "doses": c.doses, "levels": c.levels,
                     "current_dose_mg": c.current_mg, "tau_h": 24.0, "steady_state_doses": 80,
                 }))
                 .collect();
-            serde_json::json!({"model": model_json(m), "patients": patients})
-        })
-        .collect();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/oracle/map_oracle.py");
+                serde_json::json!({"model": model_json(m), "patients": patients})
+            })
+            .collect();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/oracle/map_oracle.py");
     let mut child = std::process::Command::new("python3")
         .arg(&script)
         .stdin(std::process::Stdio::piped())
@@ -224,7 +283,10 @@ fn map_agrees_with_the_independent_implementation() {
         .expect("python3 runs the oracle (CI installs numpy and scipy)");
     serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the oracle failed (is scipy installed?)");
+    assert!(
+        out.status.success(),
+        "the oracle failed (is scipy installed?)"
+    );
     let oracle: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let (mut i, mut worst) = (0, 0.0f64);
     for (m, cases) in &fixtures {
@@ -234,19 +296,39 @@ fn map_agrees_with_the_independent_implementation() {
             let patient = Patient {
                 typical: m.typical,
                 dosing: Dosing::History(c.doses.clone()),
-                levels: c.levels.iter().map(|&(t_h, ng_ml)| Level { t_h, ng_ml }).collect(),
+                levels: c
+                    .levels
+                    .iter()
+                    .map(|&(t_h, ng_ml)| Level { t_h, ng_ml })
+                    .collect(),
             };
             let f = fit(m, &patient).unwrap();
-            let regimen = Dosing::Regular { dose_mg: c.current_mg, tau_h: 24.0, count: None };
+            let regimen = Dosing::Regular {
+                dose_mg: c.current_mg,
+                tau_h: 24.0,
+                count: None,
+            };
             let trough = predict(m, &patient, &f, &regimen, 24.0);
             for (k, e) in f.eta.iter().enumerate() {
                 let want = o["eta"][k].as_f64().unwrap();
-                assert!((e - want).abs() < 0.01 * want.abs().max(0.1), "{}: eta {k} {e} vs {want}", c.id);
+                assert!(
+                    (e - want).abs() < 0.01 * want.abs().max(0.1),
+                    "{}: eta {k} {e} vs {want}",
+                    c.id
+                );
             }
-            for (got, key) in [(trough.value, "trough"), (trough.sd_log, "sd_log"), (trough.prior_sd_log, "prior_sd_log")] {
+            for (got, key) in [
+                (trough.value, "trough"),
+                (trough.sd_log, "sd_log"),
+                (trough.prior_sd_log, "prior_sd_log"),
+            ] {
                 let want = o[key].as_f64().unwrap();
                 worst = worst.max(((got - want) / want).abs());
-                assert!(((got - want) / want).abs() < 0.01, "{}: {key} {got} vs {want}", c.id);
+                assert!(
+                    ((got - want) / want).abs() < 0.01,
+                    "{}: {key} {got} vs {want}",
+                    c.id
+                );
             }
         }
     }

@@ -126,13 +126,12 @@ def solve(model, patient):
         return float(np.log(concentrations(individual(model, e), doses, [tau])[0]))
 
     g = gradient(ln_trough, eta)
-    g0 = gradient(ln_trough, np.zeros(n))
     return {
         "id": patient["id"],
         "eta": eta.tolist(),
         "trough": float(np.exp(ln_trough(eta))),
         "sd_log": float(np.sqrt(g @ cov @ g)),
-        "prior_sd_log": float(np.sqrt(g0 @ omega @ g0)),
+        "prior_sd_log": float(np.sqrt(g @ omega @ g)),
     }
 
 

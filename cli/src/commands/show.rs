@@ -78,5 +78,40 @@ pub(crate) fn run(args: &ShowArgs) -> Exit {
     }
     let names: Vec<&str> = pack.drugs().iter().map(|d| d.name.as_str()).collect();
     println!("{} drugs: {}", names.len(), names.join(", "));
+    let models: Vec<String> = pack
+        .drugs()
+        .iter()
+        .flat_map(|d| d.models.iter().map(move |m| model_line(&d.name, m)))
+        .collect();
+    if !models.is_empty() {
+        println!("population PK models (informational, beside the advice):");
+        for m in models {
+            println!("  - {m}");
+        }
+    }
     Exit::Ok
+}
+
+/// A model in one line: whose, from where, its typical values and spread.
+fn model_line(drug: &str, m: &tdm_core::pack::DrugModel) -> String {
+    let t = &m.model.typical;
+    let n = m.model.etas.len();
+    let iiv: Vec<String> = m
+        .model
+        .etas
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{} {}", p.name(), m.model.omega[i * n + i]))
+        .collect();
+    format!(
+        "{drug}: `{}` ({}): CL {} L/h, V1 {} L, ka {} 1/h; IIV variances {}; residual {}; {}",
+        m.model.id,
+        m.source.split_whitespace().next().unwrap_or(""),
+        t.cl,
+        t.v1,
+        t.ka,
+        iiv.join(", "),
+        m.model.residual,
+        m.population
+    )
 }

@@ -60,13 +60,19 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
         });
         match outcome {
             Ok((pack, cases, losses)) => {
+                let models = tdm_core::tools::model_warnings(&pack);
+                // A model that disagrees with the tables is shown, never refused:
+                // refusing would push an author to "fix" a real disagreement.
                 let refused = args.deny_warnings && !losses.is_empty();
                 all_valid &= !refused;
                 match args.error_format {
                     ErrorFormat::Json => reports.push(json!({
                         "pack": dir.display().to_string(), "valid": !refused, "name": pack.id().name,
                         "version": pack.id().version, "digest": pack.id().digest, "drugs": pack.drugs().len(),
-                        "cases": cases, "problems": [], "warnings": losses.iter().map(problem_json).collect::<Vec<_>>(),
+                        "cases": cases, "problems": [],
+                        "warnings": losses.iter().map(problem_json).chain(models.iter().map(|(drug, model, message)| json!({
+                            "kind": "model", "drug": drug, "model": model, "message": message,
+                        }))).collect::<Vec<_>>(),
                     })),
                     _ => {
                         println!(
@@ -80,6 +86,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
                         );
                         for w in &losses {
                             println!("{}: warning: {w}", dir.display());
+                        }
+                        for (_, _, message) in &models {
+                            println!("{}: warning: {message}", dir.display());
                         }
                         if refused {
                             println!(

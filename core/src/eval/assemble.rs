@@ -77,6 +77,7 @@ pub(crate) fn result(
         interventions: advised.interventions,
         conditions: advised.conditions,
         script: notes.trace,
+        model: None,
     };
     let rationale = text::rationale(&assessment, target, sample.dose_mg, &advised.reason);
     EvalResult {

@@ -20,6 +20,7 @@ mod exposure;
 mod finite;
 mod hooks;
 mod ladder;
+mod model_fit;
 mod plausibility;
 mod product;
 mod target;
@@ -130,6 +131,19 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
         limiting_grade(&pack.policy, sample).is_some(),
         &mut notes,
     )?;
+    // An impossible value (a likely unit slip) is not fitted either.
+    let model = (plausible.verdict != plausibility::Plausible::Impossible)
+        .then(|| {
+            model_fit::stage(
+                &cx,
+                unit.measure,
+                measured.values.first().copied().flatten().map(|v| v.1),
+                timing.interval_h,
+                timing.trough,
+                &mut notes,
+            )
+        })
+        .flatten();
     let mut judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
     if plausible.verdict == plausibility::Plausible::Impossible {
         // Kept only for the toxicity's sake: the value itself is not judged.
@@ -139,9 +153,13 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
     let advised = advise::advise(
         &cx, &target, &judged, &exposure, &measured, &timing, &plausible, &mut notes,
     )?;
-    Ok(assemble::result(
+    let mut result = assemble::result(
         &cx, &unit, &target, exposure, timing, judged, plausible, advised, notes,
-    ))
+    );
+    if let Some(a) = result.assessment.as_mut() {
+        a.model = model;
+    }
+    Ok(result)
 }
 
 /// The grade that the toxicity branch acts on: the pack's grade or more,

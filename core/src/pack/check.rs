@@ -299,6 +299,7 @@ impl Checker<'_> {
             self.source(&n.source);
             (n.reason.clone(), n.unconfirmed.clone())
         });
+        let models = self.models(raw);
         if self.problems.len() > before {
             return None;
         }
@@ -323,6 +324,7 @@ impl Checker<'_> {
             toxicity,
             acid_reducers,
             near_assay_limits,
+            models,
         };
         let products = self.products(raw, &drug);
         if self.problems.len() > before {
@@ -543,7 +545,7 @@ impl Checker<'_> {
     }
 
     /// The unit of a pack value: a known mass unit of `quantity`, reported once if not.
-    fn unit(
+    pub(crate) fn unit(
         &mut self,
         unit: &Spanned<String>,
         quantity: crate::input::units::Quantity,

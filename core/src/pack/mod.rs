@@ -10,8 +10,10 @@ pub(crate) mod label;
 pub(crate) mod load;
 pub(crate) mod model;
 pub(crate) mod overlay;
+pub(crate) mod pk;
 pub(crate) mod plugin;
 pub(crate) mod raw;
+pub(crate) mod raw_pk;
 pub(crate) mod schema;
 pub(crate) mod script;
 pub(crate) mod shape;
@@ -21,7 +23,7 @@ pub(crate) mod yaml;
 pub use error::{MAX_PROBLEMS_PER_FILE, PackError, Position, Problem, ProblemKind, ProblemReport};
 pub use load::{load_pack, load_pack_with, resolve_pack};
 pub use model::{
-    Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, Frequency, HookProvider,
+    Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, DrugModel, Frequency, HookProvider,
     Intervention, Lower, Pack, Policy, Signal, Spread, Target, TroughCorrection,
 };
 pub use overlay::{Origin, ResolvedFile};

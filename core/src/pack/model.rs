@@ -207,6 +207,29 @@ pub struct Drug {
     /// Why an undetectable level does not point to non-adherence (an
     /// expected trough near assay limits), with what is unconfirmed.
     pub near_assay_limits: Option<(String, Option<String>)>,
+    /// Population PK models, the first the one evaluation uses.
+    pub models: Vec<DrugModel>,
+}
+
+/// A population PK model of a drug with what a reader needs to trust it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrugModel {
+    /// The numbers, in ng/mL.
+    pub model: crate::pk::Model,
+    /// The citation.
+    pub source: String,
+    /// What is secondary, conflicting or unconfirmed.
+    pub unconfirmed: Option<String>,
+    /// Who it was estimated on, in words.
+    pub population: String,
+    /// Lowest and highest daily dose studied, mg.
+    pub doses_mg: (f64, f64),
+    /// The unit the model predicts in, as the pack writes it.
+    pub unit: String,
+    /// Inter-occasion variances.
+    pub iov: Vec<(crate::pk::Param, f64)>,
+    /// The model to use when a covariate is missing.
+    pub fallback: Option<String>,
 }
 
 /// A product of a drug that is not interchangeable with its others.

@@ -234,6 +234,10 @@ pub(crate) struct RawDrug {
     /// undetectable level then does not point to non-adherence.
     #[serde(default)]
     pub near_assay_limits: Option<RawNearLimits>,
+    /// Population PK models from the literature; the first is the one
+    /// evaluation uses (beside the rule-based advice, informational).
+    #[serde(default)]
+    pub models: Vec<crate::pack::raw_pk::RawModel>,
 }
 
 /// Why an undetectable level is not a sign of non-adherence for this drug.

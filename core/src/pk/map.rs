@@ -198,7 +198,11 @@ impl Gradient for Objective<'_> {
 /// The MAP estimate of `patient`'s etas under `model`.
 pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
     // No level at all is allowed: the answer is then the prior's.
-    if patient.levels.iter().any(|l| l.ng_ml.is_nan() || l.ng_ml <= 0.0) {
+    if patient
+        .levels
+        .iter()
+        .any(|l| l.ng_ml.is_nan() || l.ng_ml <= 0.0)
+    {
         return Err(FitError::NoLevel);
     }
     let n = model.etas.len();
@@ -298,7 +302,8 @@ pub struct Predicted {
     /// Posterior SD of ln value (the patient's true value, parameter
     /// uncertainty only).
     pub sd_log: f64,
-    /// Prior SD of ln value (the population's spread, same dosing).
+    /// Prior SD of ln value (the population's spread, same dosing, both
+    /// linearised at the mode).
     pub prior_sd_log: f64,
 }
 
@@ -345,11 +350,13 @@ pub fn predict(
             })
             .collect()
     };
+    // Both spreads linearised at the mode, so that their ratio is what the
+    // levels took away from the population's uncertainty (at most 1 where
+    // the posterior is tighter than the prior).
     let g = gradient(&fit.eta);
-    let g0 = gradient(&vec![0.0; n]);
     Predicted {
         value: ln_c(&fit.eta).exp(),
         sd_log: linalg::quadratic(&fit.covariance, &g).max(0.0).sqrt(),
-        prior_sd_log: linalg::quadratic(&model.omega, &g0).max(0.0).sqrt(),
+        prior_sd_log: linalg::quadratic(&model.omega, &g).max(0.0).sqrt(),
     }
 }

@@ -11,3 +11,8 @@ pub mod solution;
 pub use map::{Dosing, Fit, FitError, Level, Patient, Predicted, fit, predict};
 pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
 pub use solution::Params;
+
+/// The `n`-by-`n` symmetric matrix `a` (row-major) is positive definite.
+pub fn positive_definite(a: &[f64], n: usize) -> bool {
+    a.len() == n * n && linalg::cholesky(a, n).is_some()
+}

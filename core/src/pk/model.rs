@@ -86,6 +86,49 @@ pub enum Residual {
     },
 }
 
+impl std::fmt::Display for Residual {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Residual::Proportional { b } => {
+                write!(f, "proportional, SD {} % of the prediction", b * 100.0)
+            }
+            Residual::Additive { a } => write!(f, "additive, SD {a} ng/mL"),
+            Residual::CombinedSqrt { a, b } => {
+                write!(
+                    f,
+                    "combined, variance {a}² + ({} % of the prediction)² (ng/mL)",
+                    b * 100.0
+                )
+            }
+            Residual::CombinedSum { a, b } => {
+                write!(
+                    f,
+                    "combined, SD {a} ng/mL + {} % of the prediction",
+                    b * 100.0
+                )
+            }
+            Residual::Exponential { sd } => write!(f, "exponential, SD {sd} on the log scale"),
+        }
+    }
+}
+
+impl std::fmt::Display for Covariate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (x, r, p) = (&self.input, self.reference, self.param.name());
+        match &self.effect {
+            Effect::Power { exponent } => write!(f, "{p} times ({x} / {r})^{exponent}"),
+            Effect::Exponential { coefficient } => {
+                write!(f, "{p} times exp({coefficient} ({x} - {r}))")
+            }
+            Effect::Linear { slope } => write!(f, "{p} times (1 + {slope} ({x} - {r}))"),
+            Effect::Categorical { factors } => {
+                let each: Vec<String> = factors.iter().map(|(c, v)| format!("{c}: {v}")).collect();
+                write!(f, "{p} times a factor by {x} ({})", each.join(", "))
+            }
+        }
+    }
+}
+
 impl Residual {
     /// The error's variance at prediction `f` (for the exponential form, on
     /// the log scale).

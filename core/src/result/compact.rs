@@ -73,6 +73,11 @@ fn assessment_fields(o: &mut Object, a: &Assessment) {
         Some(s) => script(o.out, s),
         None => o.out.extend_from_slice(b"null"),
     }
+    // Rare and nested: serde_json writes it, so it is its bytes by construction.
+    if let Some(m) = &a.model {
+        o.key("model");
+        let _ = serde_json::to_writer(&mut *o.out, m);
+    }
 }
 
 fn exposure(out: &mut Vec<u8>, e: &Exposure) {

@@ -2,6 +2,7 @@
 //! stamped with the pack that produced it.
 
 pub(crate) mod compact;
+pub mod model;
 pub(crate) mod num;
 mod values;
 
@@ -83,6 +84,10 @@ pub struct Assessment {
     pub conditions: Vec<String>,
     /// The drug's script, when it has one: which hooks changed this result.
     pub script: Option<ScriptUsed>,
+    /// The drug's population PK model fitted to this level, when the drug
+    /// has one: informational, beside the advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<model::ModelFit>,
 }
 
 /// A script's or native plugin's part in a result.

@@ -36,6 +36,13 @@ pub struct Expect {
     /// The exposure value (canonical unit), to 0.1 %.
     #[serde(default)]
     pub exposure: Option<f64>,
+    /// The population model fitted, by id; null for none.
+    #[serde(default, deserialize_with = "present")]
+    pub model: Option<Option<String>>,
+    /// The model's predicted steady-state trough (ng/mL), to 1 %; null
+    /// when it is withheld.
+    #[serde(default, deserialize_with = "present")]
+    pub model_trough: Option<Option<f64>>,
     /// Text the error must contain.
     #[serde(default)]
     pub error_contains: Option<String>,
@@ -208,6 +215,25 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
     }
     if let Some(t) = &expect.target {
         check("target", t.clone(), show(a.map(|a| a.target.id.as_str())));
+    }
+    let fitted = a.and_then(|a| a.model.as_ref());
+    if let Some(id) = &expect.model {
+        check(
+            "model",
+            show(id.as_deref()),
+            show(fitted.map(|m| m.id.as_str())),
+        );
+    }
+    if let Some(want) = expect.model_trough {
+        let got = fitted.and_then(|m| m.trough.as_ref()).map(|t| t.value);
+        let agrees = match (want, got) {
+            (Some(w), Some(g)) => (g - w).abs() <= w.abs() * 1e-2,
+            (None, None) => true,
+            _ => false,
+        };
+        if !agrees {
+            check("model_trough", format!("{} (±1 %)", show(want)), show(got));
+        }
     }
     if let Some(x) = expect.exposure {
         let got = a.map(|a| a.exposure.value);

@@ -426,6 +426,7 @@ fn drug_facts(d: &Drug) -> Facts {
     }
     c.list("extra inputs", &d.inputs, Clinical);
     super::diff_label::label_facts(&mut c, d);
+    super::diff_label::model_facts(&mut c, d);
     for p in &d.products {
         super::diff_label::product_facts(&mut c, p);
     }

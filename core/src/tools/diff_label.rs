@@ -1,7 +1,9 @@
 //! The facts of a drug rule that come from its label beyond the dose
 //! ladder (products, indications without a target, the management of
 //! toxicity, interactions, food) and a target's matrix and spread, for the
-//! semantic diff: a committee sees each of them change.
+//! semantic diff: a committee sees each of them change. A population
+//! model's typical values, variances and residual error are clinical
+//! changes too (they move every model-based number).
 
 use super::diff::{Collector, Impact};
 use crate::pack::model::{Drug, Target, ToxicityAction};
@@ -138,4 +140,73 @@ pub(super) fn product_facts(c: &mut Collector, p: &Drug) {
     );
     c.text(format!("{name} note"), product.note.as_deref(), Editorial);
     c.group = None;
+}
+
+/// Every number of each population model, and its source.
+pub(super) fn model_facts(c: &mut Collector, d: &Drug) {
+    use Impact::*;
+    for m in &d.models {
+        let name = format!("model `{}`", m.model.id);
+        c.text(format!("{name} source"), Some(&m.source), Clinical);
+        c.text(
+            format!("{name} unconfirmed"),
+            m.unconfirmed.as_deref(),
+            Clinical,
+        );
+        c.text(format!("{name} population"), Some(&m.population), Clinical);
+        let t = &m.model.typical;
+        for (key, value, unit) in [
+            ("ka", t.ka, "1/h"),
+            ("cl", t.cl, "L/h"),
+            ("v1", t.v1, "L"),
+            ("q", t.q, "L/h"),
+            ("v2", t.v2, "L"),
+            ("lag_h", t.lag_h, "h"),
+        ] {
+            c.num(
+                format!("{name} {key}"),
+                (value != 0.0).then_some(value),
+                unit,
+                Clinical,
+            );
+        }
+        c.num(
+            format!("{name} f"),
+            (t.f != 1.0).then_some(t.f),
+            "",
+            Clinical,
+        );
+        let n = m.model.etas.len();
+        for (i, a) in m.model.etas.iter().enumerate() {
+            for (j, b) in m.model.etas.iter().enumerate().take(i + 1) {
+                let v = m.model.omega[i * n + j];
+                let key = if i == j {
+                    format!("{name} variance of {}", a.name())
+                } else {
+                    format!("{name} covariance of {} and {}", b.name(), a.name())
+                };
+                c.num(key, (i == j || v != 0.0).then_some(v), "", Clinical);
+            }
+        }
+        c.text(
+            format!("{name} residual error"),
+            Some(&m.model.residual.to_string()),
+            Clinical,
+        );
+        for cov in &m.model.covariates {
+            c.text(
+                format!("{name} covariate {}", cov.input),
+                Some(&cov.to_string()),
+                Clinical,
+            );
+        }
+        for (param, v) in &m.iov {
+            c.num(
+                format!("{name} inter-occasion variance of {}", param.name()),
+                Some(*v),
+                "",
+                Clinical,
+            );
+        }
+    }
 }

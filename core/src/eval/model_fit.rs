@@ -1,0 +1,312 @@
+//! The model stage: where the drug has a population PK model, the sample's
+//! parent level is fitted (Bayesian MAP) and the result gains a `model`
+//! block: the patient's own parameters, the prediction at the level, and
+//! the steady-state trough predicted on the current dose with its 90 %
+//! interval and how much the level (rather than the population) informed
+//! it. Informational, beside the tree's advice; every number withheld is
+//! withheld with a warning that says why (design.md, "Model-informed
+//! dosing").
+
+use crate::eval::{Context, Notes, undetectable};
+use crate::pack::model::DrugModel;
+use crate::pk::{self, CovariateValue, Dosing, Level, Patient};
+use crate::result::model::{ModelFit, ModelParameter, ModelPrediction, ModelTrough};
+use crate::result::{Measure, Trough};
+
+/// z of the 5th and 95th percentiles.
+const Z_90: f64 = 1.644_853_626_951_472_2;
+/// Beyond this standardised residual a level is not explained by the model.
+const EXTREME_RESIDUAL: f64 = 3.0;
+/// Above this shrinkage the predicted trough is mostly the population's
+/// (design.md: a single imatinib level 2-6 h after the dose leaves 0.8-0.9).
+const MOSTLY_PRIOR: f64 = 0.8;
+/// Most doses superposed for a regimen given in days (beyond: steady state).
+const MAX_DOSES: f64 = 10_000.0;
+
+/// The chi-square 0.99 point for 1 to 7 degrees of freedom.
+const CHI2_99: [f64; 7] = [6.635, 9.210, 11.345, 13.277, 15.086, 16.812, 18.475];
+
+pub(crate) fn stage(
+    cx: &Context<'_>,
+    measure: Measure,
+    parent_ng_ml: Option<f64>,
+    interval_h: f64,
+    trough: Trough,
+    notes: &mut Notes,
+) -> Option<ModelFit> {
+    let (drug, sample) = (cx.drug, cx.sample);
+    let first = drug.models.first()?;
+    let say = |notes: &mut Notes, why: &str| {
+        notes
+            .warnings
+            .push(format!("population model `{}`: {why}", first.model.id));
+    };
+    if measure != Measure::Cmin {
+        say(
+            notes,
+            "fitted to concentrations only, not to an AUC: not used",
+        );
+        return None;
+    }
+    if undetectable(sample) {
+        say(
+            notes,
+            "an undetectable level is not fitted (never as 0 or half the limit)",
+        );
+        return None;
+    }
+    let y = parent_ng_ml?;
+    let hours = match (sample.hours_since_dose, trough) {
+        (Some(h), _) => h,
+        (None, Trough::AssumedTrough) => interval_h,
+        (None, _) => {
+            say(
+                notes,
+                "the time after the dose is needed to fit a level: not used",
+            );
+            return None;
+        }
+    };
+    let dose = sample
+        .dose_mg
+        .unwrap_or(drug.dosing.levels[drug.dosing.standard].mg);
+    let (model, typical) = chosen(drug, first, sample, notes)?;
+    let count = sample
+        .days_on_dose
+        .map(|d| (d * 24.0 / interval_h).floor() + 1.0)
+        .filter(|n| *n <= MAX_DOSES)
+        .map(|n| n as u32);
+    let dosing = Dosing::Regular {
+        dose_mg: dose,
+        tau_h: interval_h,
+        count,
+    };
+    let described = match count {
+        Some(n) => format!("{dose} mg every {interval_h} h, {n} doses, regular dosing assumed"),
+        None => format!("{dose} mg every {interval_h} h at steady state, regular dosing assumed"),
+    };
+    let patient = Patient {
+        typical,
+        dosing,
+        levels: vec![Level {
+            t_h: hours,
+            ng_ml: y,
+        }],
+    };
+    let fit = match pk::fit(&model.model, &patient) {
+        Ok(f) => f,
+        Err(e) => {
+            say(notes, &format!("{e}: no model-based number"));
+            return None;
+        }
+    };
+    let trough = self::trough(model, &patient, &fit, dose, interval_h, notes);
+    let residual = fit.predictions.first().map_or(0.0, |p| p.1);
+    let mut block = ModelFit {
+        id: model.model.id.clone(),
+        source: model.source.clone(),
+        unconfirmed: model.unconfirmed.clone(),
+        dosing: described,
+        levels_used: 1,
+        parameters: parameters(model, &typical, &fit),
+        predictions: fit
+            .predictions
+            .iter()
+            .map(|(f, r)| ModelPrediction {
+                hours_since_dose: hours,
+                observed: y,
+                predicted: *f,
+                residual: *r,
+            })
+            .collect(),
+        prior_distance: fit.prior_distance,
+        trough,
+    };
+    if residual.abs() > EXTREME_RESIDUAL {
+        say(
+            notes,
+            &format!(
+                "the level is not explained by the model (standardised residual {residual:.1}): no predicted trough"
+            ),
+        );
+        block.trough = None;
+    }
+    if !finite(&block) {
+        say(
+            notes,
+            "a number of the fit is not finite: no model-based number",
+        );
+        return None;
+    }
+    let n = model.model.etas.len();
+    if CHI2_99
+        .get(n.saturating_sub(1))
+        .is_some_and(|limit| fit.prior_distance > *limit)
+    {
+        say(
+            notes,
+            "the patient's parameters lie beyond the 99th percentile of the population's: check adherence and the sampling time before acting on the model (non-adherence looks like a high clearance)",
+        );
+    }
+    Some(block)
+}
+
+/// The first model, or its fallback when one of its covariates is
+/// missing; with the patient's typical values.
+fn chosen<'a>(
+    drug: &'a crate::pack::model::Drug,
+    first: &'a DrugModel,
+    sample: &crate::input::Sample,
+    notes: &mut Notes,
+) -> Option<(&'a DrugModel, pk::Params)> {
+    let values: Vec<Option<CovariateValue>> = first
+        .model
+        .covariates
+        .iter()
+        .map(|c| {
+            let v = sample
+                .extra
+                .iter()
+                .find(|(k, _)| *k == c.input)
+                .map(|(_, v)| v)?;
+            match v {
+                serde_json::Value::Number(n) => n.as_f64().map(CovariateValue::Number),
+                serde_json::Value::String(s) => Some(CovariateValue::Category(s.clone())),
+                _ => None,
+            }
+        })
+        .collect();
+    for (c, v) in first.model.covariates.iter().zip(&values) {
+        if let (Some((low, high)), Some(CovariateValue::Number(x))) = (c.range, v)
+            && (*x < low || *x > high)
+        {
+            notes.warnings.push(format!(
+                "population model `{}`: {} {x} is outside the range the model was estimated on ({low}-{high}): extrapolated",
+                first.model.id, c.input
+            ));
+        }
+    }
+    match first.model.typical_for(&values) {
+        Ok(typical) => Some((first, typical)),
+        Err(missing) => {
+            let fallback = first
+                .fallback
+                .as_ref()
+                .and_then(|id| drug.models.iter().find(|m| &m.model.id == id));
+            let said = format!(
+                "population model `{}` needs {} (never assumed at the reference value)",
+                first.model.id,
+                missing.join(", ")
+            );
+            match fallback {
+                Some(f) => {
+                    notes.warnings.push(format!(
+                        "{said}: model `{}` without covariates is used",
+                        f.model.id
+                    ));
+                    f.model.typical_for(&[]).ok().map(|t| (f, t))
+                }
+                None => {
+                    notes.warnings.push(format!("{said}: not used"));
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn trough(
+    model: &DrugModel,
+    patient: &Patient,
+    fit: &pk::Fit,
+    dose: f64,
+    interval_h: f64,
+    notes: &mut Notes,
+) -> Option<ModelTrough> {
+    let (low, high) = model.doses_mg;
+    let daily = dose * 24.0 / interval_h;
+    if daily < low || daily > high {
+        notes.warnings.push(format!(
+            "population model `{}`: {daily} mg a day is outside the doses it was estimated on ({low}-{high} mg a day): no predicted trough",
+            model.model.id
+        ));
+        return None;
+    }
+    let regimen = Dosing::Regular {
+        dose_mg: dose,
+        tau_h: interval_h,
+        count: None,
+    };
+    let p = pk::predict(&model.model, patient, fit, &regimen, interval_h);
+    let shrinkage = p.shrinkage();
+    if !(p.value.is_finite() && shrinkage.is_finite()) {
+        return None;
+    }
+    if shrinkage > MOSTLY_PRIOR {
+        notes.warnings.push(format!(
+            "population model `{}`: the level informed the predicted trough little (shrinkage {shrinkage:.2}): it is mostly the population's, not this patient's",
+            model.model.id
+        ));
+    }
+    let (lower, upper) = p.interval(Z_90);
+    Some(ModelTrough {
+        value: p.value,
+        lower_90: lower,
+        upper_90: upper,
+        dose_mg: dose,
+        interval_h,
+        shrinkage,
+    })
+}
+
+fn parameters(model: &DrugModel, typical: &pk::Params, fit: &pk::Fit) -> Vec<ModelParameter> {
+    let n = fit.eta.len();
+    let mut out = Vec::new();
+    let names = [
+        (pk::Param::Cl, typical.cl, fit.params.cl, "L/h"),
+        (pk::Param::V1, typical.v1, fit.params.v1, "L"),
+        (pk::Param::Ka, typical.ka, fit.params.ka, "1/h"),
+        (pk::Param::Q, typical.q, fit.params.q, "L/h"),
+        (pk::Param::V2, typical.v2, fit.params.v2, "L"),
+        (pk::Param::Lag, typical.lag_h, fit.params.lag_h, "h"),
+        (pk::Param::F, typical.f, fit.params.f, "1"),
+    ];
+    for (param, t, v, unit) in names {
+        let i = model.model.etas.iter().position(|p| *p == param);
+        let declared =
+            i.is_some() || t != 0.0 && !(param == pk::Param::F && t == 1.0 && i.is_none());
+        if !declared || (param == pk::Param::Lag && t == 0.0) {
+            continue;
+        }
+        out.push(ModelParameter {
+            name: param.name().to_owned(),
+            value: v,
+            typical: t,
+            unit: unit.to_owned(),
+            eta: i.map(|i| fit.eta[i]),
+            eta_sd: i.map(|i| fit.covariance[i * n + i].max(0.0).sqrt()),
+        });
+    }
+    out
+}
+
+/// Every number of the block is finite (no number that is not reaches a
+/// result).
+fn finite(m: &ModelFit) -> bool {
+    let parameters = m.parameters.iter().all(|p| {
+        p.value.is_finite()
+            && p.typical.is_finite()
+            && p.eta.is_none_or(f64::is_finite)
+            && p.eta_sd.is_none_or(f64::is_finite)
+    });
+    let predictions = m
+        .predictions
+        .iter()
+        .all(|p| p.predicted.is_finite() && p.residual.is_finite());
+    let trough = m.trough.as_ref().is_none_or(|t| {
+        [t.value, t.lower_90, t.upper_90, t.shrinkage]
+            .iter()
+            .all(|v| v.is_finite())
+    });
+    parameters && predictions && trough && m.prior_distance.is_finite()
+}

@@ -1,0 +1,80 @@
+//! The `model` block of a result: what a drug's population PK model says
+//! of this patient, beside the rule-based advice and never instead of it.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// A population PK model fitted to the patient's levels (Bayesian MAP).
+/// Informational: the tree's advice is the one to act on.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelFit {
+    /// The model's id in the pack.
+    pub id: String,
+    /// Its citation.
+    pub source: String,
+    /// What in it is secondary, conflicting or unconfirmed.
+    pub unconfirmed: Option<String>,
+    /// The dosing the fit assumed, in words.
+    pub dosing: String,
+    /// Levels the fit used.
+    pub levels_used: usize,
+    /// The patient's parameters at the mode, beside the population's.
+    pub parameters: Vec<ModelParameter>,
+    /// For each level: observed and individually predicted, ng/mL.
+    pub predictions: Vec<ModelPrediction>,
+    /// `eta' Omega^-1 eta`: how unusual the patient's parameters are
+    /// (beyond the chi-square 0.99 point, a warning).
+    pub prior_distance: f64,
+    /// The steady-state trough the current dose is predicted to give; null
+    /// when the prediction is withheld (the warnings say why).
+    pub trough: Option<ModelTrough>,
+}
+
+/// One parameter of the patient.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelParameter {
+    /// `cl`, `v1`, `ka`, ...
+    pub name: String,
+    /// The patient's value at the mode.
+    pub value: f64,
+    /// The population's typical value (covariates applied).
+    pub typical: f64,
+    /// `L/h`, `L`, `1/h`, `h`, `1`.
+    pub unit: String,
+    /// The eta at the mode (ln of value over typical); null without IIV.
+    pub eta: Option<f64>,
+    /// Its posterior SD (Laplace); null without IIV.
+    pub eta_sd: Option<f64>,
+}
+
+/// One level, observed and predicted.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelPrediction {
+    /// Hours after the last dose.
+    pub hours_since_dose: f64,
+    /// As measured, ng/mL (the parent).
+    pub observed: f64,
+    /// The individual prediction, ng/mL.
+    pub predicted: f64,
+    /// Standardised residual (observed minus predicted over the residual
+    /// SD; beyond 3, the level is not explained and a warning says so).
+    pub residual: f64,
+}
+
+/// The predicted steady-state trough on the current dose.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelTrough {
+    /// ng/mL, at the mode.
+    pub value: f64,
+    /// 5th percentile of the patient's true trough (parameter uncertainty).
+    pub lower_90: f64,
+    /// 95th percentile.
+    pub upper_90: f64,
+    /// The dose and interval it is for.
+    pub dose_mg: f64,
+    /// Hours.
+    pub interval_h: f64,
+    /// Posterior SD over population SD of ln trough: 0 when the levels
+    /// fixed it, 1 when they told nothing (the prior's answer).
+    pub shrinkage: f64,
+}
