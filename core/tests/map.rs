@@ -255,7 +255,7 @@ fn model_json(m: &Model) -> serde_json::Value {
 }
 
 /// The MAP fit agrees within 1 % with an independent implementation
-/// (`tests/oracle/map_oracle.py`: scipy's ODE integration and optimisers).
+/// (`tests/oracle/map_oracle.py`: scipy's matrix exponential and optimisers).
 #[test]
 fn map_agrees_with_the_independent_implementation() {
     let fixtures = fixtures();
@@ -273,6 +273,10 @@ fn map_agrees_with_the_independent_implementation() {
                 serde_json::json!({"model": model_json(m), "patients": patients})
             })
             .collect();
+    // `TDM_ORACLE_FIXTURES=FILE` keeps the fixtures, to time the oracle alone.
+    if let Ok(path) = std::env::var("TDM_ORACLE_FIXTURES") {
+        std::fs::write(path, serde_json::to_vec(&input).unwrap()).unwrap();
+    }
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/oracle/map_oracle.py");
     let mut child = std::process::Command::new("python3")

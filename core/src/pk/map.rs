@@ -247,18 +247,22 @@ pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
     })
 }
 
-/// The typical patient, and where absorption may be faster or slower than
-/// disposition (flip-flop kinetics can give two modes).
+/// The typical patient; and where absorption has an eta, absorption faster
+/// and slower than typical, since flip-flop kinetics (ka near or below k)
+/// can give two modes. Without an eta on ka the objective has one mode in
+/// the models shipped, and every further start would cost a whole search.
 fn starts(model: &Model, sd: &[f64]) -> Vec<Vec<f64>> {
     let n = sd.len();
     let mut starts = vec![vec![0.0; n]];
-    for (i, param) in model.etas.iter().enumerate() {
-        if *param == super::model::Param::Ka || *param == super::model::Param::Cl {
-            for sign in [-1.5, 1.5] {
-                let mut s = vec![0.0; n];
-                s[i] = sign * sd[i];
-                starts.push(s);
-            }
+    if let Some(i) = model
+        .etas
+        .iter()
+        .position(|p| *p == super::model::Param::Ka)
+    {
+        for sign in [-1.5, 1.5] {
+            let mut s = vec![0.0; n];
+            s[i] = sign * sd[i];
+            starts.push(s);
         }
     }
     starts
