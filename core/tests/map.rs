@@ -339,3 +339,27 @@ fn map_agrees_with_the_independent_implementation() {
     assert_eq!(i, oracle.len());
     eprintln!("{i} patients: largest relative difference in trough and its spread {worst:.1e}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Whatever the level, time and dose, the fit gives an error or finite
+    /// numbers (no panic, no NaN reaching a result).
+    #[test]
+    fn a_fit_is_finite_or_refused(
+        value in proptest::prop_oneof![1e-300f64..1e-3, 1e-3f64..1e7, 1e7f64..1e300],
+        t in 0.0f64..200.0,
+        dose in 1e-3f64..1e5,
+        count in proptest::option::of(1u32..500),
+    ) {
+        let m = model(0.31);
+        let dosing = Dosing::Regular { dose_mg: dose, tau_h: 24.0, count };
+        let patient = Patient { typical: m.typical, dosing: dosing.clone(), levels: vec![Level { t_h: t, ng_ml: value }] };
+        if let Ok(f) = fit(&m, &patient) {
+            proptest::prop_assert!(f.eta.iter().all(|e| e.is_finite()), "{f:?}");
+            proptest::prop_assert!(f.covariance.iter().all(|c| c.is_finite()), "{f:?}");
+            let p = predict(&m, &patient, &f, &dosing, 24.0);
+            proptest::prop_assert!(p.value.is_finite() || p.value == 0.0, "{p:?}");
+        }
+    }
+}
