@@ -67,9 +67,14 @@ pub(crate) fn stage(
             return None;
         }
     };
-    let dose = sample
-        .dose_mg
-        .unwrap_or(drug.dosing.levels[drug.dosing.standard].mg);
+    // The dose is never assumed: a fit to the wrong dose is a wrong number.
+    let Some(dose) = sample.dose_mg else {
+        say(
+            notes,
+            "the dose (dose_mg) is needed to fit a level: not used",
+        );
+        return None;
+    };
     let (model, typical) = chosen(drug, first, sample, notes)?;
     let count = sample
         .days_on_dose
