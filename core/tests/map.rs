@@ -363,3 +363,29 @@ proptest::proptest! {
         }
     }
 }
+
+/// The sensitivity that carries inter-occasion variability into a next
+/// level's interval: a concentration is proportional to F (exactly 1), and
+/// falls as clearance rises.
+#[test]
+fn log_sensitivities_have_their_known_values() {
+    let m = model(0.3);
+    let dosing = Dosing::Regular {
+        dose_mg: 400.0,
+        tau_h: 24.0,
+        count: None,
+    };
+    let patient = Patient {
+        typical: m.typical,
+        dosing: dosing.clone(),
+        levels: vec![Level {
+            t_h: 24.0,
+            ng_ml: 700.0,
+        }],
+    };
+    let f = fit(&m, &patient).unwrap();
+    let to_f = tdm_core::pk::log_sensitivity(&m, &patient, &f, &dosing, 24.0, Param::F);
+    assert!((to_f - 1.0).abs() < 1e-6, "{to_f}");
+    let to_cl = tdm_core::pk::log_sensitivity(&m, &patient, &f, &dosing, 24.0, Param::Cl);
+    assert!(to_cl < -0.5, "{to_cl}");
+}

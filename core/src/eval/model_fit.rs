@@ -254,6 +254,17 @@ fn trough(
         ));
     }
     let (lower, upper) = p.interval(Z_90);
+    // A next measured level varies more than the true trough: IOV (not
+    // estimated for this occasion, design.md) and the residual error.
+    let iov: f64 = model
+        .iov
+        .iter()
+        .map(|(param, var)| {
+            let s = pk::log_sensitivity(&model.model, patient, fit, &regimen, interval_h, *param);
+            s * s * var
+        })
+        .sum();
+    let next_sd = (p.sd_log.powi(2) + iov + model.model.residual.log_variance(p.value)).sqrt();
     Some(ModelTrough {
         value: p.value,
         lower_90: lower,
@@ -261,6 +272,8 @@ fn trough(
         dose_mg: dose,
         interval_h,
         shrinkage,
+        next_level_lower_90: p.value * (-Z_90 * next_sd).exp(),
+        next_level_upper_90: p.value * (Z_90 * next_sd).exp(),
     })
 }
 
@@ -309,9 +322,16 @@ fn finite(m: &ModelFit) -> bool {
         .iter()
         .all(|p| p.predicted.is_finite() && p.residual.is_finite());
     let trough = m.trough.as_ref().is_none_or(|t| {
-        [t.value, t.lower_90, t.upper_90, t.shrinkage]
-            .iter()
-            .all(|v| v.is_finite())
+        [
+            t.value,
+            t.lower_90,
+            t.upper_90,
+            t.shrinkage,
+            t.next_level_lower_90,
+            t.next_level_upper_90,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
     });
     parameters && predictions && trough && m.prior_distance.is_finite()
 }

@@ -364,3 +364,23 @@ pub fn predict(
         prior_sd_log: linalg::quadratic(&model.omega, &g).max(0.0).sqrt(),
     }
 }
+
+/// `d ln C / d ln param` at the mode: how a relative change of one
+/// parameter moves the concentration (for variability the fit does not
+/// estimate, such as inter-occasion variability).
+pub fn log_sensitivity(
+    model: &Model,
+    patient: &Patient,
+    fit: &Fit,
+    dosing: &Dosing,
+    t_h: f64,
+    param: super::model::Param,
+) -> f64 {
+    let h: f64 = 1e-5;
+    let at = |scale: f64| {
+        let mut p = model.individual(&patient.typical, &fit.eta);
+        super::model::scale(&mut p, param, scale);
+        dosing.concentration(&p, t_h).ln()
+    };
+    (at(h.exp()) - at((-h).exp())) / (2.0 * h)
+}

@@ -130,6 +130,15 @@ impl std::fmt::Display for Covariate {
 }
 
 impl Residual {
+    /// The error's variance on the log scale at prediction `f` (for the
+    /// additive parts, to first order: variance over f squared).
+    pub fn log_variance(&self, f: f64) -> f64 {
+        match self {
+            Residual::Exponential { sd } => sd * sd,
+            _ => self.variance(f) / (f * f),
+        }
+    }
+
     /// The error's variance at prediction `f` (for the exponential form, on
     /// the log scale).
     pub fn variance(&self, f: f64) -> f64 {
@@ -276,4 +285,9 @@ impl Model {
         }
         p
     }
+}
+
+/// Multiplies one parameter of `p` by `factor`.
+pub(crate) fn scale(p: &mut Params, param: Param, factor: f64) {
+    *param.of(p) *= factor;
 }

@@ -77,4 +77,10 @@ pub struct ModelTrough {
     /// Posterior SD over population SD of ln trough: 0 when the levels
     /// fixed it, 1 when they told nothing (the prior's answer).
     pub shrinkage: f64,
+    /// 5th percentile of the next level measured at trough on this dose:
+    /// the patient's uncertainty plus inter-occasion variability and
+    /// residual error (assay and model misfit).
+    pub next_level_lower_90: f64,
+    /// 95th percentile of that next level.
+    pub next_level_upper_90: f64,
 }
