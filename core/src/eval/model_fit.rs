@@ -56,45 +56,29 @@ pub(crate) fn stage(
         return None;
     }
     let y = parent_ng_ml?;
-    let hours = match (sample.hours_since_dose, trough) {
-        (Some(h), _) => h,
-        (None, Trough::AssumedTrough) => interval_h,
-        (None, _) => {
-            say(
-                notes,
-                "the time after the dose is needed to fit a level: not used",
-            );
-            return None;
-        }
-    };
-    // The dose is never assumed: a fit to the wrong dose is a wrong number.
-    let Some(dose) = sample.dose_mg else {
-        say(
-            notes,
-            "the dose (dose_mg) is needed to fit a level: not used",
-        );
+    let Some(given) = regimen(sample, interval_h, trough) else {
+        let why = if sample.dose_mg.is_none() {
+            // The dose is never assumed: a fit to the wrong dose is a wrong number.
+            "the dose (dose_mg) is needed to fit a level: not used"
+        } else {
+            "the time after the dose is needed to fit a level: not used"
+        };
+        say(notes, why);
         return None;
     };
     let (model, typical) = chosen(drug, first, sample, notes)?;
-    let count = sample
-        .days_on_dose
-        .map(|d| (d * 24.0 / interval_h).floor() + 1.0)
-        .filter(|n| *n <= MAX_DOSES)
-        .map(|n| n as u32);
-    let dosing = Dosing::Regular {
-        dose_mg: dose,
-        tau_h: interval_h,
-        count,
-    };
-    let described = match count {
-        Some(n) => format!("{dose} mg every {interval_h} h, {n} doses, regular dosing assumed"),
-        None => format!("{dose} mg every {interval_h} h at steady state, regular dosing assumed"),
-    };
+    let Regimen {
+        dosing,
+        level_at,
+        hours,
+        dose,
+        described,
+    } = given;
     let patient = Patient {
         typical,
         dosing,
         levels: vec![Level {
-            t_h: hours,
+            t_h: level_at,
             ng_ml: y,
         }],
     };
@@ -154,6 +138,74 @@ pub(crate) fn stage(
         );
     }
     Some(block)
+}
+
+/// The doses the fit assumes and where the level lies among them.
+struct Regimen {
+    dosing: Dosing,
+    /// The level's time on the dosing's clock.
+    level_at: f64,
+    /// Hours from the last dose to the level.
+    hours: f64,
+    /// The current dose, mg: the one whose trough is predicted.
+    dose: f64,
+    described: String,
+}
+
+/// The doses as given (`doses`), or regular dosing from `dose_mg`,
+/// `hours_since_dose` and `days_on_dose`; None when the dose or the time
+/// after it is not known.
+fn regimen(sample: &crate::input::Sample, interval_h: f64, trough: Trough) -> Option<Regimen> {
+    if let Some(last) = sample
+        .doses
+        .iter()
+        .min_by(|a, b| a.hours_before.total_cmp(&b.hours_before))
+    {
+        let dose = sample.dose_mg.unwrap_or(last.mg);
+        let history = sample
+            .doses
+            .iter()
+            .map(|d| (-d.hours_before, d.mg))
+            .collect();
+        return Some(Regimen {
+            dosing: Dosing::History(history),
+            level_at: 0.0,
+            hours: last.hours_before,
+            dose,
+            described: format!(
+                "{} doses as given, the last ({} mg) {:.1} h before the sample",
+                sample.doses.len(),
+                last.mg,
+                last.hours_before
+            ),
+        });
+    }
+    let dose = sample.dose_mg?;
+    let hours = match (sample.hours_since_dose, trough) {
+        (Some(h), _) => h,
+        (None, Trough::AssumedTrough) => interval_h,
+        (None, _) => return None,
+    };
+    let count = sample
+        .days_on_dose
+        .map(|d| (d * 24.0 / interval_h).floor() + 1.0)
+        .filter(|n| *n <= MAX_DOSES)
+        .map(|n| n as u32);
+    let described = match count {
+        Some(n) => format!("{dose} mg every {interval_h} h, {n} doses, regular dosing assumed"),
+        None => format!("{dose} mg every {interval_h} h at steady state, regular dosing assumed"),
+    };
+    Some(Regimen {
+        dosing: Dosing::Regular {
+            dose_mg: dose,
+            tau_h: interval_h,
+            count,
+        },
+        level_at: hours,
+        hours,
+        dose,
+        described,
+    })
 }
 
 /// The first model, or its fallback when one of its covariates is

@@ -75,4 +75,21 @@ pub struct SampleInput {
     /// When the sample was drawn: `2026-11-24T08:30`, with optional seconds
     /// and UTC offset (`Z`, `+01:00`); used by `tdm report`.
     pub sampled_at: Option<String>,
+    /// The doses given before the sample (JSON and NDJSON only; needs
+    /// `sampled_at`): a population model is then fitted to them as given
+    /// instead of to regular dosing.
+    #[schemars(length(max = 730))]
+    pub doses: Option<Vec<DoseInput>>,
+}
+
+/// One dose given before the sample.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)] // describes the JSON form
+#[serde(deny_unknown_fields)]
+pub struct DoseInput {
+    /// When it was taken, a date and time like `sampled_at`.
+    pub at: String,
+    /// mg.
+    #[schemars(range(min = 0))]
+    pub mg: f64,
 }

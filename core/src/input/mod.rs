@@ -8,6 +8,7 @@
 pub(crate) mod clinical;
 pub(crate) mod contract;
 mod csv_split;
+pub mod doses;
 pub(crate) mod fields;
 mod json_split;
 pub(crate) mod sample;

@@ -33,6 +33,7 @@ pub const FIELDS: &[&str] = &[
     "toxicity_intolerable",
     "matrix",
     "comedication",
+    "doses",
     "product",
     "auc_interval_h",
     "sampled_at",
@@ -106,6 +107,8 @@ pub struct Sample {
     pub auc_interval_h: Option<f64>,
     /// When the sample was drawn, as given (a checked date-time).
     pub sampled_at: Option<String>,
+    /// The doses given before the sample, for a population model's fit.
+    pub doses: Vec<crate::input::doses::Dose>,
     /// Fields outside the contract, kept for warnings and for rule hooks.
     pub extra: Vec<(String, Value)>,
 }
@@ -263,8 +266,14 @@ impl<'a> Reader<'a> {
             product: self.text("product")?,
             auc_interval_h: self.positive("auc_interval_h")?,
             sampled_at: self.date_time("sampled_at")?,
+            doses: Vec::new(),
             extra: Vec::new(),
         };
+        sample.doses = crate::input::doses::read(
+            self.get("doses"),
+            sample.sampled_at.as_deref(),
+            (MIN_DOSE_MG, MAX_DOSE_MG),
+        )?;
         let cells = self.fields.are_cells();
         self.fields.each(|key, value| {
             let known =
