@@ -67,3 +67,26 @@ pub fn point(mount: &Path, version: &str) {
     std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
     fs::rename(&tmp, mount.join("..data")).unwrap();
 }
+
+/// The ConfigMap layout at `mount` with two versions of `source`, 1.0.1
+/// and 1.0.2, that differ in testinib's lower bound as well as in the
+/// version; 1.0.1 is current.
+pub fn two_versions(mount: &Path, source: &Path) {
+    configmap(mount, "1.0.1", source);
+    configmap(mount, "1.0.2", source);
+    let drug = mount.join("..1.0.2/drugs/testinib.yaml");
+    let text = fs::read_to_string(&drug).unwrap();
+    fs::write(&drug, text.replace("lower: 1000", "lower: 1100")).unwrap();
+    point(mount, "1.0.1");
+}
+
+/// Sets its flag when dropped, however the scope ends (a failed assertion
+/// included): threads that loop until the flag is set then stop, and a
+/// failure fails the test instead of hanging it.
+pub struct StopOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

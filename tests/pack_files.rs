@@ -77,13 +77,7 @@ fn a_pack_swapped_under_load_is_always_one_of_the_two_versions() {
     let source = base();
     let mount = tempfile::tempdir().unwrap();
     let m = mount.path();
-    tdm_tests::configmap(m, "1.0.1", source.path());
-    tdm_tests::configmap(m, "1.0.2", source.path());
-    // The two versions differ in a bound as well as in the version.
-    let drug = m.join("..1.0.2/drugs/testinib.yaml");
-    let text = fs::read_to_string(&drug).unwrap();
-    fs::write(&drug, text.replace("lower: 1000", "lower: 1100")).unwrap();
-    tdm_tests::point(m, "1.0.1");
+    tdm_tests::two_versions(m, source.path());
     let digest = |v: &str| {
         load_pack(m.join(format!("..{v}")))
             .unwrap()
@@ -94,14 +88,6 @@ fn a_pack_swapped_under_load_is_always_one_of_the_two_versions() {
     let real = [digest("1.0.1"), digest("1.0.2")];
     assert_ne!(real[0], real[1]);
     let stop = AtomicBool::new(false);
-    /// Stops the swapping thread however the loop ends, a failed assertion
-    /// included, so that a torn pack fails the test instead of hanging it.
-    struct Stop<'a>(&'a AtomicBool);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut flip = false;
@@ -111,7 +97,7 @@ fn a_pack_swapped_under_load_is_always_one_of_the_two_versions() {
                 std::thread::sleep(Duration::from_micros(500));
             }
         });
-        let _stop = Stop(&stop);
+        let _stop = tdm_tests::StopOnDrop(&stop);
         let mut loads = 0;
         for _ in 0..300 {
             if let Ok(pack) = load_pack(m) {

@@ -202,12 +202,7 @@ fn under_swaps_reloads_slow_clients_and_large_arrays_every_answer_is_whole() {
     let source = tdm_tests::assemble(None);
     let mount = tempfile::tempdir().unwrap();
     let m = mount.path();
-    tdm_tests::configmap(m, "1.0.1", source.path());
-    tdm_tests::configmap(m, "1.0.2", source.path());
-    let drug = m.join("..1.0.2/drugs/testinib.yaml");
-    let text = fs::read_to_string(&drug).unwrap();
-    fs::write(&drug, text.replace("lower: 1000", "lower: 1100")).unwrap();
-    tdm_tests::point(m, "1.0.1");
+    tdm_tests::two_versions(m, source.path());
     // What the library answers for each sample kind with each version: a
     // served result must be one of these, whole.
     let mut expected = std::collections::HashMap::new();
@@ -246,7 +241,7 @@ fn under_swaps_reloads_slow_clients_and_large_arrays_every_answer_is_whole() {
     let answered = std::thread::scope(|s| {
         // The helpers stop however the clients end, a failed assertion
         // included, so that a failure fails the test instead of hanging it.
-        let _stop = Stop(&stop);
+        let _stop = tdm_tests::StopOnDrop(&stop);
         s.spawn(|| swap_and_reload(m, pid, &stop));
         s.spawn(|| hold_connections(&server.base, &stop));
         s.spawn(|| trickle_a_body(&server.base, &stop));
@@ -291,14 +286,6 @@ fn under_swaps_reloads_slow_clients_and_large_arrays_every_answer_is_whole() {
     let peak = peak_memory_kb(pid);
     assert!(peak < 300 * 1024, "peak memory {peak} kB");
     eprintln!("requests answered per client: {answered:?}; server peak memory {peak} kB");
-}
-
-struct Stop<'a>(&'a AtomicBool);
-
-impl Drop for Stop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
 }
 
 fn swap_and_reload(m: &Path, pid: u32, stop: &AtomicBool) {

@@ -1,31 +1,20 @@
-//! MAP estimation for one patient: Widmer 2006's one-compartment imatinib
-//! model with one, two and three levels under regular dosing, and three
-//! levels after a dose change (30 doses superposed), fit and predicted
-//! trough together. `cargo bench -p tdm-core --bench map`.
+//! MAP estimation for one patient: the one-compartment imatinib model
+//! ki-oncology ships (Widmer 2006), with one, two and three levels under
+//! regular dosing, and three levels after a dose change (30 doses
+//! superposed), fit and predicted trough together.
+//! `cargo bench -p tdm-core --bench map`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tdm_core::pk::{Dosing, Level, Model, Param, Params, Patient, Residual, fit, predict};
+use tdm_core::pk::{Dosing, Level, Model, Patient, fit, predict};
 
+/// The model as ki-oncology ships it.
 fn widmer() -> Model {
-    Model {
-        id: "widmer2006-base".into(),
-        typical: Params {
-            ka: 0.61,
-            cl: 14.3,
-            v1: 347.0,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-        },
-        etas: vec![Param::Cl, Param::V1],
-        omega: vec![0.1296, 0.0, 0.0, 0.3969],
-        residual: Residual::Proportional { b: 0.31 },
-        covariates: vec![],
-    }
+    let pack =
+        tdm_core::load_pack(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/ki-oncology")).unwrap();
+    pack.drug("imatinib").unwrap().models[0].model.clone()
 }
 
 fn bench(c: &mut Criterion) {

@@ -26,6 +26,21 @@ fn model(sigma: f64) -> Model {
     }
 }
 
+/// 400 mg every 24 h at steady state, and a patient of `m` with `levels`.
+fn at_steady_state(m: &Model, levels: Vec<Level>) -> (Dosing, Patient) {
+    let dosing = Dosing::Regular {
+        dose_mg: 400.0,
+        tau_h: 24.0,
+        count: None,
+    };
+    let patient = Patient {
+        typical: m.typical,
+        dosing: dosing.clone(),
+        levels,
+    };
+    (dosing, patient)
+}
+
 fn history() -> Dosing {
     // 400 mg daily for 10 days, then 600 mg.
     Dosing::History(
@@ -68,16 +83,7 @@ fn known_etas_are_recovered_from_levels_with_little_error() {
 #[test]
 fn with_no_level_the_posterior_is_the_prior() {
     let m = model(0.3);
-    let dosing = Dosing::Regular {
-        dose_mg: 400.0,
-        tau_h: 24.0,
-        count: None,
-    };
-    let patient = Patient {
-        typical: m.typical,
-        dosing: dosing.clone(),
-        levels: vec![],
-    };
+    let (dosing, patient) = at_steady_state(&m, vec![]);
     let f = fit(&m, &patient).unwrap();
     assert!(f.eta.iter().all(|e| e.abs() < 1e-6), "{:?}", f.eta);
     for (got, want) in f.covariance.iter().zip(&m.omega) {
@@ -95,20 +101,13 @@ fn with_no_level_the_posterior_is_the_prior() {
 #[test]
 fn a_level_informs_the_trough_more_than_the_prior_does() {
     let m = model(0.1);
-    let dosing = Dosing::Regular {
-        dose_mg: 400.0,
-        tau_h: 24.0,
-        count: None,
-    };
-    let levels = vec![Level {
-        t_h: 23.0,
-        ng_ml: 600.0,
-    }];
-    let patient = Patient {
-        typical: m.typical,
-        dosing: dosing.clone(),
-        levels,
-    };
+    let (dosing, patient) = at_steady_state(
+        &m,
+        vec![Level {
+            t_h: 23.0,
+            ng_ml: 600.0,
+        }],
+    );
     let f = fit(&m, &patient).unwrap();
     let trough = predict(&m, &patient, &f, &dosing, 24.0);
     assert!(trough.shrinkage() < 0.5, "{trough:?}");
@@ -370,19 +369,13 @@ proptest::proptest! {
 #[test]
 fn log_sensitivities_have_their_known_values() {
     let m = model(0.3);
-    let dosing = Dosing::Regular {
-        dose_mg: 400.0,
-        tau_h: 24.0,
-        count: None,
-    };
-    let patient = Patient {
-        typical: m.typical,
-        dosing: dosing.clone(),
-        levels: vec![Level {
+    let (dosing, patient) = at_steady_state(
+        &m,
+        vec![Level {
             t_h: 24.0,
             ng_ml: 700.0,
         }],
-    };
+    );
     let f = fit(&m, &patient).unwrap();
     let to_f = tdm_core::pk::log_sensitivity(&m, &patient, &f, &dosing, 24.0, Param::F);
     assert!((to_f - 1.0).abs() < 1e-6, "{to_f}");

@@ -329,35 +329,37 @@ fn trough(
     })
 }
 
+/// The order the block lists parameters in: clearance first.
+const SHOWN: [pk::Param; 7] = [
+    pk::Param::Cl,
+    pk::Param::V1,
+    pk::Param::Ka,
+    pk::Param::Q,
+    pk::Param::V2,
+    pk::Param::Lag,
+    pk::Param::F,
+];
+
+/// The parameters the model has: those with an eta, and those whose
+/// typical value is not the default (0; 1 for F).
 fn parameters(model: &DrugModel, typical: &pk::Params, fit: &pk::Fit) -> Vec<ModelParameter> {
     let n = fit.eta.len();
-    let mut out = Vec::new();
-    let names = [
-        (pk::Param::Cl, typical.cl, fit.params.cl, "L/h"),
-        (pk::Param::V1, typical.v1, fit.params.v1, "L"),
-        (pk::Param::Ka, typical.ka, fit.params.ka, "1/h"),
-        (pk::Param::Q, typical.q, fit.params.q, "L/h"),
-        (pk::Param::V2, typical.v2, fit.params.v2, "L"),
-        (pk::Param::Lag, typical.lag_h, fit.params.lag_h, "h"),
-        (pk::Param::F, typical.f, fit.params.f, "1"),
-    ];
-    for (param, t, v, unit) in names {
-        let i = model.model.etas.iter().position(|p| *p == param);
-        let declared =
-            i.is_some() || t != 0.0 && !(param == pk::Param::F && t == 1.0 && i.is_none());
-        if !declared || (param == pk::Param::Lag && t == 0.0) {
-            continue;
-        }
-        out.push(ModelParameter {
-            name: param.name().to_owned(),
-            value: v,
-            typical: t,
-            unit: unit.to_owned(),
-            eta: i.map(|i| fit.eta[i]),
-            eta_sd: i.map(|i| fit.covariance[i * n + i].max(0.0).sqrt()),
-        });
-    }
-    out
+    SHOWN
+        .into_iter()
+        .filter_map(|param| {
+            let i = model.model.etas.iter().position(|p| *p == param);
+            let t = param.get(typical);
+            let default = if param == pk::Param::F { 1.0 } else { 0.0 };
+            (i.is_some() || t != default).then(|| ModelParameter {
+                name: param.name().to_owned(),
+                value: param.get(&fit.params),
+                typical: t,
+                unit: param.unit().to_owned(),
+                eta: i.map(|i| fit.eta[i]),
+                eta_sd: i.map(|i| fit.covariance[i * n + i].max(0.0).sqrt()),
+            })
+        })
+        .collect()
 }
 
 /// Every number of the block is finite (no number that is not reaches a

@@ -11,17 +11,6 @@ use crate::pack::raw_pk::{Equation, RawCovariate, RawModel, RawResidual, Residua
 use crate::pack::yaml::{self, Spanned};
 use crate::pk::{Covariate, Effect, Model, Param, Params, Residual};
 
-/// Each parameter's name and the one unit it is written in.
-const PARAMETERS: [(&str, Param, &str); 7] = [
-    ("ka", Param::Ka, "1/h"),
-    ("cl", Param::Cl, "L/h"),
-    ("v1", Param::V1, "L"),
-    ("q", Param::Q, "L/h"),
-    ("v2", Param::V2, "L"),
-    ("lag_h", Param::Lag, "h"),
-    ("f", Param::F, "1"),
-];
-
 impl Checker<'_> {
     pub(crate) fn models(&mut self, raw: &RawDrug) -> Vec<DrugModel> {
         let mut out: Vec<DrugModel> = Vec::new();
@@ -137,8 +126,7 @@ impl Checker<'_> {
             f: 1.0,
         };
         for raw in &m.parameters {
-            let Some((name, param, unit)) = PARAMETERS.iter().find(|(n, ..)| *n == raw.name.value)
-            else {
+            let Some(param) = Param::parse(&raw.name.value) else {
                 self.report(
                     yaml::position(&raw.name),
                     format!("`{}` is not a model parameter", raw.name.value),
@@ -146,33 +134,34 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            if raw.unit.value != *unit {
+            let (name, unit) = (param.name(), param.unit());
+            if raw.unit.value != unit {
                 self.report(
                     yaml::position(&raw.unit),
                     format!("`{name}` is written in {unit}, not {}", raw.unit.value),
                     Some("convert the value to that unit"),
                 );
             }
-            let value = if *param == Param::Lag {
+            let value = if param == Param::Lag {
                 raw.value.value
             } else {
                 self.positive(&raw.value, name)
             };
-            if *param == Param::Lag && !(0.0..24.0).contains(&value) {
+            if param == Param::Lag && !(0.0..24.0).contains(&value) {
                 self.report(
                     yaml::position(&raw.value),
                     format!("lag_h must be at least 0 and under 24 h, got {value}"),
                     None,
                 );
             }
-            if *param == Param::F && value > 1.0 {
+            if param == Param::F && value > 1.0 {
                 self.report(
                     yaml::position(&raw.value),
                     format!("f is a fraction of at most 1, got {value}"),
                     None,
                 );
             }
-            set(&mut p, *param, value);
+            crate::pk::model::set(&mut p, param, value);
         }
         let given = |n: &str| m.parameters.iter().any(|p| p.name.value == n);
         let needed: &[&str] = match m.structure {
@@ -201,23 +190,23 @@ impl Checker<'_> {
     fn params(&mut self, names: &[&Spanned<String>], m: &RawModel) -> Vec<Param> {
         let mut out = Vec::new();
         for name in names {
-            match PARAMETERS.iter().find(|(n, ..)| *n == name.value) {
-                Some((_, p, _)) if out.contains(p) => {
+            match Param::parse(&name.value) {
+                Some(p) if out.contains(&p) => {
                     self.report(
                         yaml::position(*name),
                         format!("`{}` has two variances", name.value),
                         None,
                     );
                 }
-                Some((_, p, _)) if !m.parameters.iter().any(|x| x.name.value == name.value) => {
+                Some(p) if !m.parameters.iter().any(|x| x.name.value == name.value) => {
                     self.report(
                         yaml::position(*name),
                         format!("`{}` has a variance but no typical value", name.value),
                         None,
                     );
-                    out.push(*p);
+                    out.push(p);
                 }
-                Some((_, p, _)) => out.push(*p),
+                Some(p) => out.push(p),
                 None => self.report(
                     yaml::position(*name),
                     format!("`{}` is not a model parameter", name.value),
@@ -235,12 +224,7 @@ impl Checker<'_> {
         for (i, v) in m.iiv.iter().enumerate().take(n) {
             omega[i * n + i] = self.positive(&v.variance, "a variance");
         }
-        let index = |name: &str| {
-            PARAMETERS
-                .iter()
-                .find(|(x, ..)| *x == name)
-                .and_then(|(_, p, _)| etas.iter().position(|e| e == p))
-        };
+        let index = |name: &str| Param::parse(name).and_then(|p| etas.iter().position(|e| *e == p));
         for c in &m.covariances {
             let [a, b] = &c.between.value;
             match (index(a), index(b)) {
@@ -376,17 +360,5 @@ impl Checker<'_> {
             reference,
             range: c.range.as_ref().map(|r| (r.value[0], r.value[1])),
         })
-    }
-}
-
-fn set(p: &mut Params, param: Param, value: f64) {
-    match param {
-        Param::Ka => p.ka = value,
-        Param::Cl => p.cl = value,
-        Param::V1 => p.v1 = value,
-        Param::Q => p.q = value,
-        Param::V2 => p.v2 = value,
-        Param::Lag => p.lag_h = value,
-        Param::F => p.f = value,
     }
 }

@@ -25,6 +25,39 @@ pub enum Param {
 }
 
 impl Param {
+    /// Every parameter, in the order packs list them.
+    pub const ALL: [Param; 7] = [
+        Param::Ka,
+        Param::Cl,
+        Param::V1,
+        Param::Q,
+        Param::V2,
+        Param::Lag,
+        Param::F,
+    ];
+
+    /// The parameter spelled `name` in a pack.
+    pub fn parse(name: &str) -> Option<Param> {
+        Param::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The one unit a pack writes it in.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Param::Ka => "1/h",
+            Param::Cl | Param::Q => "L/h",
+            Param::V1 | Param::V2 => "L",
+            Param::Lag => "h",
+            Param::F => "1",
+        }
+    }
+
+    /// Its value in `p`.
+    pub fn get(self, p: &Params) -> f64 {
+        let mut copy = *p;
+        *self.of(&mut copy)
+    }
+
     /// The parameter's name as packs spell it.
     pub fn name(self) -> &'static str {
         match self {
@@ -290,4 +323,9 @@ impl Model {
 /// Multiplies one parameter of `p` by `factor`.
 pub(crate) fn scale(p: &mut Params, param: Param, factor: f64) {
     *param.of(p) *= factor;
+}
+
+/// Sets one parameter of `p`.
+pub(crate) fn set(p: &mut Params, param: Param, value: f64) {
+    *param.of(p) = value;
 }

@@ -154,28 +154,25 @@ pub(super) fn model_facts(c: &mut Collector, d: &Drug) {
             Clinical,
         );
         c.text(format!("{name} population"), Some(&m.population), Clinical);
-        let t = &m.model.typical;
-        for (key, value, unit) in [
-            ("ka", t.ka, "1/h"),
-            ("cl", t.cl, "L/h"),
-            ("v1", t.v1, "L"),
-            ("q", t.q, "L/h"),
-            ("v2", t.v2, "L"),
-            ("lag_h", t.lag_h, "h"),
-        ] {
+        for param in crate::pk::Param::ALL {
+            let value = param.get(&m.model.typical);
+            let default = if param == crate::pk::Param::F {
+                1.0
+            } else {
+                0.0
+            };
+            let unit = if param == crate::pk::Param::F {
+                ""
+            } else {
+                param.unit()
+            };
             c.num(
-                format!("{name} {key}"),
-                (value != 0.0).then_some(value),
+                format!("{name} {}", param.name()),
+                (value != default).then_some(value),
                 unit,
                 Clinical,
             );
         }
-        c.num(
-            format!("{name} f"),
-            (t.f != 1.0).then_some(t.f),
-            "",
-            Clinical,
-        );
         let n = m.model.etas.len();
         for (i, a) in m.model.etas.iter().enumerate() {
             for (j, b) in m.model.etas.iter().enumerate().take(i + 1) {
