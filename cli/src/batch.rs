@@ -2,7 +2,9 @@
 //!
 //! This thread splits the input into records (sequential by nature: a CSV
 //! field may hold a newline). Chunks of records go to `jobs` workers, which
-//! check, evaluate and write each chunk's results as text. A writer thread
+//! check, evaluate and write each chunk's results as text; between checking
+//! and evaluating, each chunk in its turn takes its patients' earlier
+//! samples (`Histories`), so results do not depend on `jobs`. A writer thread
 //! puts the chunks out in input order. At most `WINDOW_PER_JOB * jobs`
 //! chunks are in flight, so memory does not grow with the input.
 
@@ -15,8 +17,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
+use tdm_core::eval::{Earlier, Histories};
 use tdm_core::{
-    EvalResult, InputFormat, Pack, input::InputError, input::RawRecord, result::Status,
+    EvalResult, InputFormat, Pack, Record, input::InputError, input::RawRecord, result::Status,
 };
 
 use crate::output::OutputFormat;
@@ -99,12 +102,13 @@ pub(crate) fn run(
     let (work_tx, work_rx) = channel::<Chunk>();
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = channel::<Done>();
+    let turns = Turns::new();
 
     thread::scope(|s| {
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            s.spawn(move || work(pack, output, work_rx, done_tx));
+            let (work_rx, turns) = (&work_rx, &turns);
+            s.spawn(move || work(pack, output, work_rx, turns, done_tx));
         }
         drop(done_tx);
         let writer = s.spawn(|| write_in_order(output, out, done_rx, &window, progress));
@@ -170,7 +174,13 @@ struct Done {
     tally: Tally,
 }
 
-fn work(pack: &Pack, output: OutputFormat, queue: &Mutex<Receiver<Chunk>>, done: Sender<Done>) {
+fn work(
+    pack: &Pack,
+    output: OutputFormat,
+    queue: &Mutex<Receiver<Chunk>>,
+    turns: &Turns,
+    done: Sender<Done>,
+) {
     loop {
         // The lock is held only to take the next chunk.
         let next = match queue.lock() {
@@ -178,15 +188,42 @@ fn work(pack: &Pack, output: OutputFormat, queue: &Mutex<Receiver<Chunk>>, done:
             Err(_) => return,
         };
         let Ok(chunk) = next else { return };
-        let mut text = Vec::with_capacity(chunk.records.len() * 1536);
+        // Checking runs on every worker; the patients' histories are then
+        // taken chunk after chunk, in input order, so that each sample's
+        // fit sees exactly the samples listed before it, whatever `jobs`.
+        let checked: Vec<(u64, Option<Record>)> = chunk
+            .records
+            .into_iter()
+            .map(|raw| {
+                (
+                    raw.line,
+                    catch_unwind(AssertUnwindSafe(|| raw.check())).ok(),
+                )
+            })
+            .collect();
+        let earlier = turns.take(chunk.seq, |histories| {
+            checked
+                .iter()
+                .map(|(_, record)| match record.as_ref().map(|r| &r.sample) {
+                    Some(Ok(sample)) => histories.take(pack, sample),
+                    _ => Earlier::default(),
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut text = Vec::with_capacity(checked.len() * 1536);
         let mut tally = Tally::default();
         let written = {
             let mut writer = continuation(output, &mut text, chunk.before);
-            chunk
-                .records
+            checked
                 .into_iter()
-                .try_for_each(|raw| {
-                    let result = evaluate(pack, raw);
+                .zip(
+                    earlier
+                        .unwrap_or_default()
+                        .into_iter()
+                        .chain(std::iter::repeat_with(Earlier::default)),
+                )
+                .try_for_each(|((line, record), earlier)| {
+                    let result = evaluate(pack, line, record, &earlier);
                     tally.count(&result);
                     writer.write(&result)
                 })
@@ -203,25 +240,56 @@ fn work(pack: &Pack, output: OutputFormat, queue: &Mutex<Receiver<Chunk>>, done:
     }
 }
 
+/// The patients' histories, taken by one chunk at a time in input order.
+struct Turns {
+    state: Mutex<(u64, Histories)>,
+    turn: Condvar,
+}
+
+impl Turns {
+    fn new() -> Self {
+        Turns {
+            state: Mutex::new((0, Histories::default())),
+            turn: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` on the histories once every chunk before `seq` has; the
+    /// turn passes on even if `f` panics (None), so no worker waits forever.
+    fn take<R>(&self, seq: u64, f: impl FnOnce(&mut Histories) -> R) -> Option<R> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.0 != seq {
+            state = self.turn.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut state.1))).ok();
+        state.0 += 1;
+        self.turn.notify_all();
+        out
+    }
+}
+
 /// One record's result. The core does not panic (its lints forbid the
 /// means, and fuzzing checks it); were it to, the record still gets a
 /// result, in its place, rather than the batch losing it.
-fn evaluate(pack: &Pack, raw: RawRecord) -> EvalResult {
-    let line = raw.line;
-    catch_unwind(AssertUnwindSafe(|| {
-        tdm_core::evaluate_record(pack, raw.check())
-    }))
-    .unwrap_or_else(|_| {
-        let mut result = EvalResult::error(
-            pack.id(),
-            None,
-            None,
-            tdm_core::result::ErrorCode::Internal,
-            "internal error while evaluating this record: please report it with the record",
-        );
-        result.line = (line > 0).then_some(line);
-        result
-    })
+fn evaluate(pack: &Pack, line: u64, record: Option<Record>, earlier: &Earlier) -> EvalResult {
+    record
+        .and_then(|record| {
+            catch_unwind(AssertUnwindSafe(|| {
+                tdm_core::eval::evaluate_record_with(pack, record, earlier)
+            }))
+            .ok()
+        })
+        .unwrap_or_else(|| {
+            let mut result = EvalResult::error(
+                pack.id(),
+                None,
+                None,
+                tdm_core::result::ErrorCode::Internal,
+                "internal error while evaluating this record: please report it with the record",
+            );
+            result.line = (line > 0).then_some(line);
+            result
+        })
 }
 
 /// Writes the header, each chunk in input order, and the footer.

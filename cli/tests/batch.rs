@@ -110,3 +110,45 @@ fn a_reader_that_goes_away_stops_the_batch_with_exit_5() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// 150 patients with 20 samples each, interleaved (a patient's samples lie
+/// in different chunks): each sample's fit uses exactly the patient's
+/// samples listed before it, on one thread as on several.
+#[test]
+fn a_patients_earlier_samples_are_fitted_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("histories.ndjson");
+    let mut text = String::new();
+    for week in 0..20u32 {
+        for patient in 0..150u32 {
+            let day = 1 + week * 7;
+            let (month, day) = (1 + (day - 1) / 28, 1 + (day - 1) % 28);
+            text += &format!(
+                r#"{{"id": "P{patient}-{week}", "patient": "P{patient}", "sampled_at": "2026-{month:02}-{day:02}T09:00", "drug": "imatinib", "indication": "CML", "value": {}, "unit": "ng/mL", "dose_mg": 400, "hours_since_dose": 24, "toxicity_grade": 0}}"#,
+                700 + (patient * 37 + week * 11) % 900
+            );
+            text.push('\n');
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
+    let one = eval(file, "ndjson", "1");
+    assert_eq!(one.status.code(), Some(0), "{}", common::out(&one));
+    let two = eval(file, "ndjson", "2");
+    assert!(
+        one.stdout == two.stdout,
+        "--jobs 2 wrote other bytes than --jobs 1"
+    );
+    let results: Vec<serde_json::Value> = String::from_utf8(one.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3000);
+    for (i, r) in results.iter().enumerate() {
+        let week = i / 150;
+        assert_eq!(r["model"]["levels_used"], week + 1, "{}", r["id"]);
+        let first = &r["model"]["predictions"][0];
+        assert_eq!(first["sample"], format!("P{}-0", i % 150), "{}", r["id"]);
+    }
+}

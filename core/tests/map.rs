@@ -3,7 +3,7 @@
 //! with no level the posterior is the prior.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tdm_core::pk::{Dosing, Level, Model, Param, Params, Patient, Residual, fit, predict};
+use tdm_core::pk::{Course, Dosing, Level, Model, Param, Params, Patient, Residual, fit, predict};
 
 /// A one-compartment model with etas on CL, V and ka, and a CL-V
 /// correlation.
@@ -127,10 +127,68 @@ struct Case {
     doses: Vec<(f64, f64)>,
     levels: Vec<(f64, f64)>,
     current_mg: f64,
+    /// Fitted as these courses (the doses they stand for go to the oracle).
+    courses: Option<Vec<Course>>,
+}
+
+/// The doses of `courses`, one by one (each course's count given).
+fn expand(courses: &[Course]) -> Vec<(f64, f64)> {
+    courses
+        .iter()
+        .flat_map(|c| {
+            (0..c.count.unwrap()).map(move |j| (c.last_h - f64::from(j) * c.tau_h, c.dose_mg))
+        })
+        .collect()
 }
 
 fn daily(days: std::ops::Range<u32>, mg: f64) -> Vec<(f64, f64)> {
     days.map(|d| (f64::from(d) * 24.0, mg)).collect()
+}
+
+/// Three samples of one patient, as `tdm eval` builds their dosing: 800 mg
+/// daily, a trough after 3 weeks; then 400 mg from day 24, a level 3 h
+/// after the morning dose on day 34; then a trough drawn 30 h after the
+/// last dose (a dose missed) on day 45. Courses end where a sample was
+/// drawn: no dose between a level and the dose before it.
+fn pazopanib_samples() -> Case {
+    let at = |day: u32, h: f64| f64::from(day) * 24.0 + h;
+    let courses = vec![
+        Course {
+            last_h: at(20, 0.0),
+            dose_mg: 800.0,
+            tau_h: 24.0,
+            count: Some(21),
+        },
+        Course {
+            last_h: at(23, 0.0),
+            dose_mg: 800.0,
+            tau_h: 24.0,
+            count: Some(2),
+        },
+        Course {
+            last_h: at(34, 0.0),
+            dose_mg: 400.0,
+            tau_h: 24.0,
+            count: Some(11),
+        },
+        Course {
+            last_h: at(43, 18.0),
+            dose_mg: 400.0,
+            tau_h: 24.0,
+            count: Some(10),
+        },
+    ];
+    Case {
+        id: "pazopanib three samples as courses, a dose missed",
+        doses: expand(&courses),
+        levels: vec![
+            (at(21, 0.0), 26000.0),
+            (at(34, 3.0), 24000.0),
+            (at(45, 0.0), 12000.0),
+        ],
+        current_mg: 400.0,
+        courses: Some(courses),
+    }
 }
 
 /// Widmer 2006's imatinib base model and Ozbey 2021's pazopanib model (at
@@ -160,12 +218,14 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
             doses: daily(0..30, 400.0),
             levels: vec![(at(29, 6.0), 1800.0)],
             current_mg: 400.0,
+            courses: None,
         },
         Case {
             id: "two levels",
             doses: daily(0..30, 400.0),
             levels: vec![(at(29, 6.0), 1800.0), (at(29, 24.0), 900.0)],
             current_mg: 400.0,
+            courses: None,
         },
         Case {
             id: "three levels",
@@ -176,6 +236,7 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
                 (at(29, 23.0), 1200.0),
             ],
             current_mg: 400.0,
+            courses: None,
         },
         Case {
             id: "dose change 400 -> 600 mg",
@@ -186,6 +247,20 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
                 (at(29, 24.0), 1100.0),
             ],
             current_mg: 600.0,
+            courses: None,
+        },
+        Case {
+            // tests/history.rs and the pack case `model-history-3`: 400 mg
+            // daily from 2 February, 600 mg from 11 March, three samples.
+            id: "three samples of one patient",
+            doses: [daily(0..37, 400.0), daily(37..53, 600.0)].concat(),
+            levels: vec![
+                (at(28, 0.0), 900.0),
+                (at(46, 6.0), 2600.0),
+                (at(53, 0.0), 1500.0),
+            ],
+            current_mg: 600.0,
+            courses: None,
         },
     ];
     let mut ozbey = Model {
@@ -211,12 +286,14 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
             doses: daily(0..30, 800.0),
             levels: vec![(at(29, 24.0), 30000.0)],
             current_mg: 800.0,
+            courses: None,
         },
         Case {
             id: "pazopanib two levels",
             doses: daily(0..30, 800.0),
             levels: vec![(at(29, 4.0), 45000.0), (at(29, 24.0), 28000.0)],
             current_mg: 800.0,
+            courses: None,
         },
         Case {
             id: "pazopanib dose change 800 -> 400 mg",
@@ -227,7 +304,9 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
                 (at(29, 24.0), 21000.0),
             ],
             current_mg: 400.0,
+            courses: None,
         },
+        pazopanib_samples(),
     ];
     vec![(widmer, imatinib), (ozbey, pazopanib)]
 }
@@ -298,7 +377,10 @@ fn map_agrees_with_the_independent_implementation() {
             i += 1;
             let patient = Patient {
                 typical: m.typical,
-                dosing: Dosing::History(c.doses.clone()),
+                dosing: c
+                    .courses
+                    .clone()
+                    .map_or_else(|| Dosing::History(c.doses.clone()), Dosing::Courses),
                 levels: c
                     .levels
                     .iter()
@@ -381,4 +463,66 @@ fn log_sensitivities_have_their_known_values() {
     assert!((to_f - 1.0).abs() < 1e-6, "{to_f}");
     let to_cl = tdm_core::pk::log_sensitivity(&m, &patient, &f, &dosing, 24.0, Param::Cl);
     assert!(to_cl < -0.5, "{to_cl}");
+}
+
+/// A course gives what its doses give one by one, at times before, inside
+/// and after it (a course still running at a level counts only the doses
+/// given by then); a course since long before is the limit of many doses.
+#[test]
+fn courses_are_the_doses_they_stand_for() {
+    let two_compartments = Params {
+        ka: 1.1,
+        cl: 10.0,
+        v1: 120.0,
+        q: 8.0,
+        v2: 300.0,
+        lag_h: 0.75,
+        f: 0.8,
+    };
+    let courses = vec![
+        Course {
+            last_h: 240.0,
+            dose_mg: 400.0,
+            tau_h: 24.0,
+            count: Some(11),
+        },
+        Course {
+            last_h: 402.0,
+            dose_mg: 200.0,
+            tau_h: 12.0,
+            count: Some(13),
+        },
+        Course {
+            last_h: 500.0,
+            dose_mg: 600.0,
+            tau_h: 24.0,
+            count: Some(3),
+        },
+    ];
+    let doses = expand(&courses);
+    for p in [model(0.1).typical, two_compartments] {
+        for t in (0..560).map(|i| f64::from(i) * 0.97) {
+            let by_course = Dosing::Courses(courses.clone()).concentration(&p, t);
+            let one_by_one = Dosing::History(doses.clone()).concentration(&p, t);
+            assert!(
+                (by_course - one_by_one).abs() <= 1e-9 * one_by_one.max(1e-3),
+                "t {t}: {by_course} vs {one_by_one}"
+            );
+        }
+        let long_before = Course {
+            last_h: 0.0,
+            dose_mg: 400.0,
+            tau_h: 24.0,
+            count: None,
+        };
+        let many = Course {
+            count: Some(3000),
+            ..long_before
+        };
+        for t in [-30.0, -5.0, 0.5, 6.0, 24.0] {
+            let a = Dosing::Courses(vec![long_before]).concentration(&p, t);
+            let b = Dosing::History(expand(&[many])).concentration(&p, t);
+            assert!((a - b).abs() <= 1e-9 * b, "t {t}: {a} vs {b}");
+        }
+    }
 }

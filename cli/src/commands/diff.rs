@@ -8,6 +8,7 @@ use std::io::{self, IsTerminal, Write};
 use crate::context::{self, CliError};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
+use tdm_core::eval::Histories;
 use tdm_core::{
     EvalResult, Pack, Record, tools::Change, tools::ChangeKind, tools::Impact, tools::PackDiff,
     tools::diff_packs,
@@ -137,10 +138,11 @@ fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, CliError> 
     let input = context::open_samples(path, None)?;
     let mut samples = 0;
     let mut changed = Vec::new();
+    let (mut old_histories, mut new_histories) = <(Histories, Histories)>::default();
     tdm_core::read_records(input.reader, input.format, |record: Record| {
         samples += 1;
-        let before = tdm_core::evaluate_record(old, record.clone());
-        let after = tdm_core::evaluate_record(new, record);
+        let before = old_histories.evaluate_record(old, record.clone());
+        let after = new_histories.evaluate_record(new, record);
         let (o, n) = (Outcome::of(&before), Outcome::of(&after));
         if o != n {
             changed.push(ChangedSample {

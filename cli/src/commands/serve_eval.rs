@@ -21,9 +21,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use serde_json::Value;
+use tdm_core::eval::{Histories, evaluate_value};
 use tdm_core::input::{InputError, InputFormat, read_raw_records};
 use tdm_core::result::{ErrorCode, EvalResult};
-use tdm_core::{Pack, Record, eval::evaluate_value, evaluate_record};
+use tdm_core::{Pack, Record};
 use tokio::sync::mpsc;
 
 use super::serve::{AppState, error};
@@ -137,6 +138,7 @@ async fn array(state: Arc<AppState>, body: Bytes) -> Response {
         pack: state.live.pack(),
         deadline: Instant::now() + state.timeout,
         log_ids: state.log_ids,
+        histories: Histories::default(),
     };
     tokio::task::spawn_blocking(move || batch.run(&body, &tx));
     (
@@ -164,12 +166,14 @@ struct Batch {
     pack: Arc<Pack>,
     deadline: Instant,
     log_ids: bool,
+    /// The array is one batch: a patient's samples are fitted together.
+    histories: Histories,
 }
 
 impl Batch {
     /// Evaluates each element in order and sends the results as chunks of
     /// one JSON array.
-    fn run(self, body: &[u8], tx: &mpsc::Sender<Bytes>) {
+    fn run(mut self, body: &[u8], tx: &mpsc::Sender<Bytes>) {
         let mut out = Vec::with_capacity(CHUNK + 4096);
         out.push(b'[');
         let mut ids = Vec::new();
@@ -201,9 +205,9 @@ impl Batch {
         }
     }
 
-    fn result(&self, record: Record) -> EvalResult {
+    fn result(&mut self, record: Record) -> EvalResult {
         if Instant::now() < self.deadline {
-            return evaluate_record(&self.pack, record);
+            return self.histories.evaluate_record(&self.pack, record);
         }
         let (id, drug) = match record.sample {
             Ok(s) => (s.id, Some(s.drug)),

@@ -162,8 +162,9 @@ fn report(
         }
     }
     let mut now = BTreeMap::new();
+    let mut histories = tdm_core::eval::Histories::default();
     for record in samples {
-        let result = tdm_core::evaluate_record(pack, record.clone());
+        let result = histories.evaluate_record(pack, record.clone());
         let id = result
             .id
             .clone()

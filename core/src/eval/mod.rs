@@ -18,9 +18,11 @@ mod decide;
 mod error;
 mod exposure;
 mod finite;
+mod history;
 mod hooks;
 mod ladder;
 mod model_fit;
+mod model_history;
 mod plausibility;
 mod product;
 mod target;
@@ -30,6 +32,7 @@ mod toxicity;
 mod verify;
 
 pub use error::EvalError;
+pub use history::{Earlier, Histories};
 pub use timing::log_linear_factor;
 
 pub(crate) use target::describe as describe_target;
@@ -42,8 +45,13 @@ use crate::result::{ErrorCode, EvalResult, Hook, Measure, Provider, ScriptUsed};
 
 /// Evaluates one batch record: a sample, or the error that replaced it.
 pub fn evaluate_record(pack: &Pack, record: Record) -> EvalResult {
+    evaluate_record_with(pack, record, &Earlier::default())
+}
+
+/// Evaluates one batch record with the patient's earlier samples.
+pub fn evaluate_record_with(pack: &Pack, record: Record, earlier: &Earlier) -> EvalResult {
     let mut result = match record.sample {
-        Ok(sample) => evaluate(pack, &sample),
+        Ok(sample) => evaluate_with(pack, &sample, earlier),
         Err(e) => {
             let mut r = EvalResult::error(pack.id(), e.id, e.drug, e.code, e.message);
             r.patient = e.patient;
@@ -79,7 +87,14 @@ pub fn evaluate_value(pack: &Pack, value: &serde_json::Value) -> EvalResult {
 /// # Ok::<(), tdm_core::PackError>(())
 /// ```
 pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
-    let assessed = assess(pack, sample).and_then(|r| match &r.assessment {
+    evaluate_with(pack, sample, &Earlier::default())
+}
+
+/// Evaluates `sample` with the patient's earlier samples (see
+/// [`Histories`]): a drug's population model is then fitted to their
+/// levels as well.
+pub fn evaluate_with(pack: &Pack, sample: &Sample, earlier: &Earlier) -> EvalResult {
+    let assessed = assess(pack, sample, earlier).and_then(|r| match &r.assessment {
         Some(a) if !finite::all_finite(a) => Err(EvalError::new(
             ErrorCode::InvalidField,
             "a number computed from this sample is not finite (check `value`, `dose_mg` and the times): no advice is given",
@@ -108,8 +123,20 @@ pub fn evaluate(pack: &Pack, sample: &Sample) -> EvalResult {
     result
 }
 
-/// The stages in the order of the data flow.
-fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
+/// The stages up to the plausibility check: what a sample's own
+/// evaluation reads, and what a later sample's model fit reads of it.
+pub(crate) struct Staged<'a> {
+    pub cx: Context<'a>,
+    pub unit: Reading,
+    pub notes: Notes,
+    pub target: std::borrow::Cow<'a, crate::pack::model::Target>,
+    pub measured: analytes::Measured,
+    pub timing: timing::Timing,
+    pub exposure: exposure::Combined,
+    pub plausible: plausibility::Plausibility,
+}
+
+pub(crate) fn staged<'a>(pack: &'a Pack, sample: &'a Sample) -> Result<Staged<'a>, EvalError> {
     let base = find_drug(pack, sample)?;
     refuse(sample)?;
     let mut chosen = Vec::new();
@@ -131,18 +158,33 @@ fn assess(pack: &Pack, sample: &Sample) -> Result<EvalResult, EvalError> {
         limiting_grade(&pack.policy, sample).is_some(),
         &mut notes,
     )?;
+    Ok(Staged {
+        cx,
+        unit,
+        notes,
+        target,
+        measured,
+        timing,
+        exposure,
+        plausible,
+    })
+}
+
+/// The stages in the order of the data flow.
+fn assess(pack: &Pack, sample: &Sample, earlier: &Earlier) -> Result<EvalResult, EvalError> {
+    let Staged {
+        cx,
+        unit,
+        mut notes,
+        target,
+        measured,
+        timing,
+        exposure,
+        plausible,
+    } = staged(pack, sample)?;
     // An impossible value (a likely unit slip) is not fitted either.
     let model = (plausible.verdict != plausibility::Plausible::Impossible)
-        .then(|| {
-            model_fit::stage(
-                &cx,
-                unit.measure,
-                measured.values.first().copied().flatten().map(|v| v.1),
-                timing.interval_h,
-                timing.trough,
-                &mut notes,
-            )
-        })
+        .then(|| model_fit::stage(&cx, &unit, &measured, &timing, earlier, &mut notes))
         .flatten();
     let mut judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
     if plausible.verdict == plausibility::Plausible::Impossible {

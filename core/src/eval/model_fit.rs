@@ -7,11 +7,14 @@
 //! withheld with a warning that says why (design.md, "Model-informed
 //! dosing").
 
-use crate::eval::{Context, Notes, undetectable};
+use crate::eval::analytes::Measured;
+use crate::eval::history::Earlier;
+use crate::eval::model_history;
+use crate::eval::timing::Timing;
+use crate::eval::{Context, Notes, Reading};
 use crate::pack::model::DrugModel;
-use crate::pk::{self, CovariateValue, Dosing, Level, Patient};
+use crate::pk::{self, CovariateValue, Dosing, Patient};
 use crate::result::model::{ModelFit, ModelParameter, ModelPrediction, ModelTrough};
-use crate::result::{Measure, Trough};
 
 /// z of the 5th and 95th percentiles.
 const Z_90: f64 = 1.644_853_626_951_472_2;
@@ -20,18 +23,16 @@ const EXTREME_RESIDUAL: f64 = 3.0;
 /// Above this shrinkage the predicted trough is mostly the population's
 /// (design.md: a single imatinib level 2-6 h after the dose leaves 0.8-0.9).
 const MOSTLY_PRIOR: f64 = 0.8;
-/// Most doses superposed for a regimen given in days (beyond: steady state).
-const MAX_DOSES: f64 = 10_000.0;
 
 /// The chi-square 0.99 point for 1 to 7 degrees of freedom.
 const CHI2_99: [f64; 7] = [6.635, 9.210, 11.345, 13.277, 15.086, 16.812, 18.475];
 
 pub(crate) fn stage(
     cx: &Context<'_>,
-    measure: Measure,
-    parent_ng_ml: Option<f64>,
-    interval_h: f64,
-    trough: Trough,
+    reading: &Reading,
+    measured: &Measured,
+    timing: &Timing,
+    earlier: &Earlier,
     notes: &mut Notes,
 ) -> Option<ModelFit> {
     let (drug, sample) = (cx.drug, cx.sample);
@@ -41,46 +42,25 @@ pub(crate) fn stage(
             .warnings
             .push(format!("population model `{}`: {why}", first.model.id));
     };
-    if measure != Measure::Cmin {
-        say(
-            notes,
-            "fitted to concentrations only, not to an AUC: not used",
-        );
-        return None;
-    }
-    if undetectable(sample) {
-        say(
-            notes,
-            "an undetectable level is not fitted (never as 0 or half the limit)",
-        );
-        return None;
-    }
-    let y = parent_ng_ml?;
-    let Some(given) = regimen(sample, interval_h, trough) else {
-        let why = if sample.dose_mg.is_none() {
-            // The dose is never assumed: a fit to the wrong dose is a wrong number.
-            "the dose (dose_mg) is needed to fit a level: not used"
-        } else {
-            "the time after the dose is needed to fit a level: not used"
-        };
-        say(notes, why);
-        return None;
+    let current = match model_history::observation(sample, reading, measured, timing) {
+        Ok(o) => o,
+        Err(why) => {
+            say(notes, why);
+            return None;
+        }
     };
     let (model, typical) = chosen(drug, first, sample, notes)?;
-    let Regimen {
-        dosing,
-        level_at,
-        hours,
-        dose,
-        described,
-    } = given;
+    let mut said = Vec::new();
+    let history = model_history::earlier(cx, &current, earlier, &mut |w| said.push(w));
+    for w in said {
+        say(notes, &w);
+    }
+    let (dose, interval_h) = (current.dose_mg, current.tau_h);
+    let plan = model_history::plan(sample, current, history);
     let patient = Patient {
         typical,
-        dosing,
-        levels: vec![Level {
-            t_h: level_at,
-            ng_ml: y,
-        }],
+        dosing: plan.dosing,
+        levels: plan.levels.iter().map(|(l, _)| *l).collect(),
     };
     let fit = match pk::fit(&model.model, &patient) {
         Ok(f) => f,
@@ -90,33 +70,49 @@ pub(crate) fn stage(
         }
     };
     let trough = self::trough(model, &patient, &fit, dose, interval_h, notes);
-    let residual = fit.predictions.first().map_or(0.0, |p| p.1);
+    let predictions: Vec<ModelPrediction> = plan
+        .levels
+        .iter()
+        .zip(&fit.predictions)
+        .map(|((_, o), (f, r))| ModelPrediction {
+            sample: o.id.clone(),
+            sampled_at: o.sampled_at.clone(),
+            hours_since_dose: o.hours,
+            observed: o.ng_ml,
+            predicted: *f,
+            residual: *r,
+        })
+        .collect();
+    let unexplained: Vec<String> = predictions
+        .iter()
+        .filter(|p| p.residual.abs() > EXTREME_RESIDUAL)
+        .map(|p| {
+            let which = match (&p.sample, predictions.len()) {
+                (_, 1) => "the level".to_owned(),
+                (Some(id), _) => format!("the level of {id}"),
+                (None, _) => "a level".to_owned(),
+            };
+            format!(
+                "{which} is not explained by the model (standardised residual {:.1})",
+                p.residual
+            )
+        })
+        .collect();
     let mut block = ModelFit {
         id: model.model.id.clone(),
         source: model.source.clone(),
         unconfirmed: model.unconfirmed.clone(),
-        dosing: described,
-        levels_used: 1,
+        dosing: plan.described,
+        levels_used: predictions.len(),
         parameters: parameters(model, &typical, &fit),
-        predictions: fit
-            .predictions
-            .iter()
-            .map(|(f, r)| ModelPrediction {
-                hours_since_dose: hours,
-                observed: y,
-                predicted: *f,
-                residual: *r,
-            })
-            .collect(),
+        predictions,
         prior_distance: fit.prior_distance,
         trough,
     };
-    if residual.abs() > EXTREME_RESIDUAL {
+    if !unexplained.is_empty() {
         say(
             notes,
-            &format!(
-                "the level is not explained by the model (standardised residual {residual:.1}): no predicted trough"
-            ),
+            &format!("{}: no predicted trough", unexplained.join("; ")),
         );
         block.trough = None;
     }
@@ -138,74 +134,6 @@ pub(crate) fn stage(
         );
     }
     Some(block)
-}
-
-/// The doses the fit assumes and where the level lies among them.
-struct Regimen {
-    dosing: Dosing,
-    /// The level's time on the dosing's clock.
-    level_at: f64,
-    /// Hours from the last dose to the level.
-    hours: f64,
-    /// The current dose, mg: the one whose trough is predicted.
-    dose: f64,
-    described: String,
-}
-
-/// The doses as given (`doses`), or regular dosing from `dose_mg`,
-/// `hours_since_dose` and `days_on_dose`; None when the dose or the time
-/// after it is not known.
-fn regimen(sample: &crate::input::Sample, interval_h: f64, trough: Trough) -> Option<Regimen> {
-    if let Some(last) = sample
-        .doses
-        .iter()
-        .min_by(|a, b| a.hours_before.total_cmp(&b.hours_before))
-    {
-        let dose = sample.dose_mg.unwrap_or(last.mg);
-        let history = sample
-            .doses
-            .iter()
-            .map(|d| (-d.hours_before, d.mg))
-            .collect();
-        return Some(Regimen {
-            dosing: Dosing::History(history),
-            level_at: 0.0,
-            hours: last.hours_before,
-            dose,
-            described: format!(
-                "{} doses as given, the last ({} mg) {:.1} h before the sample",
-                sample.doses.len(),
-                last.mg,
-                last.hours_before
-            ),
-        });
-    }
-    let dose = sample.dose_mg?;
-    let hours = match (sample.hours_since_dose, trough) {
-        (Some(h), _) => h,
-        (None, Trough::AssumedTrough) => interval_h,
-        (None, _) => return None,
-    };
-    let count = sample
-        .days_on_dose
-        .map(|d| (d * 24.0 / interval_h).floor() + 1.0)
-        .filter(|n| *n <= MAX_DOSES)
-        .map(|n| n as u32);
-    let described = match count {
-        Some(n) => format!("{dose} mg every {interval_h} h, {n} doses, regular dosing assumed"),
-        None => format!("{dose} mg every {interval_h} h at steady state, regular dosing assumed"),
-    };
-    Some(Regimen {
-        dosing: Dosing::Regular {
-            dose_mg: dose,
-            tau_h: interval_h,
-            count,
-        },
-        level_at: hours,
-        hours,
-        dose,
-        described,
-    })
 }
 
 /// The first model, or its fallback when one of its covariates is

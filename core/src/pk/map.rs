@@ -34,6 +34,38 @@ pub enum Dosing {
     },
     /// Each dose (time h, mg); observation times on the same clock.
     History(Vec<(f64, f64)>),
+    /// Courses of regular doses one after another (a patient's regimens
+    /// between samples); observation times on the courses' clock.
+    Courses(Vec<Course>),
+}
+
+/// Regular doses: `count` doses of `dose_mg` every `tau_h` hours, the last
+/// at `last_h`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Course {
+    /// The time of the course's last dose, h.
+    pub last_h: f64,
+    /// mg per dose.
+    pub dose_mg: f64,
+    /// Dosing interval, h.
+    pub tau_h: f64,
+    /// Doses in the course, or None: since long before (steady state).
+    pub count: Option<u32>,
+}
+
+impl Course {
+    /// Concentration (mg/L) at `t_h` of the doses given by then: a course
+    /// still running at `t_h` counts only its doses at or before it.
+    fn concentration(&self, p: &Params, t_h: f64) -> f64 {
+        let ahead = ((self.last_h - t_h) / self.tau_h).ceil().max(0.0);
+        let count = match self.count {
+            Some(n) if ahead >= f64::from(n) => return 0.0,
+            Some(n) => Some(n - ahead as u32),
+            None => None,
+        };
+        let last = self.last_h - ahead * self.tau_h;
+        p.regular(self.dose_mg, self.tau_h, count, t_h - last)
+    }
 }
 
 /// A measured level.
@@ -99,6 +131,7 @@ impl Dosing {
                     count,
                 } => p.regular(*dose_mg, *tau_h, *count, t_h),
                 Dosing::History(doses) => p.doses(doses, t_h),
+                Dosing::Courses(courses) => courses.iter().map(|c| c.concentration(p, t_h)).sum(),
             }
     }
 }
@@ -270,17 +303,28 @@ fn starts(model: &Model, sd: &[f64]) -> Vec<Vec<f64>> {
 
 fn minimise(objective: &Objective, start: Vec<f64>) -> Option<(Vec<f64>, f64, u64)> {
     let n = start.len();
-    let mut identity = vec![vec![0.0; n]; n];
-    for (i, row) in identity.iter_mut().enumerate() {
-        row[i] = 0.1;
-    }
+    // BFGS starts from the inverse of the curvature at the start where it is
+    // positive definite: with many levels the objective is steep (curvature
+    // in the hundreds), and a unit-scale first step overshoots until the
+    // line search fails ("not a descent direction").
+    let curvature = objective.hessian(&start);
+    let first = linalg::inverse(&curvature, n)
+        .filter(|inv| super::positive_definite(inv, n))
+        .unwrap_or_else(|| {
+            let mut scaled = vec![0.0; n * n];
+            for i in 0..n {
+                scaled[i * n + i] = 0.1;
+            }
+            scaled
+        });
+    let first: Vec<Vec<f64>> = first.chunks(n).map(<[f64]>::to_vec).collect();
     let solver = BFGS::new(MoreThuenteLineSearch::new())
         .with_tolerance_grad(1e-7)
         .ok()?
         .with_tolerance_cost(1e-14)
         .ok()?;
     let result = Executor::new(objective.clone(), solver)
-        .configure(|s| s.param(start).inv_hessian(identity).max_iters(200))
+        .configure(|s| s.param(start).inv_hessian(first).max_iters(200))
         .run()
         .ok()?;
     let state = result.state();

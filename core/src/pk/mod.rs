@@ -8,7 +8,9 @@ pub mod map;
 pub mod model;
 pub mod solution;
 
-pub use map::{Dosing, Fit, FitError, Level, Patient, Predicted, fit, log_sensitivity, predict};
+pub use map::{
+    Course, Dosing, Fit, FitError, Level, Patient, Predicted, fit, log_sensitivity, predict,
+};
 pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
 pub use solution::Params;
 

@@ -50,6 +50,10 @@ pub struct ModelParameter {
 /// One level, observed and predicted.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ModelPrediction {
+    /// The sample's `id` (a patient's earlier samples are fitted too).
+    pub sample: Option<String>,
+    /// When it was drawn, as given.
+    pub sampled_at: Option<String>,
     /// Hours after the last dose.
     pub hours_since_dose: f64,
     /// As measured, ng/mL (the parent).

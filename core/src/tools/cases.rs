@@ -43,6 +43,10 @@ pub struct Expect {
     /// when it is withheld.
     #[serde(default, deserialize_with = "present")]
     pub model_trough: Option<Option<f64>>,
+    /// Levels the model was fitted to (the sample's and its patient's
+    /// earlier ones).
+    #[serde(default)]
+    pub levels_used: Option<usize>,
     /// Text the error must contain.
     #[serde(default)]
     pub error_contains: Option<String>,
@@ -77,6 +81,9 @@ pub struct Case {
     pub name: String,
     /// The sample, as in the input contract.
     pub sample: serde_json::Value,
+    /// The patient's earlier samples, evaluated first in this order, as in
+    /// a batch: a population model is fitted to their levels too.
+    pub earlier: Vec<serde_json::Value>,
     /// What it must give.
     pub expect: Expect,
 }
@@ -132,6 +139,7 @@ pub fn load_cases(pack_dir: impl AsRef<Path>) -> Result<Vec<Case>, PackError> {
                         file: file.clone(),
                         name: c.name.value,
                         sample: c.sample,
+                        earlier: c.earlier,
                         expect: c.expect,
                     });
                 }
@@ -165,7 +173,12 @@ fn unstated(e: &Expect) -> Option<&'static str> {
 
 /// Evaluates one case and compares.
 pub fn run_case(pack: &Pack, case: &Case) -> CaseOutcome {
-    let result = crate::eval::evaluate_value(pack, &case.sample);
+    let mut histories = crate::eval::Histories::default();
+    let record = |value: &serde_json::Value| crate::input::record_from_value(1, 0, value.clone());
+    for earlier in &case.earlier {
+        histories.evaluate_record(pack, record(earlier));
+    }
+    let result = histories.evaluate_record(pack, record(&case.sample));
     let failures = compare(&case.expect, &result);
     CaseOutcome {
         case: case.clone(),
@@ -222,6 +235,13 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
             "model",
             show(id.as_deref()),
             show(fitted.map(|m| m.id.as_str())),
+        );
+    }
+    if let Some(n) = expect.levels_used {
+        check(
+            "levels_used",
+            n.to_string(),
+            show(fitted.map(|m| m.levels_used)),
         );
     }
     if let Some(want) = expect.model_trough {
@@ -321,6 +341,11 @@ pub(crate) struct RawCase {
     /// checked here: a case may feed deliberately broken input.
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub sample: serde_json::Value,
+    /// The patient's earlier samples, in the order a batch would list them
+    /// (same `patient`, each with `sampled_at`).
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
+    pub earlier: Vec<serde_json::Value>,
     /// The expected result; only the fields given are checked.
     pub expect: Expect,
 }

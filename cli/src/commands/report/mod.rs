@@ -88,10 +88,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
     let input = context::open_samples(&args.file, None)?;
     let mut patients: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     let mut skipped = 0;
+    let mut histories = tdm_core::eval::Histories::default();
     tdm_core::read_records(input.reader, input.format, |record: Record| {
         let line = record.line;
         let sample = record.sample.clone().ok();
-        let result = tdm_core::evaluate_record(&pack, record);
+        let result = histories.evaluate_record(&pack, record);
         let (patient, time) = match (
             &result.patient,
             result
