@@ -249,7 +249,10 @@ pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
     };
     let mut best: Option<(Vec<f64>, f64, u64)> = None;
     for start in starts(model, &sd) {
-        let Some((eta, cost, iterations)) = minimise(&objective, start) else {
+        let Some((eta, cost, iterations)) = first_steps(&objective, model, &start)
+            .iter()
+            .find_map(|first| minimise(&objective, start.clone(), first))
+        else {
             continue;
         };
         if best.as_ref().is_none_or(|b| cost < b.1 - 1e-9) {
@@ -280,6 +283,24 @@ pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
     })
 }
 
+/// First inverse Hessians for BFGS, tried in turn until one converges.
+/// The prior's, `Omega / 2`, bounds the posterior's from above (the levels
+/// only add curvature), so the first step never leaves the prior's scale;
+/// with many levels the objective is much steeper than that, and the
+/// inverse of the curvature at the start is the step that fits it. Either
+/// can end in a failed line search (overshooting into the 6 SD wall, or
+/// a direction that no longer descends), which the other then avoids.
+fn first_steps(objective: &Objective, model: &Model, start: &[f64]) -> Vec<Vec<f64>> {
+    let n = start.len();
+    let mut out = vec![model.omega.iter().map(|v| v / 2.0).collect::<Vec<f64>>()];
+    if let Some(inverse) = linalg::inverse(&objective.hessian(start), n)
+        .filter(|inverse| super::positive_definite(inverse, n))
+    {
+        out.push(inverse);
+    }
+    out
+}
+
 /// The typical patient; and where absorption has an eta, absorption faster
 /// and slower than typical, since flip-flop kinetics (ka near or below k)
 /// can give two modes. Without an eta on ka the objective has one mode in
@@ -301,22 +322,9 @@ fn starts(model: &Model, sd: &[f64]) -> Vec<Vec<f64>> {
     starts
 }
 
-fn minimise(objective: &Objective, start: Vec<f64>) -> Option<(Vec<f64>, f64, u64)> {
+/// BFGS from `start`, its first inverse Hessian `first` (row-major).
+fn minimise(objective: &Objective, start: Vec<f64>, first: &[f64]) -> Option<(Vec<f64>, f64, u64)> {
     let n = start.len();
-    // BFGS starts from the inverse of the curvature at the start where it is
-    // positive definite: with many levels the objective is steep (curvature
-    // in the hundreds), and a unit-scale first step overshoots until the
-    // line search fails ("not a descent direction").
-    let curvature = objective.hessian(&start);
-    let first = linalg::inverse(&curvature, n)
-        .filter(|inv| super::positive_definite(inv, n))
-        .unwrap_or_else(|| {
-            let mut scaled = vec![0.0; n * n];
-            for i in 0..n {
-                scaled[i * n + i] = 0.1;
-            }
-            scaled
-        });
     let first: Vec<Vec<f64>> = first.chunks(n).map(<[f64]>::to_vec).collect();
     let solver = BFGS::new(MoreThuenteLineSearch::new())
         .with_tolerance_grad(1e-7)
