@@ -150,6 +150,8 @@ pub(crate) const CSV_COLUMNS: &[&str] = &[
     "measured_total",
     "hours_since_dose",
     "half_life_h",
+    "correction",
+    "model_ratio",
     "parent_only",
     "target_id",
     "target_lower",
@@ -220,6 +222,12 @@ impl<W: Write> Writer for Csv<W> {
             opt(e
                 .and_then(|e| e.corrected_from.as_ref())
                 .and_then(|c| c.half_life_h)),
+            opt(e
+                .and_then(|e| e.corrected_from.as_ref())
+                .map(|c| c.method.as_str())),
+            opt(e
+                .and_then(|e| e.corrected_from.as_ref())
+                .and_then(|c| c.model_ratio)),
             opt(e.map(|e| e.parent_only)),
             opt(t.map(|t| t.id.as_str())),
             opt(t.and_then(|t| t.lower)),
@@ -456,5 +464,13 @@ fn model_line(m: &tdm_core::result::model::ModelFit) -> String {
             )
         },
     );
-    format!("{} (informational): {}; {trough}", m.id, own.join(", "))
+    let levels = match m.levels_used {
+        1 => "1 level".to_owned(),
+        n => format!("{n} levels of the patient"),
+    };
+    format!(
+        "{} (informational, {levels}): {}; {trough}",
+        m.id,
+        own.join(", ")
+    )
 }

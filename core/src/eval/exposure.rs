@@ -56,6 +56,7 @@ pub(crate) fn combine(
         hours_since_dose: sample.hours_since_dose.unwrap_or_default(),
         interval_h: timing.interval_h,
         half_life_h: drug.half_life_h,
+        model_ratio: None,
         method: CorrectionMethod::LogLinear,
     });
     // The hook's inputs are built only for a drug that has such a hook.
@@ -86,6 +87,7 @@ pub(crate) fn combine(
                     hours_since_dose: hours,
                     interval_h: timing.interval_h,
                     half_life_h: None,
+                    model_ratio: None,
                     method: provider.into(),
                 });
             }
@@ -105,4 +107,26 @@ pub(crate) fn combine(
         total,
         raw_total,
     })
+}
+
+/// Replaces a log-linear correction of the parent alone by the patient's
+/// model curve (design.md: the model for off-trough correction, Janssen et
+/// al. 2020); a summed target, or a trough a hook predicted, stays as it is.
+pub(crate) fn by_model(combined: &mut Combined, measured: &Measured, ratio: f64) {
+    let Some(c) = combined.exposure.corrected_from.as_mut() else {
+        return;
+    };
+    if c.method != CorrectionMethod::LogLinear || measured.counted != [0] {
+        return;
+    }
+    let Some(parent) = combined.exposure.analytes.first_mut() else {
+        return;
+    };
+    c.method = CorrectionMethod::Model;
+    c.half_life_h = None;
+    c.model_ratio = Some(tidy(ratio));
+    combined.total = combined.raw_total * ratio;
+    combined.exposure.value = tidy(combined.total);
+    parent.at_trough = Some(tidy(parent.value * ratio));
+    parent.half_life_h = None;
 }

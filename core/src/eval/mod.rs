@@ -179,13 +179,17 @@ fn assess(pack: &Pack, sample: &Sample, earlier: &Earlier) -> Result<EvalResult,
         target,
         measured,
         timing,
-        exposure,
+        mut exposure,
         plausible,
     } = staged(pack, sample)?;
     // An impossible value (a likely unit slip) is not fitted either.
-    let model = (plausible.verdict != plausibility::Plausible::Impossible)
+    let fitted = (plausible.verdict != plausibility::Plausible::Impossible)
         .then(|| model_fit::stage(&cx, &unit, &measured, &timing, earlier, &mut notes))
         .flatten();
+    if let Some(ratio) = fitted.as_ref().and_then(|f| f.trough_ratio) {
+        exposure::by_model(&mut exposure, &measured, ratio);
+    }
+    let model = fitted.map(|f| f.block);
     let mut judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
     if plausible.verdict == plausibility::Plausible::Impossible {
         // Kept only for the toxicity's sake: the value itself is not judged.

@@ -34,7 +34,7 @@ pub(crate) fn stage(
     timing: &Timing,
     earlier: &Earlier,
     notes: &mut Notes,
-) -> Option<ModelFit> {
+) -> Option<Fitted> {
     let (drug, sample) = (cx.drug, cx.sample);
     let first = drug.models.first()?;
     let say = |notes: &mut Notes, why: &str| {
@@ -55,7 +55,7 @@ pub(crate) fn stage(
     for w in said {
         say(notes, &w);
     }
-    let (dose, interval_h) = (current.dose_mg, current.tau_h);
+    let (dose, interval_h, hours) = (current.dose_mg, current.tau_h, current.hours);
     let plan = model_history::plan(sample, current, history);
     let patient = Patient {
         typical,
@@ -70,6 +70,15 @@ pub(crate) fn stage(
         }
     };
     let trough = self::trough(model, &patient, &fit, dose, interval_h, notes);
+    // The sample's own level is the last on the clock.
+    let trough_ratio = patient.levels.last().and_then(|at| {
+        let here = patient.dosing.concentration(&fit.params, at.t_h);
+        let then = patient
+            .dosing
+            .concentration(&fit.params, at.t_h + interval_h - hours);
+        let ratio = then / here;
+        (hours < interval_h && ratio.is_finite() && ratio > 0.0).then_some(ratio)
+    });
     let predictions: Vec<ModelPrediction> = plan
         .levels
         .iter()
@@ -109,6 +118,7 @@ pub(crate) fn stage(
         prior_distance: fit.prior_distance,
         trough,
     };
+    let trough_ratio = trough_ratio.filter(|_| unexplained.is_empty());
     if !unexplained.is_empty() {
         say(
             notes,
@@ -133,7 +143,19 @@ pub(crate) fn stage(
             "the patient's parameters lie beyond the 99th percentile of the population's: check adherence and the sampling time before acting on the model (non-adherence looks like a high clearance)",
         );
     }
-    Some(block)
+    Some(Fitted {
+        block,
+        trough_ratio,
+    })
+}
+
+/// The model block, and for a level drawn before the trough the ratio of
+/// the patient's predicted trough to the predicted level at sampling (the
+/// ratio method with the patient's own curve), when every level is
+/// explained.
+pub(crate) struct Fitted {
+    pub block: ModelFit,
+    pub trough_ratio: Option<f64>,
 }
 
 /// The first model, or its fallback when one of its covariates is

@@ -85,8 +85,20 @@ pub(crate) fn rationale(
         out.push_str(" (parent only)");
     }
     if let Some(c) = &e.corrected_from {
-        match c.half_life_h {
-            Some(h) => put!(
+        match (c.half_life_h, c.model_ratio) {
+            (_, Some(ratio)) => put!(
+                &mut out,
+                " (extrapolated from ",
+                Sig(c.value),
+                " ",
+                &e.unit,
+                " at ",
+                Num(c.hours_since_dose),
+                " h along the patient's model curve, x ",
+                Num(ratio),
+                ")"
+            ),
+            (Some(h), None) => put!(
                 &mut out,
                 " (extrapolated from ",
                 Sig(c.value),
@@ -98,7 +110,7 @@ pub(crate) fn rationale(
                 Num(h),
                 " h)"
             ),
-            None => put!(
+            (None, None) => put!(
                 &mut out,
                 " (trough predicted from ",
                 Sig(c.value),

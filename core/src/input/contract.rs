@@ -12,7 +12,9 @@ use crate::input::units::Quantity;
 pub struct SampleInput {
     /// Echoed in the result.
     pub id: Option<String>,
-    /// Echoed in the result.
+    /// Echoed in the result. In a batch, a drug's population model is fitted
+    /// to this sample with the patient's samples listed before it (each with
+    /// `sampled_at`, in time order).
     pub patient: Option<String>,
     /// INN or alias of the drug, any case.
     pub drug: String,

@@ -141,6 +141,7 @@ fn correction(out: &mut Vec<u8>, c: &Correction) {
     o.num("hours_since_dose", c.hours_since_dose);
     o.num("interval_h", c.interval_h);
     o.opt_num("half_life_h", c.half_life_h);
+    o.opt_num("model_ratio", c.model_ratio);
     o.str("method", c.method.as_str());
     o.end();
 }

@@ -187,8 +187,12 @@ pub struct Correction {
     pub interval_h: f64,
     /// The parent's half-life used (log-linear only).
     pub half_life_h: Option<f64>,
-    /// `log-linear`, or `script` / `plugin` when the drug's script or
-    /// plugin predicted the trough (named in `script`).
+    /// `model` only: the patient's predicted trough over the predicted
+    /// level at sampling, the factor applied.
+    pub model_ratio: Option<f64>,
+    /// `log-linear`; `model` where the drug has a population model fitted
+    /// to the patient; `script` / `plugin` when the drug's script or plugin
+    /// predicted the trough (named in `script`).
     pub method: CorrectionMethod,
 }
 

@@ -223,6 +223,10 @@ spelled! {
         Script = "script",
         /// Predicted by the drug's native plugin (see `script`).
         Plugin = "plugin",
+        /// `Cmin = C(t) * f(tau) / f(t)`, `f` the patient's curve from the
+        /// drug's population model (MAP fit, `model`): the ratio method of
+        /// Janssen et al. 2020 with the individual curve.
+        Model = "model",
     }
 }
 

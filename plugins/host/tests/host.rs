@@ -117,9 +117,11 @@ fn the_example_plugin_predicts_troughs_and_matches_log_linear_late_in_the_interv
     let plugin_pack =
         load_pack_with(dir.path(), &allow()).unwrap_or_else(|e| panic!("{}", problems(&e)));
     let log_linear = load_pack(root().join("rules/ki-oncology")).unwrap();
+    // Without a dose, ki-oncology's population model is not fitted, and
+    // its correction is log-linear.
     let at = |pack, hours: f64| {
         let s = json!({"drug": "imatinib", "indication": "CML", "value": 1000, "unit": "ng/mL",
-                       "dose_mg": 400, "hours_since_dose": hours, "days_on_dose": 30});
+                       "hours_since_dose": hours, "days_on_dose": 30});
         let r = evaluate_value(pack, &s);
         r.assessment
             .as_ref()
