@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tdm_core::pk::{Dosing, Level, Model, Patient, fit, predict};
+use tdm_core::pk::{Dosing, Level, Model, Patient, courses_of, fit, predict};
 
 /// The model as ki-oncology ships it.
 fn widmer() -> Model {
@@ -63,9 +63,9 @@ fn bench(c: &mut Criterion) {
         .map(|d| (f64::from(d) * 24.0, if d < 20 { 400.0 } else { 600.0 }))
         .collect();
     let at = |day: f64, h: f64| day * 24.0 + h;
-    let patient = Patient {
+    let mut patient = Patient {
         typical: m.typical,
-        dosing: Dosing::History(history),
+        dosing: Dosing::History(history.clone()),
         levels: vec![
             Level {
                 t_h: at(19.0, 24.0),
@@ -82,7 +82,18 @@ fn bench(c: &mut Criterion) {
         ],
     };
     c.bench_function(
-        "map: one compartment, 3 levels, 30 doses with a dose change",
+        "map: one compartment, 3 levels, 30 doses with a dose change, dose by dose",
+        |b| {
+            b.iter(|| {
+                let f = fit(&m, black_box(&patient)).unwrap();
+                predict(&m, &patient, &f, &next, 24.0)
+            })
+        },
+    );
+    // What evaluation does with a sample's `doses`: runs merged into courses.
+    patient.dosing = Dosing::Courses(courses_of(&history));
+    c.bench_function(
+        "map: one compartment, 3 levels, 30 doses with a dose change, as courses",
         |b| {
             b.iter(|| {
                 let f = fit(&m, black_box(&patient)).unwrap();

@@ -509,6 +509,21 @@ fn courses_are_the_doses_they_stand_for() {
                 "t {t}: {by_course} vs {one_by_one}"
             );
         }
+        // An irregular list: a missed dose, a dose change, a late dose, out
+        // of order; merged into courses, it gives what it gives dose by dose.
+        let mut irregular: Vec<(f64, f64)> = (0..40)
+            .filter(|d| *d != 17)
+            .map(|d| (f64::from(d) * 24.0, if d < 25 { 400.0 } else { 600.0 }))
+            .collect();
+        irregular.push((40.0 * 24.0 + 5.0, 600.0));
+        irregular.reverse();
+        let merged = tdm_core::pk::courses_of(&irregular);
+        assert!(merged.len() <= 5, "{merged:?}");
+        for t in (0..1000).map(|i| f64::from(i) * 1.01) {
+            let a = Dosing::Courses(merged.clone()).concentration(&p, t);
+            let b = Dosing::History(irregular.clone()).concentration(&p, t);
+            assert!((a - b).abs() <= 1e-9 * b.max(1e-3), "t {t}: {a} vs {b}");
+        }
         let long_before = Course {
             last_h: 0.0,
             dose_mg: 400.0,

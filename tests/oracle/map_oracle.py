@@ -3,7 +3,7 @@
 
 Reads fixtures (JSON) on stdin and writes, for each patient, the MAP etas,
 the individual prediction of the steady-state trough on the current dose,
-and its posterior and prior SD on the log scale. Written apart from the Rust
+its posterior and prior SD on the log scale, and the seconds it took. Written apart from the Rust
 code (closed forms, objective, optimiser, Hessian) so that the two can only
 agree by being right: concentrations come from the model's ODEs solved by
 the matrix exponential (scipy.linalg.expm) dose by dose, not from closed
@@ -12,6 +12,7 @@ curvature from central differences.
 """
 import json
 import sys
+import time
 
 import numpy as np
 from scipy.linalg import expm
@@ -140,7 +141,10 @@ def main():
     out = []
     for case in fixtures:
         for patient in case["patients"]:
-            out.append(solve(case["model"], patient))
+            started = time.perf_counter()
+            solved = solve(case["model"], patient)
+            solved["seconds"] = time.perf_counter() - started
+            out.append(solved)
     json.dump(out, sys.stdout, indent=1)
 
 

@@ -15,7 +15,7 @@ use crate::eval::timing::Timing;
 use crate::eval::{Context, Reading, plausibility, staged, undetectable};
 use crate::input::{Sample, time};
 use crate::pack::model::Pack;
-use crate::pk::{Course, Dosing, Level};
+use crate::pk::{self, Course, Dosing, Level};
 use crate::result::{Measure, Trough};
 
 /// Earlier levels further back than this are not fitted (as `doses`).
@@ -176,7 +176,7 @@ pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observati
             .iter()
             .map(|d| d.hours_before)
             .fold(0.0, f64::max);
-        let doses = sample
+        let doses: Vec<(f64, f64)> = sample
             .doses
             .iter()
             .map(|d| (-d.hours_before, d.mg))
@@ -202,7 +202,7 @@ pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observati
             })
             .collect();
         return Plan {
-            dosing: Dosing::History(doses),
+            dosing: Dosing::Courses(pk::courses_of(&doses)),
             levels,
             described,
         };

