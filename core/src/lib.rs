@@ -3,7 +3,9 @@
 //!
 //! A [`Pack`] of YAML rules is loaded and validated once ([`load_pack`]);
 //! samples are then evaluated against it with [`evaluate`], a pure function
-//! with no I/O. Batches stream through [`read_records`]. Every result carries
+//! with no I/O. Batches stream through [`read_records`]; evaluated through
+//! one [`eval::Histories`], each sample's population-model fit also uses the
+//! patient's samples listed before it. Every result carries
 //! the pack's name, version and digest and the intermediate values that
 //! reproduce it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

@@ -524,6 +524,35 @@ fn courses_are_the_doses_they_stand_for() {
             let b = Dosing::History(irregular.clone()).concentration(&p, t);
             assert!((a - b).abs() <= 1e-9 * b.max(1e-3), "t {t}: {a} vs {b}");
         }
+        // Two courses on one grid join into one; a third off the grid stays.
+        let split = vec![
+            Course {
+                last_h: 96.0,
+                dose_mg: 400.0,
+                tau_h: 24.0,
+                count: None,
+            },
+            Course {
+                last_h: 240.0,
+                dose_mg: 400.0,
+                tau_h: 24.0,
+                count: Some(6),
+            },
+            Course {
+                last_h: 250.0,
+                dose_mg: 400.0,
+                tau_h: 24.0,
+                count: Some(1),
+            },
+        ];
+        let one = tdm_core::pk::joined(split.clone());
+        assert_eq!(one.len(), 2, "{one:?}");
+        assert_eq!((one[0].last_h, one[0].count), (240.0, None));
+        for t in [100.0, 240.0, 245.0, 251.0, 300.0] {
+            let a = Dosing::Courses(one.clone()).concentration(&p, t);
+            let b = Dosing::Courses(split.clone()).concentration(&p, t);
+            assert!((a - b).abs() <= 1e-9 * b, "t {t}: {a} vs {b}");
+        }
         let long_before = Course {
             last_h: 0.0,
             dose_mg: 400.0,

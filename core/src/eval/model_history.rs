@@ -266,7 +266,7 @@ fn courses(all: &[Observation], times: &[f64]) -> Vec<Course> {
             count,
         });
     }
-    out
+    pk::joined(out)
 }
 
 /// The doses of `o`'s regimen after its sample (drawn at `t`) and before

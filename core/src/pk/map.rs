@@ -85,6 +85,28 @@ pub fn courses_of(doses: &[(f64, f64)]) -> Vec<Course> {
     out
 }
 
+/// Courses (in time order) with each one that continues the one before it
+/// on the same grid (same dose and interval, its first dose one interval
+/// after the other's last) joined to it: the same doses, fewer series.
+pub fn joined(courses: Vec<Course>) -> Vec<Course> {
+    let mut out: Vec<Course> = Vec::with_capacity(courses.len());
+    for c in courses {
+        if let (Some(p), Some(n)) = (out.last_mut(), c.count) {
+            let first = c.last_h - f64::from(n.saturating_sub(1)) * c.tau_h;
+            if p.dose_mg == c.dose_mg
+                && p.tau_h == c.tau_h
+                && (first - (p.last_h + p.tau_h)).abs() < 1e-6
+            {
+                p.last_h = c.last_h;
+                p.count = p.count.map(|m| m.saturating_add(n));
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Course {
     /// Concentration (mg/L) at `t_h` of the doses given by then: a course
     /// still running at `t_h` counts only its doses at or before it.

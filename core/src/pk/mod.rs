@@ -9,8 +9,8 @@ pub mod model;
 pub mod solution;
 
 pub use map::{
-    Course, Dosing, Fit, FitError, Level, Patient, Predicted, courses_of, fit, log_sensitivity,
-    predict,
+    Course, Dosing, Fit, FitError, Level, Patient, Predicted, courses_of, fit, joined,
+    log_sensitivity, predict,
 };
 pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
 pub use solution::Params;
