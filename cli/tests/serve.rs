@@ -59,6 +59,27 @@ fn the_api_answers_one_sample_an_array_and_the_pack() {
     );
 }
 
+/// An array is one batch: a patient's samples in it are fitted together,
+/// and separate requests are not (the service keeps no patient state).
+#[test]
+fn an_arrays_samples_of_one_patient_are_fitted_together() {
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    let at = |id: &str, when: &str, value: u32| {
+        json!({"id": id, "patient": "P-7", "sampled_at": when, "drug": "imatinib",
+               "indication": "CML", "value": value, "unit": "ng/mL", "dose_mg": 400,
+               "hours_since_dose": 24, "days_on_dose": 30, "toxicity_grade": 0})
+    };
+    let first = at("A", "2026-03-02T09:00", 900);
+    let second = at("B", "2026-04-02T09:00", 1100);
+    let (status, both) = post(&server.base, &json!([first, second]), None);
+    assert_eq!(status, 200);
+    assert_eq!(both[0]["model"]["levels_used"], 1);
+    assert_eq!(both[1]["model"]["levels_used"], 2);
+    assert_eq!(both[1]["model"]["predictions"][0]["sample"], "A");
+    let (_, alone) = post(&server.base, &second, None);
+    assert_eq!(alone["model"]["levels_used"], 1);
+}
+
 #[test]
 fn a_token_is_required_off_loopback_and_checked_when_given() {
     let o = Command::new(env!("CARGO_BIN_EXE_tdm"))
