@@ -22,9 +22,12 @@ fuzz_target!(|data: &[u8]| {
         _ => InputFormat::Csv,
     };
     let mut count = 0usize;
+    // Through a batch's histories, as `tdm eval` reads a file: a patient's
+    // earlier samples are fitted with each later one.
+    let mut histories = tdm_core::eval::Histories::default();
     let _ = tdm_core::read_records(std::io::Cursor::new(body), format, |record| {
         count += 1;
-        let r = tdm_core::evaluate_record(pack(), record);
+        let r = histories.evaluate_record(pack(), record);
         assert!(r.error.is_some() || r.assessment.is_some());
         Ok(())
     });
