@@ -409,6 +409,17 @@ impl<W: Write> Writer for Table<W> {
         }
         if let Some(m) = r.assessment.as_ref().and_then(|a| a.model.as_ref()) {
             writeln!(self.out, "    model: {}", shown(&model_line(m)))?;
+            if let Some(d) = &m.recommendation {
+                writeln!(
+                    self.out,
+                    "    model dose: {} mg q{}h (probability {:.2} of reaching the target; {}); its steady state after {} days",
+                    fmt_num(d.dose_mg),
+                    fmt_num(d.interval_h),
+                    d.p_target,
+                    shown(&d.note),
+                    fmt_num(round_sig(d.next_level_after_days, 2)),
+                )?;
+            }
         }
         for note in r
             .assessment

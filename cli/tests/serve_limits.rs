@@ -61,7 +61,8 @@ fn idle_and_half_sent_connections_are_closed_at_the_idle_timeout() {
 
 #[test]
 fn an_array_is_answered_in_order_with_a_broken_element_in_its_place() {
-    let server = start(&root().join("rules/ki-oncology"), &[]);
+    // 10,000 model fits in a debug build take some 15 s: room for a loaded machine.
+    let server = start(&root().join("rules/ki-oncology"), &["--timeout", "120"]);
     let samples: Vec<Value> = (0..10_000)
         .map(|i| {
             let mut s = sample();

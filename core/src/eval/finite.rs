@@ -29,6 +29,7 @@ fn exposure_finite(e: &Exposure) -> bool {
             && c.hours_since_dose.is_finite()
             && c.interval_h.is_finite()
             && opt(c.half_life_h)
+            && opt(c.model_ratio)
     });
     let expected = e.expected.as_ref().is_none_or(|x| {
         [

@@ -21,6 +21,7 @@ mod finite;
 mod history;
 mod hooks;
 mod ladder;
+mod model_dose;
 mod model_fit;
 mod model_history;
 mod plausibility;
@@ -189,7 +190,6 @@ fn assess(pack: &Pack, sample: &Sample, earlier: &Earlier) -> Result<EvalResult,
     if let Some(ratio) = fitted.as_ref().and_then(|f| f.trough_ratio) {
         exposure::by_model(&mut exposure, &measured, ratio);
     }
-    let model = fitted.map(|f| f.block);
     let mut judged = classify::classify(&cx, &target, &exposure, &timing, &mut notes)?;
     if plausible.verdict == plausibility::Plausible::Impossible {
         // Kept only for the toxicity's sake: the value itself is not judged.
@@ -199,6 +199,7 @@ fn assess(pack: &Pack, sample: &Sample, earlier: &Earlier) -> Result<EvalResult,
     let advised = advise::advise(
         &cx, &target, &judged, &exposure, &measured, &timing, &plausible, &mut notes,
     )?;
+    let model = fitted.map(|f| model_dose::add(&cx, &target, &advised, f, &mut notes.warnings));
     let mut result = assemble::result(
         &cx, &unit, &target, exposure, timing, judged, plausible, advised, notes,
     );

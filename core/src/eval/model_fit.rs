@@ -17,7 +17,7 @@ use crate::pk::{self, CovariateValue, Dosing, Patient};
 use crate::result::model::{ModelFit, ModelParameter, ModelPrediction, ModelTrough};
 
 /// z of the 5th and 95th percentiles.
-const Z_90: f64 = 1.644_853_626_951_472_2;
+pub(crate) const Z_90: f64 = 1.644_853_626_951_472_2;
 /// Beyond this standardised residual a level is not explained by the model.
 const EXTREME_RESIDUAL: f64 = 3.0;
 /// Above this shrinkage the predicted trough is mostly the population's
@@ -27,14 +27,14 @@ const MOSTLY_PRIOR: f64 = 0.8;
 /// The chi-square 0.99 point for 1 to 7 degrees of freedom.
 const CHI2_99: [f64; 7] = [6.635, 9.210, 11.345, 13.277, 15.086, 16.812, 18.475];
 
-pub(crate) fn stage(
-    cx: &Context<'_>,
+pub(crate) fn stage<'a>(
+    cx: &Context<'a>,
     reading: &Reading,
     measured: &Measured,
     timing: &Timing,
     earlier: &Earlier,
     notes: &mut Notes,
-) -> Option<Fitted> {
+) -> Option<Fitted<'a>> {
     let (drug, sample) = (cx.drug, cx.sample);
     let first = drug.models.first()?;
     let say = |notes: &mut Notes, why: &str| {
@@ -70,6 +70,7 @@ pub(crate) fn stage(
         }
     };
     let trough = self::trough(model, &patient, &fit, dose, interval_h, notes);
+    let half_life_h = std::f64::consts::LN_2 / fit.params.slowest_rate();
     // The sample's own level is the last on the clock.
     let trough_ratio = patient.levels.last().and_then(|at| {
         let here = patient.dosing.concentration(&fit.params, at.t_h);
@@ -117,6 +118,10 @@ pub(crate) fn stage(
         predictions,
         prior_distance: fit.prior_distance,
         trough,
+        half_life_h,
+        steady_state_days: cx.pack.policy.steady_state_half_lives * half_life_h / 24.0,
+        doses: Vec::new(),
+        recommendation: None,
     };
     let trough_ratio = trough_ratio.filter(|_| unexplained.is_empty());
     if !unexplained.is_empty() {
@@ -146,16 +151,22 @@ pub(crate) fn stage(
     Some(Fitted {
         block,
         trough_ratio,
+        model,
+        patient,
+        fit,
     })
 }
 
 /// The model block, and for a level drawn before the trough the ratio of
 /// the patient's predicted trough to the predicted level at sampling (the
 /// ratio method with the patient's own curve), when every level is
-/// explained.
-pub(crate) struct Fitted {
+/// explained; with what the dose table needs.
+pub(crate) struct Fitted<'a> {
     pub block: ModelFit,
     pub trough_ratio: Option<f64>,
+    pub model: &'a DrugModel,
+    pub patient: Patient,
+    pub fit: pk::Fit,
 }
 
 /// The first model, or its fallback when one of its covariates is
@@ -337,5 +348,10 @@ fn finite(m: &ModelFit) -> bool {
         .iter()
         .all(|v| v.is_finite())
     });
-    parameters && predictions && trough && m.prior_distance.is_finite()
+    parameters
+        && predictions
+        && trough
+        && m.prior_distance.is_finite()
+        && m.half_life_h.is_finite()
+        && m.steady_state_days.is_finite()
 }

@@ -148,6 +148,10 @@ impl Checker<'_> {
     }
 
     pub(crate) fn policy(&mut self, m: &RawManifest) -> Policy {
+        /// posologyr's default; design.md: the targets are cut-points of
+        /// single troughs, so the median prediction reaching one is the
+        /// natural reading.
+        const DEFAULT_TARGET_PROBABILITY: f64 = 0.5;
         let p = &m.policy;
         self.source(&p.toxicity_grade.source);
         self.source(&p.act_on_population_mean.source);
@@ -186,9 +190,22 @@ impl Checker<'_> {
             }
             swing
         });
+        let model_target_probability = p.model_target_probability.as_ref().map(|c| {
+            self.source(&c.source);
+            let v = &c.value;
+            if !(v.value > 0.0 && v.value < 1.0) {
+                self.report(
+                    yaml::position(v),
+                    "model_target_probability is a probability: above 0 and below 1",
+                    None,
+                );
+            }
+            v.value
+        });
         Policy {
             default_cv,
             untimed_trough_max_swing,
+            model_target_probability: model_target_probability.unwrap_or(DEFAULT_TARGET_PROBABILITY),
             toxicity_grade: grade.value,
             act_on_population_mean: p.act_on_population_mean.value,
             steady_state_half_lives: half_lives,
@@ -216,6 +233,13 @@ impl Checker<'_> {
                     &p.untimed_trough_max_swing
                         .as_ref()
                         .and_then(|c| c.unconfirmed.clone()),
+                ),
+                (
+                    "model_target_probability",
+                    &p.model_target_probability.as_ref().map_or_else(
+                        || Some(format!("{DEFAULT_TARGET_PROBABILITY} by default (the model's prediction reaches the target): a local convention, no kinase-inhibitor source gives another")),
+                        |c| c.unconfirmed.clone(),
+                    ),
                 ),
             ]
             .into_iter()

@@ -149,6 +149,9 @@ pub struct Policy {
     /// Largest peak-to-trough ratio for which a sample without a time is
     /// taken as a trough; `None`: never.
     pub untimed_trough_max_swing: Option<f64>,
+    /// The probability with which a model's recommended dose must reach the
+    /// target.
+    pub model_target_probability: f64,
     /// Policy values that rest on unconfirmed facts, with why.
     pub unconfirmed: Vec<String>,
 }

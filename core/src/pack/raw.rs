@@ -126,6 +126,11 @@ pub(crate) struct RawPolicy {
     /// this. Without it such a sample is never taken as a trough.
     #[serde(default)]
     pub untimed_trough_max_swing: Option<Cited<Spanned<f64>>>,
+    /// The probability with which a population model's recommended dose
+    /// must reach the target (0.5: the model's prediction reaches it).
+    /// Without it, 0.5, marked a local convention.
+    #[serde(default)]
+    pub model_target_probability: Option<Cited<Spanned<f64>>>,
 }
 
 /// The spread of a population exposure.

@@ -197,7 +197,7 @@ struct Objective<'a> {
     omega_inv: &'a [f64],
     /// Beyond this many prior SDs an eta is implausible; the objective
     /// rises steeply there so the search stays in a finite region.
-    bound: Vec<f64>,
+    bound: &'a [f64],
 }
 
 impl Objective<'_> {
@@ -210,7 +210,7 @@ impl Objective<'_> {
         }
         let outside: f64 = eta
             .iter()
-            .zip(&self.bound)
+            .zip(self.bound)
             .map(|(e, b)| (e.abs() - b).max(0.0))
             .sum();
         if j.is_finite() {
@@ -295,11 +295,12 @@ pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
     let n = model.etas.len();
     let omega_inv = linalg::inverse(&model.omega, n).ok_or(FitError::NotConverged)?;
     let sd: Vec<f64> = (0..n).map(|i| model.omega[i * n + i].sqrt()).collect();
+    let bound: Vec<f64> = sd.iter().map(|s| 6.0 * s).collect();
     let objective = Objective {
         model,
         patient,
         omega_inv: &omega_inv,
-        bound: sd.iter().map(|s| 6.0 * s).collect(),
+        bound: &bound,
     };
     let mut best: Option<(Vec<f64>, f64, u64)> = None;
     for start in starts(model, &sd) {
@@ -334,6 +335,29 @@ pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
         objective: cost,
         predictions,
         iterations,
+    })
+}
+
+/// `J(eta)`, the `-2 log` posterior the fit minimises (up to a constant):
+/// for what integrates over the posterior (importance sampling, and the
+/// quadrature that checks it). None when Omega is not invertible.
+pub fn objective<'a>(
+    model: &'a Model,
+    patient: &'a Patient,
+) -> Option<impl Fn(&[f64]) -> f64 + 'a> {
+    let n = model.etas.len();
+    let omega_inv = linalg::inverse(&model.omega, n)?;
+    let bound: Vec<f64> = (0..n)
+        .map(|i| 6.0 * model.omega[i * n + i].sqrt())
+        .collect();
+    Some(move |eta: &[f64]| {
+        Objective {
+            model,
+            patient,
+            omega_inv: &omega_inv,
+            bound: &bound,
+        }
+        .value(eta)
     })
 }
 

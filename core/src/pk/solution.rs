@@ -77,6 +77,18 @@ impl Params {
         }
     }
 
+    /// The slowest rate of the curve, 1/h: elimination, or absorption where
+    /// it is slower (flip-flop). It sets the terminal half-life and how
+    /// fast a new steady state is reached.
+    pub fn slowest_rate(&self) -> f64 {
+        match self.curve() {
+            Curve::Exponentials { l, n, .. } => {
+                l[..n].iter().copied().fold(f64::INFINITY, f64::min)
+            }
+            Curve::Coincident { k, .. } => k,
+        }
+    }
+
     /// Concentration (mg/L) `t` hours after the last of `n` doses of
     /// `dose_mg` given every `tau` hours (`n` = None: steady state).
     pub fn regular(&self, dose_mg: f64, tau: f64, n: Option<u32>, t: f64) -> f64 {

@@ -28,6 +28,63 @@ pub struct ModelFit {
     /// The steady-state trough the current dose is predicted to give; null
     /// when the prediction is withheld (the warnings say why).
     pub trough: Option<ModelTrough>,
+    /// The patient's terminal half-life, hours (the slowest rate of their
+    /// curve).
+    pub half_life_h: f64,
+    /// Days on a new dose to its steady state: the pack's
+    /// `steady_state_half_lives` times the patient's half-life.
+    pub steady_state_days: f64,
+    /// Each dose level of the drug within the doses the model was
+    /// estimated on: the patient's predicted trough and the probability of
+    /// reaching the target; empty when the trough is withheld.
+    pub doses: Vec<ModelDose>,
+    /// The lowest of them predicted to reach the target with the pack's
+    /// probability; null when none does or the target has no fixed lower
+    /// bound (the warnings say why).
+    pub recommendation: Option<ModelRecommendation>,
+}
+
+/// One dose level for this patient.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelDose {
+    /// mg per administration.
+    pub dose_mg: f64,
+    /// Hours.
+    pub interval_h: f64,
+    /// mg per day.
+    pub daily_mg: f64,
+    /// Predicted steady-state trough, ng/mL (at the mode).
+    pub trough: f64,
+    /// 5th and 95th percentiles of the patient's true trough.
+    pub lower_90: f64,
+    /// 95th percentile.
+    pub upper_90: f64,
+    /// Probability that the true trough reaches the target's lower bound
+    /// (importance sampling of the posterior); null without a fixed lower
+    /// bound.
+    pub p_target: Option<f64>,
+    /// Probability that it exceeds the target's upper bound, or the lowest
+    /// toxicity signal where there is no upper bound; null without either.
+    pub p_above_limit: Option<f64>,
+}
+
+/// The dose the model points to, beside the tree's advice.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelRecommendation {
+    /// mg per administration.
+    pub dose_mg: f64,
+    /// Hours.
+    pub interval_h: f64,
+    /// Its probability of reaching the target.
+    pub p_target: f64,
+    /// The probability the pack asks for (`model_target_probability`).
+    pub required_probability: f64,
+    /// The tree's next dose is the same daily dose.
+    pub agrees_with_advice: bool,
+    /// How it stands to the tree's advice, in words.
+    pub note: String,
+    /// Days on it until its trough is worth drawing (its steady state).
+    pub next_level_after_days: f64,
 }
 
 /// One parameter of the patient.

@@ -47,6 +47,13 @@ pub struct Expect {
     /// earlier ones).
     #[serde(default)]
     pub levels_used: Option<usize>,
+    /// The model's predicted steady-state trough lies in `[low, high]`
+    /// (ng/mL).
+    #[serde(default)]
+    pub model_trough_within: Option<[f64; 2]>,
+    /// The dose (mg per administration) the model recommends; null for none.
+    #[serde(default, deserialize_with = "present")]
+    pub model_recommended_mg: Option<Option<f64>>,
     /// Text the error must contain.
     #[serde(default)]
     pub error_contains: Option<String>,
@@ -242,6 +249,23 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
             "levels_used",
             n.to_string(),
             show(fitted.map(|m| m.levels_used)),
+        );
+    }
+    if let Some([low, high]) = expect.model_trough_within {
+        let got = fitted.and_then(|m| m.trough.as_ref()).map(|t| t.value);
+        if !got.is_some_and(|g| (low..=high).contains(&g)) {
+            check("model_trough_within", format!("{low}-{high}"), show(got));
+        }
+    }
+    if let Some(want) = expect.model_recommended_mg {
+        check(
+            "model_recommended_mg",
+            show(want),
+            show(
+                fitted
+                    .and_then(|m| m.recommendation.as_ref())
+                    .map(|r| r.dose_mg),
+            ),
         );
     }
     if let Some(want) = expect.model_trough {
