@@ -85,41 +85,30 @@ pub(crate) fn rationale(
         out.push_str(" (parent only)");
     }
     if let Some(c) = &e.corrected_from {
+        let how = if c.half_life_h.is_some() || c.model_ratio.is_some() {
+            " (extrapolated from "
+        } else {
+            " (trough predicted from "
+        };
+        put!(
+            &mut out,
+            how,
+            Sig(c.value),
+            " ",
+            &e.unit,
+            " at ",
+            Num(c.hours_since_dose),
+            " h"
+        );
         match (c.half_life_h, c.model_ratio) {
             (_, Some(ratio)) => put!(
                 &mut out,
-                " (extrapolated from ",
-                Sig(c.value),
-                " ",
-                &e.unit,
-                " at ",
-                Num(c.hours_since_dose),
-                " h along the patient's model curve, x ",
+                " along the patient's model curve, x ",
                 Num(ratio),
                 ")"
             ),
-            (Some(h), None) => put!(
-                &mut out,
-                " (extrapolated from ",
-                Sig(c.value),
-                " ",
-                &e.unit,
-                " at ",
-                Num(c.hours_since_dose),
-                " h, t½ ",
-                Num(h),
-                " h)"
-            ),
-            (None, None) => put!(
-                &mut out,
-                " (trough predicted from ",
-                Sig(c.value),
-                " ",
-                &e.unit,
-                " at ",
-                Num(c.hours_since_dose),
-                " h)"
-            ),
+            (Some(h), None) => put!(&mut out, ", t½ ", Num(h), " h)"),
+            (None, None) => out.push(')'),
         }
     }
     by_script(&mut out, a, Hook::Exposure);
