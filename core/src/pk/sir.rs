@@ -101,6 +101,9 @@ pub fn share(values: &[(f64, f64)], holds: impl Fn(f64) -> bool) -> f64 {
         .iter()
         .filter(|(v, _)| holds(*v))
         .fold(0.0, |sum, (_, w)| sum + w)
+        // The weights sum to 1 only to rounding: a share of them may come
+        // out a few ulps above it.
+        .min(1.0)
 }
 
 /// The posterior of `patient`'s etas around `fit`'s mode; None when the
@@ -153,4 +156,21 @@ pub fn posterior(model: &Model, patient: &Patient, fit: &Fit) -> Option<Posterio
         draws,
         effective: sum * sum / squares,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn a_share_of_weights_summing_to_one_by_rounding_is_never_above_one() {
+        // Ten weights each a few ulps above 0.1 sum above 1; a
+        // probability never does.
+        let values: Vec<(f64, f64)> = (0..10).map(|i| (f64::from(i), 0.1 + 1e-16)).collect();
+        let all = share(&values, |_| true);
+        assert!(all <= 1.0, "{all}");
+        assert!(all > 0.999_999, "{all}");
+        let half = share(&values, |v| v >= 5.0);
+        assert!((half - 0.5).abs() < 1e-12, "{half}");
+    }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::pack::error::{PackError, Problem, ProblemKind};
 use crate::pack::model::Pack;
+use crate::result::model::ModelFit;
 use crate::result::{Advice, Classification, EvalResult, Status};
 use schemars::JsonSchema;
 
@@ -54,6 +55,17 @@ pub struct Expect {
     /// The dose (mg per administration) the model recommends; null for none.
     #[serde(default, deserialize_with = "present")]
     pub model_recommended_mg: Option<Option<f64>>,
+    /// The interval (h) of the dose the model recommends.
+    #[serde(default)]
+    pub model_recommended_interval_h: Option<f64>,
+    /// The probability that the recommended dose reaches the target lies in
+    /// `[low, high]`.
+    #[serde(default)]
+    pub model_probability_within: Option<[f64; 2]>,
+    /// Text the recommendation's note (how it stands to the tree) must
+    /// contain.
+    #[serde(default)]
+    pub model_note_contains: Option<String>,
     /// Text the error must contain.
     #[serde(default)]
     pub error_contains: Option<String>,
@@ -236,49 +248,7 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
     if let Some(t) = &expect.target {
         check("target", t.clone(), show(a.map(|a| a.target.id.as_str())));
     }
-    let fitted = a.and_then(|a| a.model.as_ref());
-    if let Some(id) = &expect.model {
-        check(
-            "model",
-            show(id.as_deref()),
-            show(fitted.map(|m| m.id.as_str())),
-        );
-    }
-    if let Some(n) = expect.levels_used {
-        check(
-            "levels_used",
-            n.to_string(),
-            show(fitted.map(|m| m.levels_used)),
-        );
-    }
-    if let Some([low, high]) = expect.model_trough_within {
-        let got = fitted.and_then(|m| m.trough.as_ref()).map(|t| t.value);
-        if !got.is_some_and(|g| (low..=high).contains(&g)) {
-            check("model_trough_within", format!("{low}-{high}"), show(got));
-        }
-    }
-    if let Some(want) = expect.model_recommended_mg {
-        check(
-            "model_recommended_mg",
-            show(want),
-            show(
-                fitted
-                    .and_then(|m| m.recommendation.as_ref())
-                    .map(|r| r.dose_mg),
-            ),
-        );
-    }
-    if let Some(want) = expect.model_trough {
-        let got = fitted.and_then(|m| m.trough.as_ref()).map(|t| t.value);
-        let agrees = match (want, got) {
-            (Some(w), Some(g)) => (g - w).abs() <= w.abs() * 1e-2,
-            (None, None) => true,
-            _ => false,
-        };
-        if !agrees {
-            check("model_trough", format!("{} (±1 %)", show(want)), show(got));
-        }
-    }
+    compare_model(expect, a.and_then(|a| a.model.as_ref()), &mut check);
     if let Some(x) = expect.exposure {
         let got = a.map(|a| a.exposure.value);
         if !got.is_some_and(|g| (g - x).abs() <= x.abs() * 1e-3) {
@@ -342,6 +312,76 @@ fn compare(expect: &Expect, r: &EvalResult) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The expectations on the population model's block.
+fn compare_model(
+    expect: &Expect,
+    fitted: Option<&ModelFit>,
+    check: &mut impl FnMut(&str, String, String),
+) {
+    let recommended = fitted.and_then(|m| m.recommendation.as_ref());
+    if let Some(id) = &expect.model {
+        check(
+            "model",
+            show(id.as_deref()),
+            show(fitted.map(|m| m.id.as_str())),
+        );
+    }
+    if let Some(n) = expect.levels_used {
+        check(
+            "levels_used",
+            n.to_string(),
+            show(fitted.map(|m| m.levels_used)),
+        );
+    }
+    if let Some([low, high]) = expect.model_trough_within {
+        let got = fitted.and_then(|m| m.trough.as_ref()).map(|t| t.value);
+        if !got.is_some_and(|g| (low..=high).contains(&g)) {
+            check("model_trough_within", format!("{low}-{high}"), show(got));
+        }
+    }
+    if let Some(want) = expect.model_recommended_mg {
+        check(
+            "model_recommended_mg",
+            show(want),
+            show(recommended.map(|r| r.dose_mg)),
+        );
+    }
+    if let Some(want) = expect.model_recommended_interval_h {
+        check(
+            "model_recommended_interval_h",
+            want.to_string(),
+            show(recommended.map(|r| r.interval_h)),
+        );
+    }
+    if let Some([low, high]) = expect.model_probability_within {
+        let got = recommended.map(|r| r.p_target);
+        if !got.is_some_and(|p| (low..=high).contains(&p)) {
+            check(
+                "model_probability_within",
+                format!("{low}-{high}"),
+                show(got),
+            );
+        }
+    }
+    if let Some(want) = &expect.model_note_contains {
+        let got = recommended.map(|r| r.note.as_str());
+        if !got.is_some_and(|n| n.contains(want.as_str())) {
+            check("model_note_contains", want.clone(), show(got));
+        }
+    }
+    if let Some(want) = expect.model_trough {
+        let got = fitted.and_then(|m| m.trough.as_ref()).map(|t| t.value);
+        let agrees = match (want, got) {
+            (Some(w), Some(g)) => (g - w).abs() <= w.abs() * 1e-2,
+            (None, None) => true,
+            _ => false,
+        };
+        if !agrees {
+            check("model_trough", format!("{} (±1 %)", show(want)), show(got));
+        }
+    }
 }
 
 fn show<T: ToString>(v: Option<T>) -> String {
