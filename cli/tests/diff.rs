@@ -135,6 +135,58 @@ fn an_evidence_upgrade_a_drug_removed_and_a_script_changed() {
 }
 
 #[test]
+fn the_patients_whose_model_dose_would_change() {
+    // The probability a model's dose must reach the target, raised from
+    // the default 0.5 to 0.9: the tree's advice stays, the model's dose
+    // moves up for the patients whose prediction is near the target.
+    let pack = edited(|p| {
+        replace(
+            p,
+            "pack.yaml",
+            "policy:\n",
+            "policy:\n  model_target_probability:\n    value: 0.9\n    source: \"local-convention: a committee's choice\"\n",
+        )
+    });
+    let samples = pack.path().join("samples.csv");
+    fs::write(
+        &samples,
+        "id,drug,indication,value,unit,dose_mg,hours_since_dose,days_on_dose\n\
+         B,imatinib,CML,1500,ng/mL,400,24,30\n\
+         C,imatinib,CML,900,ng/mL,400,24,30\n\
+         D,sunitinib,,40,ng/mL,50,24,30\n\
+         E,imatinib,CML,3000,ng/mL,600,24,30\n\
+         F,imatinib,CML,300,ng/mL,400,24,30\n",
+    )
+    .unwrap();
+    let (code, text) = diff(pack.path(), &["--samples", samples.to_str().unwrap()]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("~ policy: probability a model's dose must reach the target with: 0.5 -> 0.9 (+80 %) [clinical]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 of 5 samples would get another result"),
+        "{text}"
+    );
+    assert!(
+        text.contains("B imatinib: within continue (model: 400 mg q24h) -> within continue (model: 600 mg q24h)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("E imatinib: within continue (model: 300 mg q24h) -> within continue (model: 400 mg q24h)"),
+        "{text}"
+    );
+    // F is far below the target: no dose within the studied ones reaches
+    // it with a probability of 0.9.
+    assert!(
+        text.contains("F imatinib: below increase_dose, 600 mg q24h (model: 400 mg q12h) -> below increase_dose, 600 mg q24h (model: no dose)"),
+        "{text}"
+    );
+    // Sunitinib has no model: its result is the same.
+    assert!(!text.contains("D sunitinib"), "{text}");
+}
+
+#[test]
 fn the_samples_whose_advice_would_change() {
     let pack = edited(|p| replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n"));
     let samples = pack.path().join("samples.csv");
@@ -154,7 +206,7 @@ fn the_samples_whose_advice_would_change() {
         "{text}"
     );
     assert!(
-        text.contains("A imatinib: within continue -> below increase_dose, 600 mg q24h"),
+        text.contains("A imatinib: within continue (model: 600 mg q24h) -> below increase_dose, 600 mg q24h (model: 600 mg q24h)"),
         "{text}"
     );
     insta::assert_snapshot!("impact_on_samples", text);
@@ -192,7 +244,7 @@ fn the_samples_whose_advice_would_change() {
         "{md}"
     );
     assert!(
-        md.contains("| A | imatinib | within continue | below increase_dose, 600 mg q24h |"),
+        md.contains("| A | imatinib | within continue (model: 600 mg q24h) | below increase_dose, 600 mg q24h (model: 600 mg q24h) |"),
         "{md}"
     );
 }

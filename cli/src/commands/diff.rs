@@ -92,7 +92,9 @@ struct ChangedSample {
     new: Outcome,
 }
 
-/// What a result tells the pharmacist to do.
+/// What a result tells the pharmacist to do, and the dose the patient's
+/// model points to (its probability is left out: a model change moves
+/// every probability a little, the dose is what a pharmacist acts on).
 #[derive(Serialize, PartialEq)]
 struct Outcome {
     status: &'static str,
@@ -100,17 +102,26 @@ struct Outcome {
     advice: Option<&'static str>,
     next_dose_mg: Option<f64>,
     next_interval_h: Option<f64>,
+    /// The population model fitted, if any.
+    model: Option<String>,
+    model_dose_mg: Option<f64>,
+    model_interval_h: Option<f64>,
 }
 
 impl Outcome {
     fn of(r: &EvalResult) -> Self {
         let a = r.assessment.as_ref();
+        let model = a.and_then(|a| a.model.as_ref());
+        let recommended = model.and_then(|m| m.recommendation.as_ref());
         Outcome {
             status: r.status.as_str(),
             classification: a.and_then(|a| a.classification).map(|c| c.as_str()),
             advice: a.map(|a| a.advice.as_str()),
             next_dose_mg: a.and_then(|a| a.next_dose_mg),
             next_interval_h: a.and_then(|a| a.next_interval_h),
+            model: model.map(|m| m.id.clone()),
+            model_dose_mg: recommended.map(|m| m.dose_mg),
+            model_interval_h: recommended.map(|m| m.interval_h),
         }
     }
 
@@ -118,17 +129,26 @@ impl Outcome {
         match (self.advice, self.classification) {
             (None, _) => "error".into(),
             (Some(advice), class) => {
-                let dose = match (self.next_dose_mg, self.next_interval_h) {
-                    (Some(mg), Some(h)) => {
-                        format!(
-                            ", {} mg q{}h",
-                            tdm_core::result::fmt_num(mg),
-                            tdm_core::result::fmt_num(h)
-                        )
-                    }
+                let regimen = |mg: Option<f64>, h: Option<f64>| match (mg, h) {
+                    (Some(mg), Some(h)) => format!(
+                        "{} mg q{}h",
+                        tdm_core::result::fmt_num(mg),
+                        tdm_core::result::fmt_num(h)
+                    ),
                     _ => String::new(),
                 };
-                format!("{} {advice}{dose}", class.unwrap_or("-"))
+                let mut text = format!("{} {advice}", class.unwrap_or("-"));
+                let dose = regimen(self.next_dose_mg, self.next_interval_h);
+                if !dose.is_empty() {
+                    text = format!("{text}, {dose}");
+                }
+                let model = regimen(self.model_dose_mg, self.model_interval_h);
+                if !model.is_empty() {
+                    text = format!("{text} (model: {model})");
+                } else if self.model.is_some() {
+                    text = format!("{text} (model: no dose)");
+                }
+                text
             }
         }
     }

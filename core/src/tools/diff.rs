@@ -298,6 +298,24 @@ fn pack_facts(p: &Pack) -> Facts {
         "h",
         Major,
     );
+    c.num(
+        "policy: spread of an exposure whose source gives none",
+        policy.default_cv.map(|cv| cv * 100.0),
+        "%",
+        Major,
+    );
+    c.num(
+        "policy: largest swing for an untimed sample read as a trough",
+        policy.untimed_trough_max_swing,
+        "",
+        Major,
+    );
+    c.num(
+        "policy: probability a model's dose must reach the target with",
+        Some(policy.model_target_probability),
+        "",
+        Clinical,
+    );
     let steps: Vec<String> = policy
         .interventions_before_increase
         .iter()
