@@ -420,6 +420,19 @@ impl<W: Write> Writer for Table<W> {
                     fmt_num(round_sig(d.next_level_after_days, 2)),
                 )?;
             }
+            if let Some(f) = &m.forecast {
+                writeln!(
+                    self.out,
+                    "    model forecast: {} ng/mL from the {} earlier level{} (90 % of a measured level {}-{}), measured {} ({:+.0} %)",
+                    fmt_num(round_sig(f.predicted, 4)),
+                    f.from_levels,
+                    if f.from_levels == 1 { "" } else { "s" },
+                    fmt_num(round_sig(f.lower_90, 3)),
+                    fmt_num(round_sig(f.upper_90, 3)),
+                    fmt_num(round_sig(f.observed, 4)),
+                    f.error_percent,
+                )?;
+            }
         }
         for note in r
             .assessment

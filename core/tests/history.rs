@@ -114,6 +114,31 @@ fn a_patients_samples_are_fitted_with_the_doses_between_them() {
     // Three levels inform the trough more than one.
     let shrinkage = |r: &EvalResult| model(r).trough.as_ref().unwrap().shrinkage;
     assert!(shrinkage(&results[2]) < shrinkage(&results[0]) - 0.1);
+
+    // S3's forecast: the same hand-written doses fitted to S1 and S2 only,
+    // their curve read at S3's time.
+    let earlier = Patient {
+        levels: patient.levels[..2].to_vec(),
+        ..patient.clone()
+    };
+    let from_two = fit(m, &earlier).unwrap();
+    let expected = earlier.dosing.concentration(&from_two.params, 0.0);
+    let forecast = last.forecast.as_ref().unwrap();
+    assert_eq!(forecast.from_levels, 2);
+    assert!(
+        (forecast.predicted - expected).abs() < 1e-6 * expected,
+        "{} vs {expected}",
+        forecast.predicted
+    );
+    assert_eq!(forecast.observed, 1500.0);
+    let error = (expected - 1500.0) / 1500.0 * 100.0;
+    assert!(
+        (forecast.error_percent - error).abs() < 1e-4,
+        "{forecast:?}"
+    );
+    assert!(forecast.lower_90 < expected && expected < forecast.upper_90);
+    // The first sample has nothing to be forecast from.
+    assert!(model(&results[0]).forecast.is_none());
 }
 
 #[test]

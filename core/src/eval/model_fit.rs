@@ -14,7 +14,7 @@ use crate::eval::timing::Timing;
 use crate::eval::{Context, Notes, Reading};
 use crate::pack::model::DrugModel;
 use crate::pk::{self, CovariateValue, Dosing, Patient};
-use crate::result::model::{ModelFit, ModelParameter, ModelPrediction, ModelTrough};
+use crate::result::model::{ModelFit, ModelForecast, ModelParameter, ModelPrediction, ModelTrough};
 
 /// z of the 5th and 95th percentiles.
 pub(crate) const Z_90: f64 = 1.644_853_626_951_472_2;
@@ -122,6 +122,7 @@ pub(crate) fn stage<'a>(
         steady_state_days: cx.pack.policy.steady_state_half_lives * half_life_h / 24.0,
         doses: Vec::new(),
         recommendation: None,
+        forecast: forecast(model, &patient),
     };
     let trough_ratio = trough_ratio.filter(|_| unexplained.is_empty());
     if !unexplained.is_empty() {
@@ -267,17 +268,7 @@ fn trough(
         ));
     }
     let (lower, upper) = p.interval(Z_90);
-    // A next measured level varies more than the true trough: IOV (not
-    // estimated for this occasion, design.md) and the residual error.
-    let iov: f64 = model
-        .iov
-        .iter()
-        .map(|(param, var)| {
-            let s = pk::log_sensitivity(&model.model, patient, fit, &regimen, interval_h, *param);
-            s * s * var
-        })
-        .sum();
-    let next_sd = (p.sd_log.powi(2) + iov + model.model.residual.log_variance(p.value)).sqrt();
+    let next_sd = measured_sd(model, patient, fit, &regimen, interval_h, p.sd_log, p.value);
     Some(ModelTrough {
         value: p.value,
         lower_90: lower,
@@ -288,6 +279,69 @@ fn trough(
         next_level_lower_90: p.value * (-Z_90 * next_sd).exp(),
         next_level_upper_90: p.value * (Z_90 * next_sd).exp(),
     })
+}
+
+/// The SD of ln of a measured level at `t_h` whose prediction is `value`
+/// with SD `sd_log` of ln: a measured level varies more than the true
+/// concentration, by one occasion's variability (IOV: not estimated for
+/// this occasion, design.md, through the level's sensitivity to each
+/// parameter) and the residual error.
+fn measured_sd(
+    model: &DrugModel,
+    patient: &Patient,
+    fit: &pk::Fit,
+    dosing: &Dosing,
+    t_h: f64,
+    sd_log: f64,
+    value: f64,
+) -> f64 {
+    let iov: f64 = model
+        .iov
+        .iter()
+        .map(|(param, var)| {
+            let s = pk::log_sensitivity(&model.model, patient, fit, dosing, t_h, *param);
+            s * s * var
+        })
+        .sum();
+    (sd_log.powi(2) + iov + model.model.residual.log_variance(value)).sqrt()
+}
+
+/// The last level (the sample's own) forecast by a fit to the ones before
+/// it, with the 90 % interval of a measured level; None with no earlier
+/// level or when that fit fails (the full fit's warnings say why).
+fn forecast(model: &DrugModel, patient: &Patient) -> Option<ModelForecast> {
+    let (last, before) = patient.levels.split_last()?;
+    if before.is_empty() {
+        return None;
+    }
+    let earlier = Patient {
+        typical: patient.typical,
+        dosing: patient.dosing.clone(),
+        levels: before.to_vec(),
+    };
+    let fit = pk::fit(&model.model, &earlier).ok()?;
+    let p = pk::predict(&model.model, &earlier, &fit, &earlier.dosing, last.t_h);
+    let sd = measured_sd(
+        model,
+        &earlier,
+        &fit,
+        &earlier.dosing,
+        last.t_h,
+        p.sd_log,
+        p.value,
+    );
+    let out = ModelForecast {
+        from_levels: before.len(),
+        predicted: p.value,
+        lower_90: p.value * (-Z_90 * sd).exp(),
+        upper_90: p.value * (Z_90 * sd).exp(),
+        observed: last.ng_ml,
+        error_percent: (p.value - last.ng_ml) / last.ng_ml * 100.0,
+    };
+    [out.predicted, out.lower_90, out.upper_90, out.error_percent]
+        .iter()
+        .all(|v| v.is_finite())
+        .then_some(out)
 }
 
 /// The order the block lists parameters in: clearance first.

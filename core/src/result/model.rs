@@ -42,6 +42,10 @@ pub struct ModelFit {
     /// probability; null when none does or the target has no fixed lower
     /// bound (the warnings say why).
     pub recommendation: Option<ModelRecommendation>,
+    /// This sample's level as the patient's earlier levels alone predicted
+    /// it: how well the model forecasts this patient (`tdm models check
+    /// --history` sums it over a file); null without earlier levels.
+    pub forecast: Option<ModelForecast>,
 }
 
 /// One dose level for this patient.
@@ -85,6 +89,25 @@ pub struct ModelRecommendation {
     pub note: String,
     /// Days on it until its trough is worth drawing (its steady state).
     pub next_level_after_days: f64,
+}
+
+/// The level forecast from the earlier levels, beside the measured one.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelForecast {
+    /// Earlier levels it rests on.
+    pub from_levels: usize,
+    /// The forecast, ng/mL (at the mode of the fit to the earlier levels).
+    pub predicted: f64,
+    /// 5th percentile of a measured level (parameter uncertainty, one
+    /// occasion's variability and the residual error).
+    pub lower_90: f64,
+    /// 95th percentile.
+    pub upper_90: f64,
+    /// As measured, ng/mL.
+    pub observed: f64,
+    /// `(predicted - observed) / observed`, percent: the prediction error
+    /// whose mean is a model's bias on local data.
+    pub error_percent: f64,
 }
 
 /// One parameter of the patient.
