@@ -54,6 +54,8 @@ enum Command {
     Diff(commands::diff::DiffArgs),
     /// Thresholds as a percentage of the population mean exposure (Figure 2 of the review).
     Stats(commands::stats::StatsArgs),
+    /// Population PK models beside the review (simulated populations) and on local data (forecasts).
+    Models(commands::models::ModelsArgs),
     /// What a pack is: identity, history, drugs; `--resolved` prints what a pack that extends another resolves to.
     Show(commands::show::ShowArgs),
     /// Start a local pack on a published one: manifest, an example override, a test case.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::GenSamples(args) => Ok(commands::gen_samples::run(&args)),
         Command::Stats(args) => Ok(commands::stats::run(&args)),
         Command::Show(args) => Ok(commands::show::run(&args)),
+        Command::Models(args) => commands::models::run(&args),
         Command::Init(args) => commands::init::run(&args),
         // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.
         Command::Diff(args) => {

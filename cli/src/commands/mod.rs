@@ -4,6 +4,7 @@ pub(crate) mod diff;
 pub(crate) mod eval;
 pub(crate) mod gen_samples;
 pub(crate) mod init;
+pub(crate) mod models;
 pub(crate) mod report;
 pub(crate) mod schema;
 pub(crate) mod serve;

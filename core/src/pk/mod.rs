@@ -6,6 +6,7 @@
 mod linalg;
 pub mod map;
 pub mod model;
+pub mod simulate;
 pub mod sir;
 pub mod solution;
 

@@ -10,7 +10,9 @@ pub(crate) mod stats;
 
 pub use cases::{Case, CaseOutcome, Expect, load_cases, run_case};
 pub use diff::{Change, ChangeKind, Impact, PackDiff, diff_packs};
-pub use model_check::model_warnings;
+pub use model_check::{
+    Distribution, ForecastCheck, Forecasts, PopulationCheck, model_warnings, population_checks,
+};
 pub use overlay_check::overlay_losses;
 pub use schemas::schemas;
 pub use stats::{ThresholdRow, ThresholdStats, threshold_stats};
