@@ -202,3 +202,83 @@ fn every_text_from_the_input_is_escaped_in_the_page() {
     );
     assert!(html.contains("&lt;svg onload=alert(3)&gt;"), "{html}");
 }
+
+/// The (x, y) points of a path written `M x y L x y ...`.
+fn path_points(element: &str) -> Vec<(f64, f64)> {
+    let start = element.find(" d=\"").unwrap() + 4;
+    let d = element[start..].split('"').next().unwrap();
+    d.split(['M', 'L'])
+        .filter_map(|p| {
+            let mut it = p.split_whitespace();
+            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn the_chart_draws_the_patients_model_curve_and_the_recommended_regimen() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(report("html", dir.path()).status.code(), Some(0));
+    let html = std::fs::read_to_string(dir.path().join("P-101.html")).unwrap();
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    let troughs = elements(svg, "<circle class=\"trough\"");
+    let point = |i: usize| {
+        (
+            attr(troughs[i], "data-value").unwrap(),
+            attr(troughs[i], "cy").unwrap(),
+        )
+    };
+    let ((v1, y1), (v2, y2)) = (point(0), point(3));
+    let y_of = |v: f64| y1 + (v - v1) * (y2 - y1) / (v2 - v1);
+    let last_x = attr(troughs[4], "cx").unwrap();
+
+    // The latest fit's prediction at H-05, as `tdm eval` gives it.
+    let o = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .current_dir(root())
+        .args([
+            "eval",
+            "--pack",
+            "rules/ki-oncology",
+            "--format",
+            "ndjson",
+            "-q",
+            "examples/history.csv",
+        ])
+        .output()
+        .unwrap();
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().nth(4).unwrap()).unwrap();
+    let predicted = last["model"]["predictions"][4]["predicted"]
+        .as_f64()
+        .unwrap();
+    let recommended = &last["model"]["recommendation"];
+
+    let curve = path_points(elements(svg, "<path class=\"model-curve\"")[0]);
+    assert!(curve.len() > 500, "{}", curve.len());
+    let (x, y) = *curve.last().unwrap();
+    assert!((x - last_x).abs() < 0.05, "{x} vs {last_x}");
+    assert!(
+        (y - y_of(predicted)).abs() < 0.05,
+        "{y} vs {}",
+        y_of(predicted)
+    );
+    let band = elements(svg, "<path class=\"model-band\"")[0];
+    assert!(band.contains(" Z\""), "{band}");
+
+    let projected = elements(svg, "<path class=\"model-projected\"")[0];
+    assert_eq!(
+        attr(projected, "data-dose"),
+        recommended["dose_mg"].as_f64()
+    );
+    assert_eq!(
+        attr(projected, "data-interval"),
+        recommended["interval_h"].as_f64()
+    );
+    let points = path_points(projected);
+    assert!((points[0].0 - last_x).abs() < 0.05);
+    // Until its steady state (at least a week) after the next dose.
+    let days_per_px = (attr(troughs[4], "cx").unwrap() - attr(troughs[0], "cx").unwrap()) / 140.0;
+    let days = (points.last().unwrap().0 - last_x) / days_per_px;
+    assert!((7.0..8.5).contains(&days), "{days}");
+    assert!(html.contains("Population model widmer2006-base (informational, 5 levels of the patient): 600 mg every 24 h"));
+}

@@ -243,3 +243,32 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn another_time_of_day_neither_skips_nor_doubles_a_dose() {
+    // S1: a trough at 09:00, the dose taken at 09:00; S2 says 600 mg for
+    // 30 days (since before S1), taken at 08:30. After S1 the 09:00 dose
+    // is still taken, then the 08:30 doses: no gap of two days, no two
+    // doses within half a day.
+    let text = [
+        r#"{"id": "A1", "patient": "Q", "sampled_at": "2026-03-02T09:00", "value": 900, "dose_mg": 400, "hours_since_dose": 24, "days_on_dose": 28, "#,
+        r#"{"id": "A2", "patient": "Q", "sampled_at": "2026-03-20T08:30", "value": 1500, "dose_mg": 600, "hours_since_dose": 24, "days_on_dose": 30, "#,
+    ]
+    .map(|s| format!("{s}{IMATINIB}}}\n"))
+    .concat();
+    let results = evaluate(pack(), &text);
+    let detail = model(&results[1]).detail.as_deref().unwrap();
+    let Dosing::Courses(courses) = &detail.patient.dosing else {
+        panic!("{:?}", detail.patient.dosing)
+    };
+    let mut times: Vec<f64> = courses
+        .iter()
+        .flat_map(|c| (0..c.count.unwrap()).map(move |k| c.last_h - f64::from(k) * c.tau_h))
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| (12.0..=36.0).contains(g)), "{gaps:?}");
+    // The 09:00 dose after A1 (at A1's time, 17 days 23.5 h before A2).
+    let a1 = -(17.0 * 24.0 + 23.5);
+    assert!(times.iter().any(|t| (t - a1).abs() < 1e-6), "{times:?}");
+}

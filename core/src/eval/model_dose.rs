@@ -10,7 +10,7 @@ use crate::eval::model_fit::{Fitted, Z_90};
 use crate::pack::model::{DoseLevel, Lower, Target};
 use crate::pk::{self, Dosing, sir};
 use crate::result::Advice;
-use crate::result::model::{ModelDose, ModelFit, ModelRecommendation};
+use crate::result::model::{FitDetail, ModelDose, ModelFit, ModelRecommendation};
 
 /// Below this many effective draws the probabilities are not given.
 const MIN_EFFECTIVE_DRAWS: f64 = 100.0;
@@ -36,6 +36,7 @@ pub(crate) fn add(
         .as_ref()
         .map(|t| t.dose_mg * 24.0 / t.interval_h)
     else {
+        block.detail = Some(Box::new(FitDetail { patient, fit }));
         return block;
     };
     let say = |warnings: &mut Vec<String>, why: String| {
@@ -154,6 +155,7 @@ pub(crate) fn add(
         }
         (Some(_), None) => {}
     }
+    block.detail = Some(Box::new(FitDetail { patient, fit }));
     block
 }
 

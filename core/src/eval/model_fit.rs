@@ -123,6 +123,7 @@ pub(crate) fn stage<'a>(
         doses: Vec::new(),
         recommendation: None,
         forecast: forecast(model, &patient),
+        detail: None,
     };
     let trough_ratio = trough_ratio.filter(|_| unexplained.is_empty());
     if !unexplained.is_empty() {

@@ -249,16 +249,20 @@ fn courses(all: &[Observation], times: &[f64]) -> Vec<Course> {
             (Some(previous), None) => Some(previous),
             (None, s) => s,
         };
-        if let (Some(p), Some(s)) = (i.checked_sub(1), start) {
-            // The previous regimen went on after its sample until this one began.
-            out.extend(continued(&all[p], times[p], s));
-        }
         let count = from.map(|f| ((last - f) / o.tau_h + 1e-9).floor() + 1.0);
         let count = match count {
             Some(n) if n < 1.0 => continue,
             Some(n) if n <= MAX_DOSES => Some(n as u32),
             _ => None,
         };
+        if let (Some(p), Some(n)) = (i.checked_sub(1), count) {
+            // The previous regimen went on after its sample until this
+            // one's first dose, and no closer to it than half an interval:
+            // a new regimen (or another time of day) moves the dosing
+            // times, it neither doubles a dose nor skips one.
+            let first = last - f64::from(n - 1) * o.tau_h;
+            out.extend(continued(&all[p], times[p], first - o.tau_h / 2.0));
+        }
         out.push(Course {
             last_h: last,
             dose_mg: o.dose_mg,

@@ -3,6 +3,7 @@
 //! MAP estimation of a patient's own parameters from measured levels
 //! ([`map`]).
 
+pub mod curve;
 mod linalg;
 pub mod map;
 pub mod model;

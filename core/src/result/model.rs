@@ -46,6 +46,21 @@ pub struct ModelFit {
     /// it: how well the model forecasts this patient (`tdm models check
     /// --history` sums it over a file); null without earlier levels.
     pub forecast: Option<ModelForecast>,
+    /// The fit itself, for drawing the patient's curve (`tdm report`,
+    /// [`crate::pk::curve`]); not part of the JSON contract.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub detail: Option<Box<FitDetail>>,
+}
+
+/// What the patient's curve is drawn from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitDetail {
+    /// The doses, levels and typical values fitted (hours on the dosing
+    /// clock; the sample's own level is the last).
+    pub patient: crate::pk::Patient,
+    /// The MAP fit.
+    pub fit: crate::pk::Fit,
 }
 
 /// One dose level for this patient.

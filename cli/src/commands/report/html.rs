@@ -16,7 +16,7 @@ th { background: #eee; } .advice { border: 1.5px solid #000; padding: 6pt; margi
 .legend { font-size: 9pt; } .pack { font-size: 8.5pt; color: #333; margin-top: 14pt; } svg { max-width: 100%; height: auto; }
 section { page-break-inside: avoid; }";
 
-const LEGEND: &str = "● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: dose (right axis) · △ toxicity at or above the pack's grade";
+const LEGEND: &str = "● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: dose (right axis) · △ toxicity at or above the pack's grade · grey line and band: the patient's curve from the population model with its 90 % band (informational) · dashed curve at the end: projected on the model's recommended dose";
 
 pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
     let id = pack.id();
@@ -33,7 +33,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
                 @for course in courses {
                     section {
                         h2 { (course.drug) }
-                        (super::svg::chart(course, pack.policy().toxicity_grade))
+                        (super::svg::chart(course, pack.policy().toxicity_grade, super::model::curves(pack, course).as_ref()))
                         p class="legend" { (LEGEND) }
                         (table(course))
                         @if let Some(last) = course.points.last() {
@@ -53,7 +53,7 @@ fn table(course: &Course) -> Markup {
         table {
             tr {
                 th { "sampled" } th { "dose" } th { "measured" } th { "at trough" }
-                th { "target" } th { "class" } th { "advice" }
+                th { "model trough" } th { "target" } th { "class" } th { "advice" }
             }
             @for p in &course.points {
                 tr {
@@ -63,11 +63,12 @@ fn table(course: &Course) -> Markup {
                             td { (p.dose_mg.map_or("-".into(), |d| format!("{} mg", fmt_num(d)))) }
                             td { (fmt_num(round_sig(measured, 4))) " " (a.exposure.unit) }
                             td { (fmt_num(round_sig(trough, 4))) }
+                            td { (super::model::trough(p)) }
                             td { (bounds(a.target.lower, a.target.upper)) }
                             td { (a.classification.map_or("-", |c| c.as_str())) }
                             td { (a.advice.as_str().replace('_', " ")) }
                         }
-                        _ => td colspan="6" { "error: " (p.result.error.as_deref().unwrap_or("")) }
+                        _ => td colspan="7" { "error: " (p.result.error.as_deref().unwrap_or("")) }
                     }
                 }
             }
@@ -99,6 +100,9 @@ fn assessment(r: &EvalResult, a: &Assessment) -> Markup {
             p { "Before a dose increase: " (a.interventions.join("; ")) "." }
         }
         p { "Evidence: " (super::evidence(a)) "." }
+        @if let Some(m) = &a.model {
+            p class="model" { (super::model::sentence(m)) }
+        }
         @if !r.warnings.is_empty() {
             ul { @for w in &r.warnings { li { (w) } } }
         }

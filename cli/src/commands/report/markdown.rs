@@ -14,24 +14,25 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
     ));
     for course in courses {
         out.push_str(&format!("\n## {}\n\n", course.drug));
-        out.push_str("| sampled | dose | measured | at trough | target | class | advice |\n|---|---|---|---|---|---|---|\n");
+        out.push_str("| sampled | dose | measured | at trough | model trough | target | class | advice |\n|---|---|---|---|---|---|---|---|\n");
         for p in &course.points {
             let r = &p.result;
             let row = match (&r.assessment, p.values()) {
                 (Some(a), Some((measured, trough))) => format!(
-                    "| {} | {} | {} {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} {} | {} | {} | {} | {} | {} |",
                     short_time(&p.sampled_at),
                     p.dose_mg
                         .map_or("-".into(), |d| format!("{} mg", fmt_num(d))),
                     fmt_num(round_sig(measured, 4)),
                     a.exposure.unit,
                     fmt_num(round_sig(trough, 4)),
+                    super::model::trough(p),
                     bounds(a.target.lower, a.target.upper),
                     a.classification.map_or("-", |c| c.as_str()),
                     a.advice.as_str()
                 ),
                 _ => format!(
-                    "| {} | - | - | - | - | error | {} |",
+                    "| {} | - | - | - | - | - | error | {} |",
                     short_time(&p.sampled_at),
                     r.error.as_deref().unwrap_or("")
                 ),
@@ -59,6 +60,9 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
                         ));
                     }
                     out.push_str(&format!("\nEvidence: {}.\n", super::evidence(a)));
+                    if let Some(m) = &a.model {
+                        out.push_str(&format!("\n{}\n", super::model::sentence(m)));
+                    }
                     for w in &r.warnings {
                         out.push_str(&format!("\n- {w}"));
                     }

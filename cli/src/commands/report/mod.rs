@@ -5,6 +5,7 @@
 
 mod html;
 mod markdown;
+mod model;
 mod svg;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,7 @@ pub(crate) struct Point {
     pub result: EvalResult,
     pub dose_mg: Option<f64>,
     pub interval_h: Option<f64>,
+    pub days_on_dose: Option<f64>,
     pub toxicity_grade: Option<u8>,
 }
 
@@ -119,6 +121,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
             sampled_at: result.sampled_at.clone().unwrap_or_default(),
             dose_mg: sample.as_ref().and_then(|s| s.dose_mg),
             interval_h: sample.as_ref().and_then(|s| s.interval_h),
+            days_on_dose: sample.as_ref().and_then(|s| s.days_on_dose),
             toxicity_grade: sample.as_ref().and_then(|s| s.toxicity_grade),
             result,
         });

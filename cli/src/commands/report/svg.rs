@@ -5,9 +5,11 @@
 //! which escapes every text and attribute taken from the input.
 
 use maud::{Markup, html};
+use tdm_core::pk::curve::CurvePoint;
 use tdm_core::{result::fmt_num, result::round_sig};
 
 use super::Course;
+use super::model::{Curves, Projected};
 
 const W: f64 = 720.0;
 const H: f64 = 340.0;
@@ -72,7 +74,7 @@ fn frame(course: &Course) -> Frame {
     }
 }
 
-pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> Markup {
+pub(crate) fn chart(course: &Course, toxicity_grade: u8, curves: Option<&Curves>) -> Markup {
     let points: Vec<_> = course
         .points
         .iter()
@@ -80,11 +82,25 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> Markup {
         .collect();
     let first = course.points.first().map_or(0, |p| p.time);
     let day = |t: i64| (t - first) as f64 / 86_400.0;
-    let last_day = course.points.last().map_or(1.0, |p| day(p.time)).max(1.0);
+    let drawn: Vec<&(f64, CurvePoint)> = curves
+        .iter()
+        .flat_map(|c| {
+            c.history
+                .iter()
+                .chain(c.projected.iter().flat_map(|p| &p.points))
+        })
+        .collect();
+    let last_day = course
+        .points
+        .last()
+        .map_or(1.0, |p| day(p.time))
+        .max(drawn.iter().map(|(d, _)| *d).fold(0.0, f64::max))
+        .max(1.0);
     let f = frame(course);
     let top_value = points
         .iter()
         .flat_map(|(_, (m, t))| [*m, *t])
+        .chain(drawn.iter().map(|(_, p)| p.upper_90))
         .chain(f.lower)
         .chain(f.upper)
         .chain(f.mean)
@@ -128,6 +144,15 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> Markup {
                     text x=(W - RIGHT - 4.0) y=(y.at(v) - 4.0) text-anchor="end" {
                         (label) " " (fmt_num(round_sig(v, 4))) " " (f.unit)
                     }
+                }
+            }
+            @if let Some(c) = curves {
+                path class="model-band" d=(band(&c.history, &x, &y)) fill="#d0d0d0" stroke="none" {}
+                path class="model-curve" d=(line(&c.history, &x, &y)) fill="none" stroke="#555" stroke-width="0.8" {}
+                @if let Some(Projected { points, dose_mg, interval_h }) = &c.projected {
+                    path class="model-projected-band" d=(band(points, &x, &y)) fill="#ececec" stroke="none" {}
+                    path class="model-projected" data-dose=(dose_mg) data-interval=(interval_h)
+                        d=(line(points, &x, &y)) fill="none" stroke="black" stroke-width="0.8" stroke-dasharray="3 2" {}
                 }
             }
             g class="axes" stroke="black" {
@@ -175,12 +200,22 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8) -> Markup {
     }
 }
 
-/// The daily dose as steps on the right axis.
+/// The daily dose as steps on the right axis: a new dose from its start
+/// (`days_on_dose` before its sample, not before the previous sample; the
+/// model's fit assumes the same), else from its sample.
 fn dose_steps(course: &Course, x: &Scale, yd: &Scale, day: &dyn Fn(i64) -> f64) -> String {
     let mut path = String::new();
+    let mut previous: Option<f64> = None;
     for p in &course.points {
         let Some(d) = p.daily_mg() else { continue };
-        let (xx, yy) = (px(x.at(day(p.time))), px(yd.at(d)));
+        let at = day(p.time);
+        let from = match (previous, p.days_on_dose) {
+            (Some(before), Some(days)) => (at - days).max(before),
+            (None, Some(days)) => (at - days).max(0.0),
+            _ => at,
+        };
+        previous = Some(at);
+        let (xx, yy) = (px(x.at(from)), px(yd.at(d)));
         if path.is_empty() {
             path.push_str(&format!("M{xx} {yy}"));
         } else {
@@ -188,5 +223,41 @@ fn dose_steps(course: &Course, x: &Scale, yd: &Scale, day: &dyn Fn(i64) -> f64) 
         }
     }
     path.push_str(&format!(" H{}", W - RIGHT));
+    path
+}
+
+/// The curve at the mode as a path.
+fn line(points: &[(f64, CurvePoint)], x: &Scale, y: &Scale) -> String {
+    let mut path = String::new();
+    for (i, (d, p)) in points.iter().enumerate() {
+        let (xx, yy) = (px(x.at(*d)), px(y.at(p.value)));
+        path.push_str(&if i == 0 {
+            format!("M{xx} {yy}")
+        } else {
+            format!(" L{xx} {yy}")
+        });
+    }
+    path
+}
+
+/// The 90 % band as a closed path: along the upper bound, back along the
+/// lower.
+fn band(points: &[(f64, CurvePoint)], x: &Scale, y: &Scale) -> String {
+    if points.is_empty() {
+        return String::new();
+    }
+    let mut path = String::new();
+    for (i, (d, p)) in points.iter().enumerate() {
+        let (xx, yy) = (px(x.at(*d)), px(y.at(p.upper_90)));
+        path.push_str(&if i == 0 {
+            format!("M{xx} {yy}")
+        } else {
+            format!(" L{xx} {yy}")
+        });
+    }
+    for (d, p) in points.iter().rev() {
+        path.push_str(&format!(" L{} {}", px(x.at(*d)), px(y.at(p.lower_90))));
+    }
+    path.push_str(" Z");
     path
 }
