@@ -171,6 +171,25 @@ pub(crate) struct Fitted<'a> {
     pub fit: pk::Fit,
 }
 
+/// A covariate's value as given: a number for a numeric effect (a CSV
+/// cell is text: `"36.5"` reads as 36.5), a category's name for a
+/// categorical one; None when it is neither.
+fn covariate(c: &pk::Covariate, v: &serde_json::Value) -> Option<CovariateValue> {
+    let numeric = !matches!(c.effect, pk::Effect::Categorical { .. });
+    match v {
+        serde_json::Value::Number(n) if numeric => n.as_f64().map(CovariateValue::Number),
+        serde_json::Value::String(s) if numeric => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(CovariateValue::Number),
+        serde_json::Value::String(s) => Some(CovariateValue::Category(s.clone())),
+        serde_json::Value::Number(n) => Some(CovariateValue::Category(n.to_string())),
+        _ => None,
+    }
+}
+
 /// The first model, or its fallback when one of its covariates is
 /// missing; with the patient's typical values.
 fn chosen<'a>(
@@ -189,11 +208,14 @@ fn chosen<'a>(
                 .iter()
                 .find(|(k, _)| *k == c.input)
                 .map(|(_, v)| v)?;
-            match v {
-                serde_json::Value::Number(n) => n.as_f64().map(CovariateValue::Number),
-                serde_json::Value::String(s) => Some(CovariateValue::Category(s.clone())),
-                _ => None,
+            let read = covariate(c, v);
+            if read.is_none() {
+                notes.warnings.push(format!(
+                    "population model `{}`: {} {v} is not a number",
+                    first.model.id, c.input
+                ));
             }
+            read
         })
         .collect();
     for (c, v) in first.model.covariates.iter().zip(&values) {
