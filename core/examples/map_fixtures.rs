@@ -27,6 +27,8 @@ fn model(m: &Value) -> Model {
         v2: number(&t["v2"]),
         lag_h: number(&t["lag_h"]),
         f: number(&t["f"]),
+        qh: 0.0,
+        metabolite: None,
     };
     let residual = &m["residual"];
     let residual = match residual["kind"].as_str() {

@@ -19,6 +19,8 @@ fn model() -> Model {
             v2: 0.0,
             lag_h: 0.0,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         },
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.13, 0.0, 0.0, 0.4],

@@ -18,6 +18,8 @@ fn model(sigma: f64) -> Model {
             v2: 0.0,
             lag_h: 0.0,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         },
         etas: vec![Param::Cl, Param::V1, Param::Ka],
         omega: vec![0.13, 0.09, 0.0, 0.09, 0.40, 0.0, 0.0, 0.0, 0.2],
@@ -205,6 +207,8 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
             v2: 0.0,
             lag_h: 0.0,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         },
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.1296, 0.0, 0.0, 0.3969],
@@ -273,6 +277,8 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
             v2: 0.0,
             lag_h: 0.0,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         },
         etas: vec![Param::Ka, Param::V1, Param::Cl],
         omega: vec![0.044521, 0.0, 0.0, 0.0, 0.061504, 0.0, 0.0, 0.0, 0.509796],
@@ -478,6 +484,8 @@ fn courses_are_the_doses_they_stand_for() {
         v2: 300.0,
         lag_h: 0.75,
         f: 0.8,
+        qh: 0.0,
+        metabolite: None,
     };
     let courses = vec![
         Course {

@@ -28,6 +28,8 @@ fn one_eta_model(omega: f64, sd: f64) -> Model {
             v2: 0.0,
             lag_h: 0.0,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         },
         etas: vec![Param::Cl],
         omega: vec![omega],

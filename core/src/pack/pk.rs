@@ -124,6 +124,8 @@ impl Checker<'_> {
             v2: 0.0,
             lag_h: 0.0,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         };
         for raw in &m.parameters {
             let Some(param) = Param::parse(&raw.name.value) else {

@@ -6,6 +6,7 @@
 pub mod curve;
 mod linalg;
 pub mod map;
+mod metabolite;
 pub mod model;
 pub mod simulate;
 pub mod sir;
@@ -16,7 +17,7 @@ pub use map::{
     log_sensitivity, predict,
 };
 pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
-pub use solution::Params;
+pub use solution::{Analyte, Metabolite, Params};
 
 /// The `n`-by-`n` symmetric matrix `a` (row-major) is positive definite.
 pub fn positive_definite(a: &[f64], n: usize) -> bool {

@@ -22,6 +22,41 @@ pub struct Params {
     pub lag_h: f64,
     /// Bioavailability, a fraction.
     pub f: f64,
+    /// Hepatic blood flow through an enzyme site in quasi-steady state
+    /// with the central compartment, L/h (Yu et al., Br J Clin Pharmacol
+    /// 2015;79:809-819); 0 for none. With it, `cl` acts at that site: the
+    /// parent sees a first pass `qh / (qh + cl)` and eliminates at
+    /// `cl * qh / (qh + cl)` (one compartment only).
+    pub qh: f64,
+    /// A metabolite formed at the enzyme site, if the model has one.
+    pub metabolite: Option<Metabolite>,
+}
+
+/// A metabolite formed from the parent where it is cleared: the fraction
+/// `fm` of the parent's clearance at the enzyme site flows into the
+/// metabolite's central compartment. Its concentrations are in the units
+/// its parameters were estimated on (no molar-mass conversion is made).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metabolite {
+    /// Fraction of the parent's clearance forming it.
+    pub fm: f64,
+    /// Its clearance, L/h.
+    pub cl: f64,
+    /// Its central volume, L.
+    pub v1: f64,
+    /// Its inter-compartmental clearance, L/h (0 for one compartment).
+    pub q: f64,
+    /// Its peripheral volume, L (0 for one compartment).
+    pub v2: f64,
+}
+
+/// Which concentration a curve gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analyte {
+    /// The drug given.
+    Parent,
+    /// Its metabolite (0 where the model has none).
+    Metabolite,
 }
 
 /// Relative distance under which two rate constants count as equal, where
@@ -33,23 +68,59 @@ const EQUAL_RATES: f64 = 1e-8;
 /// per mg, or for one compartment with `ka` equal to `k` the limiting form
 /// `a * t * exp(-k * t)`.
 #[derive(Debug, Clone, Copy)]
-enum Curve {
-    Exponentials { a: [f64; 3], l: [f64; 3], n: usize },
+pub(super) enum Curve {
+    Exponentials { a: [f64; 4], l: [f64; 4], n: usize },
     Coincident { a: f64, k: f64 },
 }
 
+/// Moves `rate` off each of `others` it nearly equals, by a relative 2e-8
+/// (an error of that order in the curve; the exact limit is not worth its
+/// code).
+pub(super) fn apart(mut rate: f64, others: &[f64]) -> f64 {
+    for &other in others {
+        if (rate - other).abs() <= EQUAL_RATES * rate.max(other) {
+            rate = other * (1.0 + 2.0 * EQUAL_RATES);
+        }
+    }
+    rate
+}
+
 impl Params {
+    /// The parent's bioavailability and clearance as a plain model sees
+    /// them (through the enzyme site where there is one).
+    pub(super) fn effective(&self) -> (f64, f64) {
+        if self.qh > 0.0 {
+            let through = self.qh / (self.qh + self.cl);
+            (self.f * through, self.cl * through)
+        } else {
+            (self.f, self.cl)
+        }
+    }
+
+    fn curve_of(&self, analyte: Analyte) -> Curve {
+        match (analyte, self.metabolite) {
+            (Analyte::Parent, _) => self.curve(),
+            (Analyte::Metabolite, Some(m)) => super::metabolite::curve(self, &m),
+            (Analyte::Metabolite, None) => Curve::Exponentials {
+                a: [0.0; 4],
+                l: [1.0; 4],
+                n: 0,
+            },
+        }
+    }
+
     fn curve(&self) -> Curve {
-        let unit = self.f * self.ka / self.v1;
-        let k10 = self.cl / self.v1;
+        let (f, cl) = self.effective();
+        let unit = f * self.ka / self.v1;
+        let k10 = cl / self.v1;
         if self.v2 <= 0.0 {
             if (self.ka - k10).abs() <= EQUAL_RATES * self.ka.max(k10) {
                 return Curve::Coincident { a: unit, k: k10 };
             }
             let c = unit / (self.ka - k10);
             return Curve::Exponentials {
-                a: [c, -c, 0.0],
-                l: [k10, self.ka, 0.0],
+                a: [c, -c, 0.0, 0.0],
+                l: [k10, self.ka, 0.0, 0.0],
                 n: 2,
             };
         }
@@ -57,22 +128,16 @@ impl Params {
         let sum = k10 + k12 + k21;
         let root = (sum * sum - 4.0 * k10 * k21).max(0.0).sqrt();
         let (alpha, beta) = ((sum + root) / 2.0, (sum - root) / 2.0);
-        // ka equal to alpha or beta: moved by a relative 2e-8, an error of
-        // that order in the curve (the exact limit is not worth its code).
-        let mut ka = self.ka;
-        for rate in [alpha, beta] {
-            if (ka - rate).abs() <= EQUAL_RATES * ka.max(rate) {
-                ka = rate * (1.0 + 2.0 * EQUAL_RATES);
-            }
-        }
-        let unit = self.f * ka / self.v1;
+        let ka = apart(self.ka, &[alpha, beta]);
+        let unit = f * ka / self.v1;
         Curve::Exponentials {
             a: [
                 unit * (k21 - alpha) / ((ka - alpha) * (beta - alpha)),
                 unit * (k21 - beta) / ((ka - beta) * (alpha - beta)),
                 unit * (k21 - ka) / ((alpha - ka) * (beta - ka)),
+                0.0,
             ],
-            l: [alpha, beta, ka],
+            l: [alpha, beta, ka, 0.0],
             n: 3,
         }
     }
@@ -80,19 +145,39 @@ impl Params {
     /// The slowest rate of the curve, 1/h: elimination, or absorption where
     /// it is slower (flip-flop). It sets the terminal half-life and how
     /// fast a new steady state is reached.
+    /// With a metabolite, the slower of the two curves' (the metabolite
+    /// formed last sets when their sum is steady).
     pub fn slowest_rate(&self) -> f64 {
-        match self.curve() {
+        let slowest = |c: Curve| match c {
             Curve::Exponentials { l, n, .. } => {
                 l[..n].iter().copied().fold(f64::INFINITY, f64::min)
             }
             Curve::Coincident { k, .. } => k,
+        };
+        let parent = slowest(self.curve());
+        match self.metabolite {
+            Some(m) => parent.min(slowest(super::metabolite::curve(self, &m))),
+            None => parent,
         }
     }
 
-    /// Concentration (mg/L) `t` hours after the last of `n` doses of
-    /// `dose_mg` given every `tau` hours (`n` = None: steady state).
+    /// The parent's concentration (mg/L) `t` hours after the last of `n`
+    /// doses of `dose_mg` given every `tau` hours (`n` = None: steady
+    /// state).
     pub fn regular(&self, dose_mg: f64, tau: f64, n: Option<u32>, t: f64) -> f64 {
-        let curve = self.curve();
+        self.regular_of(Analyte::Parent, dose_mg, tau, n, t)
+    }
+
+    /// As [`Params::regular`], of `analyte`.
+    pub fn regular_of(
+        &self,
+        analyte: Analyte,
+        dose_mg: f64,
+        tau: f64,
+        n: Option<u32>,
+        t: f64,
+    ) -> f64 {
+        let curve = self.curve_of(analyte);
         // The last dose counts only once its lag has passed; the earlier
         // ones, `tau` and more before, always have (lag < tau is checked).
         let (first, t0) = if t >= self.lag_h {
@@ -107,9 +192,15 @@ impl Params {
         dose_mg * series(curve, t0, tau, count)
     }
 
-    /// Concentration (mg/L) at time `t` of doses `(time, mg)` in any order.
+    /// The parent's concentration (mg/L) at time `t` of doses `(time, mg)`
+    /// in any order.
     pub fn doses(&self, doses: &[(f64, f64)], t: f64) -> f64 {
-        let curve = self.curve();
+        self.doses_of(Analyte::Parent, doses, t)
+    }
+
+    /// As [`Params::doses`], of `analyte`.
+    pub fn doses_of(&self, analyte: Analyte, doses: &[(f64, f64)], t: f64) -> f64 {
+        let curve = self.curve_of(analyte);
         doses
             .iter()
             .filter(|(at, _)| t - at > self.lag_h)
@@ -220,6 +311,8 @@ mod tests {
             v2: 0.0,
             lag_h: 0.5,
             f: 1.0,
+            qh: 0.0,
+            metabolite: None,
         }
     }
 
@@ -232,6 +325,8 @@ mod tests {
             v2: 120.0,
             lag_h: 0.25,
             f: 0.8,
+            qh: 0.0,
+            metabolite: None,
         }
     }
 
