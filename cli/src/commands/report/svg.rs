@@ -137,15 +137,6 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8, curves: Option<&Curves>
                 rect class="target-band" x=(LEFT) y=(px(y.at(u))) width=(W - LEFT - RIGHT)
                     height=(px(y.at(l) - y.at(u))) fill="#e8e8e8" {}
             }
-            @for (class, value, dash, label) in lines {
-                @if let Some(v) = value {
-                    line class=(class) data-value=(v) x1=(LEFT) x2=(W - RIGHT) y1=(px(y.at(v)))
-                        y2=(px(y.at(v))) stroke="black" stroke-width="1.2" stroke-dasharray=(dash) {}
-                    text x=(W - RIGHT - 4.0) y=(y.at(v) - 4.0) text-anchor="end" {
-                        (label) " " (fmt_num(round_sig(v, 4))) " " (f.unit)
-                    }
-                }
-            }
             @if let Some(c) = curves {
                 path class="model-band" d=(band(&c.history, &x, &y)) fill="#d0d0d0" stroke="none" {}
                 path class="model-curve" d=(line(&c.history, &x, &y)) fill="none" stroke="#555" stroke-width="0.8" {}
@@ -153,6 +144,15 @@ pub(crate) fn chart(course: &Course, toxicity_grade: u8, curves: Option<&Curves>
                     path class="model-projected-band" d=(band(points, &x, &y)) fill="#ececec" stroke="none" {}
                     path class="model-projected" data-dose=(dose_mg) data-interval=(interval_h)
                         d=(line(points, &x, &y)) fill="none" stroke="black" stroke-width="0.8" stroke-dasharray="3 2" {}
+                }
+            }
+            @for (class, value, dash, label) in lines {
+                @if let Some(v) = value {
+                    line class=(class) data-value=(v) x1=(LEFT) x2=(W - RIGHT) y1=(px(y.at(v)))
+                        y2=(px(y.at(v))) stroke="black" stroke-width="1.2" stroke-dasharray=(dash) {}
+                    text x=(LEFT + 4.0) y=(y.at(v) - 4.0) paint-order="stroke" stroke="white" stroke-width="3" {
+                        (label) " " (fmt_num(round_sig(v, 4))) " " (f.unit)
+                    }
                 }
             }
             g class="axes" stroke="black" {
