@@ -28,7 +28,11 @@ fn model(m: &Value) -> Model {
         lag_h: number(&t["lag_h"]),
         f: number(&t["f"]),
         qh: 0.0,
-        metabolite: None,
+        fm: 0.0,
+        cl_m: 0.0,
+        v_m: 0.0,
+        q_m: 0.0,
+        v_mp: 0.0,
     };
     let residual = &m["residual"];
     let residual = match residual["kind"].as_str() {

@@ -125,7 +125,11 @@ impl Checker<'_> {
             lag_h: 0.0,
             f: 1.0,
             qh: 0.0,
-            metabolite: None,
+            fm: 0.0,
+            cl_m: 0.0,
+            v_m: 0.0,
+            q_m: 0.0,
+            v_mp: 0.0,
         };
         for raw in &m.parameters {
             let Some(param) = Param::parse(&raw.name.value) else {

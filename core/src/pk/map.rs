@@ -14,7 +14,7 @@ use argmin::solver::quasinewton::BFGS;
 
 use super::linalg;
 use super::model::Model;
-use super::solution::Params;
+use super::solution::{Analyte, Params};
 
 /// ng/mL per mg/L: the closed forms give mg/L (mg over L).
 const NG_PER_MG: f64 = 1000.0;
@@ -110,7 +110,7 @@ pub fn joined(courses: Vec<Course>) -> Vec<Course> {
 impl Course {
     /// Concentration (mg/L) at `t_h` of the doses given by then: a course
     /// still running at `t_h` counts only its doses at or before it.
-    fn concentration(&self, p: &Params, t_h: f64) -> f64 {
+    fn concentration(&self, analyte: Analyte, p: &Params, t_h: f64) -> f64 {
         let ahead = ((self.last_h - t_h) / self.tau_h).ceil().max(0.0);
         let count = match self.count {
             Some(n) if ahead >= f64::from(n) => return 0.0,
@@ -118,7 +118,7 @@ impl Course {
             None => None,
         };
         let last = self.last_h - ahead * self.tau_h;
-        p.regular(self.dose_mg, self.tau_h, count, t_h - last)
+        p.regular_of(analyte, self.dose_mg, self.tau_h, count, t_h - last)
     }
 }
 
@@ -175,17 +175,25 @@ pub enum FitError {
 }
 
 impl Dosing {
-    /// Concentration (ng/mL) at `t_h` with parameters `p`.
+    /// The parent's concentration (ng/mL) at `t_h` with parameters `p`.
     pub fn concentration(&self, p: &Params, t_h: f64) -> f64 {
+        self.concentration_of(Analyte::Parent, p, t_h)
+    }
+
+    /// The concentration of `analyte` (ng/mL) at `t_h`.
+    pub fn concentration_of(&self, analyte: Analyte, p: &Params, t_h: f64) -> f64 {
         NG_PER_MG
             * match self {
                 Dosing::Regular {
                     dose_mg,
                     tau_h,
                     count,
-                } => p.regular(*dose_mg, *tau_h, *count, t_h),
-                Dosing::History(doses) => p.doses(doses, t_h),
-                Dosing::Courses(courses) => courses.iter().map(|c| c.concentration(p, t_h)).sum(),
+                } => p.regular_of(analyte, *dose_mg, *tau_h, *count, t_h),
+                Dosing::History(doses) => p.doses_of(analyte, doses, t_h),
+                Dosing::Courses(courses) => courses
+                    .iter()
+                    .map(|c| c.concentration(analyte, p, t_h))
+                    .sum(),
             }
     }
 }

@@ -13,30 +13,30 @@
 //! dose's metabolite curve is a sum of four exponentials: superposition and
 //! the geometric series of regular dosing apply unchanged.
 
-use super::solution::{Curve, Metabolite, Params, apart};
+use super::solution::{Curve, Params, apart};
 
 /// The metabolite's unit-dose curve (mg/L per mg of parent).
-pub(super) fn curve(p: &Params, m: &Metabolite) -> Curve {
+pub(super) fn curve(p: &Params) -> Curve {
     let (f_parent, cl_parent) = p.effective();
     let k_parent = cl_parent / p.v1;
     // The metabolite's disposition after a unit amount in its central
     // compartment: sum of d_i exp(-lambda_i t).
-    let k10 = m.cl / m.v1;
-    let (lambda, d, n_disposition) = if m.v2 > 0.0 && m.q > 0.0 {
-        let (k12, k21) = (m.q / m.v1, m.q / m.v2);
+    let k10 = p.cl_m / p.v_m;
+    let (lambda, d, n_disposition) = if p.v_mp > 0.0 && p.q_m > 0.0 {
+        let (k12, k21) = (p.q_m / p.v_m, p.q_m / p.v_mp);
         let sum = k10 + k12 + k21;
         let root = (sum * sum - 4.0 * k10 * k21).max(0.0).sqrt();
         let (alpha, beta) = ((sum + root) / 2.0, (sum - root) / 2.0);
         (
             [alpha, beta],
             [
-                (alpha - k21) / ((alpha - beta) * m.v1),
-                (k21 - beta) / ((alpha - beta) * m.v1),
+                (alpha - k21) / ((alpha - beta) * p.v_m),
+                (k21 - beta) / ((alpha - beta) * p.v_m),
             ],
             2,
         )
     } else {
-        ([k10, 0.0], [1.0 / m.v1, 0.0], 1)
+        ([k10, 0.0], [1.0 / p.v_m, 0.0], 1)
     };
     // The formation rate per mg given: r_j exp(-rho_j t), from what is
     // absorbed into the site and what returns to it from the central
@@ -44,7 +44,7 @@ pub(super) fn curve(p: &Params, m: &Metabolite) -> Curve {
     let ka = apart(p.ka, &lambda[..n_disposition]);
     let k_parent = apart(apart(k_parent, &[ka]), &lambda[..n_disposition]);
     let (qh, cl) = (p.qh, p.cl);
-    let to_metabolite = m.fm * cl / (qh + cl);
+    let to_metabolite = p.fm * cl / (qh + cl);
     let b = f_parent * ka / (p.v1 * (ka - k_parent));
     let rho = [ka, k_parent];
     let r = [to_metabolite * (p.f * ka - qh * b), to_metabolite * qh * b];
@@ -69,7 +69,7 @@ pub(super) fn curve(p: &Params, m: &Metabolite) -> Curve {
 
 #[cfg(test)]
 mod tests {
-    use super::super::solution::{Analyte, Metabolite, Params};
+    use super::super::solution::{Analyte, Params};
 
     /// Yu 2015's typical values (nlmixr2lib Yu_2015_sunitinib.R): the
     /// parent and its metabolite with two compartments.
@@ -83,13 +83,11 @@ mod tests {
             lag_h: 0.0,
             f: 1.0,
             qh: 80.0,
-            metabolite: Some(Metabolite {
-                fm: 0.21,
-                cl: 17.1,
-                v1: 635.0,
-                q: 20.1,
-                v2: 388.0,
-            }),
+            fm: 0.21,
+            cl_m: 17.1,
+            v_m: 635.0,
+            q_m: 20.1,
+            v_mp: 388.0,
         }
     }
 
@@ -97,19 +95,18 @@ mod tests {
     /// peripheral amounts; the enzyme site algebraic), integrated with
     /// classic Runge-Kutta at a fixed step: (parent, metabolite) in mg/L.
     fn integrate(p: &Params, doses: &[(f64, f64)], t_end: f64) -> (f64, f64) {
-        let m = p.metabolite.unwrap();
         let step = 1e-2;
         let derivative = |y: [f64; 4]| {
             let site = (p.ka * y[0] + p.qh * y[1] / p.v1) / (p.qh + p.cl);
-            let (k12, k21) = if m.v2 > 0.0 {
-                (m.q / m.v1, m.q / m.v2)
+            let (k12, k21) = if p.v_mp > 0.0 {
+                (p.q_m / p.v_m, p.q_m / p.v_mp)
             } else {
                 (0.0, 0.0)
             };
             [
                 -p.ka * y[0],
                 p.qh * site - p.qh * y[1] / p.v1,
-                m.fm * p.cl * site - (m.cl / m.v1 + k12) * y[2] + k21 * y[3],
+                p.fm * p.cl * site - (p.cl_m / p.v_m + k12) * y[2] + k21 * y[3],
                 k12 * y[2] - k21 * y[3],
             ]
         };
@@ -134,7 +131,7 @@ mod tests {
             });
             t += h;
         }
-        (y[1] / p.v1, y[2] / m.v1)
+        (y[1] / p.v1, y[2] / p.v_m)
     }
 
     fn close(closed: f64, numeric: f64, what: &str) {
@@ -148,11 +145,8 @@ mod tests {
     #[test]
     fn parent_and_metabolite_match_the_odes() {
         let one_compartment = Params {
-            metabolite: Some(Metabolite {
-                q: 0.0,
-                v2: 0.0,
-                ..sunitinib().metabolite.unwrap()
-            }),
+            q_m: 0.0,
+            v_mp: 0.0,
             ..sunitinib()
         };
         for (name, p) in [("two", sunitinib()), ("one", one_compartment)] {
@@ -197,5 +191,33 @@ mod tests {
         assert!(rel.abs() < 1e-4, "{rel:e}");
         // The slowest rate is the metabolite's terminal one.
         assert!(p.slowest_rate() < p.cl * p.qh / (p.qh + p.cl) / p.v1);
+    }
+
+    #[test]
+    fn courses_and_the_total_read_the_same_doses() {
+        use super::super::map::{Dosing, courses_of};
+        let p = sunitinib();
+        // 28 days on, then 14 off (the 4/2 schedule), and 3 days on again.
+        let doses: Vec<(f64, f64)> = (0..28)
+            .chain(42..45)
+            .map(|d| (f64::from(d) * 24.0, 50.0))
+            .collect();
+        let listed = Dosing::History(doses.clone());
+        let courses = Dosing::Courses(courses_of(&doses));
+        for t in [27.0 * 24.0 + 24.0, 41.0 * 24.0, 44.0 * 24.0 + 6.0] {
+            let m = listed.concentration_of(Analyte::Metabolite, &p, t);
+            close(
+                courses.concentration_of(Analyte::Metabolite, &p, t),
+                m,
+                "courses",
+            );
+            let total = courses.concentration_of(Analyte::Total, &p, t);
+            close(total, m + listed.concentration(&p, t), "total");
+        }
+        // The metabolite outlasts the parent in the two weeks off.
+        let off = 41.0 * 24.0;
+        assert!(
+            listed.concentration_of(Analyte::Metabolite, &p, off) > listed.concentration(&p, off)
+        );
     }
 }

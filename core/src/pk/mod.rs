@@ -17,7 +17,7 @@ pub use map::{
     log_sensitivity, predict,
 };
 pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
-pub use solution::{Analyte, Metabolite, Params};
+pub use solution::{Analyte, Params};
 
 /// The `n`-by-`n` symmetric matrix `a` (row-major) is positive definite.
 pub fn positive_definite(a: &[f64], n: usize) -> bool {

@@ -22,6 +22,18 @@ pub enum Param {
     Lag,
     /// Bioavailability.
     F,
+    /// Hepatic blood flow through the enzyme site.
+    Qh,
+    /// Fraction of the parent's clearance forming the metabolite.
+    Fm,
+    /// The metabolite's clearance.
+    ClM,
+    /// The metabolite's central volume.
+    VM,
+    /// The metabolite's inter-compartmental clearance.
+    QM,
+    /// The metabolite's peripheral volume.
+    VMp,
 }
 
 impl Param {
@@ -36,6 +48,17 @@ impl Param {
         Param::F,
     ];
 
+    /// The parameters of the enzyme site and the metabolite formed there
+    /// (`Params::qh`).
+    pub const HEPATIC_METABOLITE: [Param; 6] = [
+        Param::Qh,
+        Param::Fm,
+        Param::ClM,
+        Param::VM,
+        Param::QM,
+        Param::VMp,
+    ];
+
     /// The parameter spelled `name` in a pack.
     pub fn parse(name: &str) -> Option<Param> {
         Param::ALL.into_iter().find(|p| p.name() == name)
@@ -45,10 +68,10 @@ impl Param {
     pub fn unit(self) -> &'static str {
         match self {
             Param::Ka => "1/h",
-            Param::Cl | Param::Q => "L/h",
-            Param::V1 | Param::V2 => "L",
+            Param::Cl | Param::Q | Param::Qh | Param::ClM | Param::QM => "L/h",
+            Param::V1 | Param::V2 | Param::VM | Param::VMp => "L",
             Param::Lag => "h",
-            Param::F => "1",
+            Param::F | Param::Fm => "1",
         }
     }
 
@@ -68,6 +91,12 @@ impl Param {
             Param::V2 => "v2",
             Param::Lag => "lag_h",
             Param::F => "f",
+            Param::Qh => "qh",
+            Param::Fm => "fm",
+            Param::ClM => "cl_m",
+            Param::VM => "v_m",
+            Param::QM => "q_m",
+            Param::VMp => "v_mp",
         }
     }
 
@@ -78,6 +107,12 @@ impl Param {
             Param::V1 => &mut p.v1,
             Param::Q => &mut p.q,
             Param::V2 => &mut p.v2,
+            Param::Qh => &mut p.qh,
+            Param::Fm => &mut p.fm,
+            Param::ClM => &mut p.cl_m,
+            Param::VM => &mut p.v_m,
+            Param::QM => &mut p.q_m,
+            Param::VMp => &mut p.v_mp,
             Param::Lag => &mut p.lag_h,
             Param::F => &mut p.f,
         }

@@ -28,26 +28,20 @@ pub struct Params {
     /// parent sees a first pass `qh / (qh + cl)` and eliminates at
     /// `cl * qh / (qh + cl)` (one compartment only).
     pub qh: f64,
-    /// A metabolite formed at the enzyme site, if the model has one.
-    pub metabolite: Option<Metabolite>,
-}
-
-/// A metabolite formed from the parent where it is cleared: the fraction
-/// `fm` of the parent's clearance at the enzyme site flows into the
-/// metabolite's central compartment. Its concentrations are in the units
-/// its parameters were estimated on (no molar-mass conversion is made).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Metabolite {
-    /// Fraction of the parent's clearance forming it.
+    /// A metabolite formed at the enzyme site (the fields below; `v_m` 0
+    /// for none): the fraction `fm` of the parent's clearance there flows
+    /// into the metabolite's central compartment. Its concentrations are in
+    /// the units its parameters were estimated on (no molar-mass
+    /// conversion is made).
     pub fm: f64,
-    /// Its clearance, L/h.
-    pub cl: f64,
-    /// Its central volume, L.
-    pub v1: f64,
+    /// The metabolite's clearance, L/h.
+    pub cl_m: f64,
+    /// Its central volume, L (0: no metabolite).
+    pub v_m: f64,
     /// Its inter-compartmental clearance, L/h (0 for one compartment).
-    pub q: f64,
+    pub q_m: f64,
     /// Its peripheral volume, L (0 for one compartment).
-    pub v2: f64,
+    pub v_mp: f64,
 }
 
 /// Which concentration a curve gives.
@@ -57,6 +51,8 @@ pub enum Analyte {
     Parent,
     /// Its metabolite (0 where the model has none).
     Metabolite,
+    /// The two summed (a target on the total).
+    Total,
 }
 
 /// Relative distance under which two rate constants count as equal, where
@@ -97,11 +93,13 @@ impl Params {
         }
     }
 
+    /// The curve of the parent or of the metabolite (a total is summed by
+    /// the callers: its seven exponentials do not fit one curve).
     fn curve_of(&self, analyte: Analyte) -> Curve {
-        match (analyte, self.metabolite) {
-            (Analyte::Parent, _) => self.curve(),
-            (Analyte::Metabolite, Some(m)) => super::metabolite::curve(self, &m),
-            (Analyte::Metabolite, None) => Curve::Exponentials {
+        match analyte {
+            Analyte::Parent | Analyte::Total => self.curve(),
+            Analyte::Metabolite if self.v_m > 0.0 => super::metabolite::curve(self),
+            Analyte::Metabolite => Curve::Exponentials {
                 a: [0.0; 4],
                 l: [1.0; 4],
                 n: 0,
@@ -155,9 +153,10 @@ impl Params {
             Curve::Coincident { k, .. } => k,
         };
         let parent = slowest(self.curve());
-        match self.metabolite {
-            Some(m) => parent.min(slowest(super::metabolite::curve(self, &m))),
-            None => parent,
+        if self.v_m > 0.0 {
+            parent.min(slowest(super::metabolite::curve(self)))
+        } else {
+            parent
         }
     }
 
@@ -177,6 +176,10 @@ impl Params {
         n: Option<u32>,
         t: f64,
     ) -> f64 {
+        if analyte == Analyte::Total {
+            return self.regular_of(Analyte::Parent, dose_mg, tau, n, t)
+                + self.regular_of(Analyte::Metabolite, dose_mg, tau, n, t);
+        }
         let curve = self.curve_of(analyte);
         // The last dose counts only once its lag has passed; the earlier
         // ones, `tau` and more before, always have (lag < tau is checked).
@@ -200,6 +203,10 @@ impl Params {
 
     /// As [`Params::doses`], of `analyte`.
     pub fn doses_of(&self, analyte: Analyte, doses: &[(f64, f64)], t: f64) -> f64 {
+        if analyte == Analyte::Total {
+            return self.doses_of(Analyte::Parent, doses, t)
+                + self.doses_of(Analyte::Metabolite, doses, t);
+        }
         let curve = self.curve_of(analyte);
         doses
             .iter()
@@ -312,7 +319,11 @@ mod tests {
             lag_h: 0.5,
             f: 1.0,
             qh: 0.0,
-            metabolite: None,
+            fm: 0.0,
+            cl_m: 0.0,
+            v_m: 0.0,
+            q_m: 0.0,
+            v_mp: 0.0,
         }
     }
 
@@ -326,7 +337,11 @@ mod tests {
             lag_h: 0.25,
             f: 0.8,
             qh: 0.0,
-            metabolite: None,
+            fm: 0.0,
+            cl_m: 0.0,
+            v_m: 0.0,
+            q_m: 0.0,
+            v_mp: 0.0,
         }
     }
 
