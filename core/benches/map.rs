@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tdm_core::pk::{Dosing, Level, Model, Patient, courses_of, fit, predict};
+use tdm_core::pk::{Analyte, Dosing, Level, Model, Patient, courses_of, fit, predict};
 
 /// The model as ki-oncology ships it.
 fn widmer() -> Model {
@@ -28,14 +28,17 @@ fn bench(c: &mut Criterion) {
         Level {
             t_h: 6.0,
             ng_ml: 1800.0,
+            analyte: Analyte::Parent,
         },
         Level {
             t_h: 24.0,
             ng_ml: 900.0,
+            analyte: Analyte::Parent,
         },
         Level {
             t_h: 2.0,
             ng_ml: 1500.0,
+            analyte: Analyte::Parent,
         },
     ];
     let next = Dosing::Regular {
@@ -70,14 +73,17 @@ fn bench(c: &mut Criterion) {
             Level {
                 t_h: at(19.0, 24.0),
                 ng_ml: 700.0,
+                analyte: Analyte::Parent,
             },
             Level {
                 t_h: at(29.0, 6.0),
                 ng_ml: 2000.0,
+                analyte: Analyte::Parent,
             },
             Level {
                 t_h: at(29.0, 24.0),
                 ng_ml: 1100.0,
+                analyte: Analyte::Parent,
             },
         ],
     };

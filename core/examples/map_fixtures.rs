@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tdm_core::pk::{
-    Dosing, Level, Model, Param, Params, Patient, Residual, courses_of, fit, predict,
+    Analyte, Dosing, Level, Model, Param, Params, Patient, Residual, courses_of, fit, predict,
 };
 
 fn number(v: &Value) -> f64 {
@@ -61,6 +61,7 @@ fn model(m: &Value) -> Model {
             .flat_map(|row| row.as_array().unwrap().iter().map(number))
             .collect(),
         residual,
+        metabolite_residual: None,
         covariates: vec![],
     }
 }
@@ -90,7 +91,11 @@ fn main() {
                 dosing: Dosing::Courses(courses_of(&pairs(&p["doses"]))),
                 levels: pairs(&p["levels"])
                     .into_iter()
-                    .map(|(t_h, ng_ml)| Level { t_h, ng_ml })
+                    .map(|(t_h, ng_ml)| Level {
+                        t_h,
+                        ng_ml,
+                        analyte: Analyte::Parent,
+                    })
                     .collect(),
             };
             let regimen = Dosing::Regular {

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use tdm_core::pk::curve::curve;
-use tdm_core::pk::{Dosing, Level, Model, Param, Params, Patient, Residual, fit};
+use tdm_core::pk::{Analyte, Dosing, Level, Model, Param, Params, Patient, Residual, fit};
 
 fn model() -> Model {
     Model {
@@ -29,6 +29,7 @@ fn model() -> Model {
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.13, 0.0, 0.0, 0.4],
         residual: Residual::Proportional { b: 0.3 },
+        metabolite_residual: None,
         covariates: vec![],
     }
 }
@@ -43,10 +44,12 @@ fn patient(m: &Model) -> Patient {
             Level {
                 t_h: 10.0 * 24.0 + 23.0,
                 ng_ml: 700.0,
+                analyte: Analyte::Parent,
             },
             Level {
                 t_h: 19.0 * 24.0 + 4.0,
                 ng_ml: 1900.0,
+                analyte: Analyte::Parent,
             },
         ],
     }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use tdm_core::eval::Histories;
-use tdm_core::pk::{Dosing, Level, Patient, fit};
+use tdm_core::pk::{Analyte, Dosing, Level, Patient, fit};
 use tdm_core::result::model::ModelFit;
 use tdm_core::{EvalResult, InputFormat, Pack, load_pack, read_records};
 
@@ -84,14 +84,17 @@ fn a_patients_samples_are_fitted_with_the_doses_between_them() {
         Level {
             t_h: -25.0 * 24.0,
             ng_ml: 900.0,
+            analyte: Analyte::Parent,
         },
         Level {
             t_h: -(6.0 * 24.0 + 18.0),
             ng_ml: 2600.0,
+            analyte: Analyte::Parent,
         },
         Level {
             t_h: 0.0,
             ng_ml: 1500.0,
+            analyte: Analyte::Parent,
         },
     ];
     let m = &pack_.drug("imatinib").unwrap().models[0].model;

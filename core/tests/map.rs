@@ -3,7 +3,11 @@
 //! with no level the posterior is the prior.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tdm_core::pk::{Course, Dosing, Level, Model, Param, Params, Patient, Residual, fit, predict};
+mod common;
+
+use tdm_core::pk::{
+    Analyte, Course, Dosing, Level, Model, Param, Params, Patient, Residual, fit, predict,
+};
 
 /// A one-compartment model with etas on CL, V and ka, and a CL-V
 /// correlation.
@@ -28,6 +32,7 @@ fn model(sigma: f64) -> Model {
         etas: vec![Param::Cl, Param::V1, Param::Ka],
         omega: vec![0.13, 0.09, 0.0, 0.09, 0.40, 0.0, 0.0, 0.0, 0.2],
         residual: Residual::Proportional { b: sigma },
+        metabolite_residual: None,
         covariates: vec![],
     }
 }
@@ -67,6 +72,7 @@ fn known_etas_are_recovered_from_levels_with_little_error() {
         .map(|&t| Level {
             t_h: t,
             ng_ml: dosing.concentration(&p, t),
+            analyte: Analyte::Parent,
         })
         .collect();
     let patient = Patient {
@@ -112,6 +118,7 @@ fn a_level_informs_the_trough_more_than_the_prior_does() {
         vec![Level {
             t_h: 23.0,
             ng_ml: 600.0,
+            analyte: Analyte::Parent,
         }],
     );
     let f = fit(&m, &patient).unwrap();
@@ -221,6 +228,7 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.1296, 0.0, 0.0, 0.3969],
         residual: Residual::Proportional { b: 0.31 },
+        metabolite_residual: None,
         covariates: vec![],
     };
     let at = |day: u32, h: f64| f64::from(day) * 24.0 + h;
@@ -295,6 +303,7 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
         etas: vec![Param::Ka, Param::V1, Param::Cl],
         omega: vec![0.044521, 0.0, 0.0, 0.0, 0.061504, 0.0, 0.0, 0.0, 0.509796],
         residual: Residual::CombinedSum { a: 4900.0, b: 0.05 },
+        metabolite_residual: None,
         covariates: vec![],
     };
     ozbey.typical.v1 *= (50.0f64 / 36.5).powf(-0.838);
@@ -373,21 +382,7 @@ fn map_agrees_with_the_independent_implementation() {
     if let Ok(path) = std::env::var("TDM_ORACLE_FIXTURES") {
         std::fs::write(path, serde_json::to_vec(&input).unwrap()).unwrap();
     }
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/oracle/map_oracle.py");
-    let mut child = std::process::Command::new("python3")
-        .arg(&script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs the oracle (CI installs numpy and scipy)");
-    serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the oracle failed (is scipy installed?)"
-    );
-    let oracle: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let oracle = common::oracle(&input);
     let (mut i, mut worst) = (0, 0.0f64);
     for (m, cases) in &fixtures {
         for c in cases {
@@ -402,7 +397,11 @@ fn map_agrees_with_the_independent_implementation() {
                 levels: c
                     .levels
                     .iter()
-                    .map(|&(t_h, ng_ml)| Level { t_h, ng_ml })
+                    .map(|&(t_h, ng_ml)| Level {
+                        t_h,
+                        ng_ml,
+                        analyte: Analyte::Parent,
+                    })
                     .collect(),
             };
             let f = fit(m, &patient).unwrap();
@@ -453,7 +452,7 @@ proptest::proptest! {
     ) {
         let m = model(0.31);
         let dosing = Dosing::Regular { dose_mg: dose, tau_h: 24.0, count };
-        let patient = Patient { typical: m.typical, dosing: dosing.clone(), levels: vec![Level { t_h: t, ng_ml: value }] };
+        let patient = Patient { typical: m.typical, dosing: dosing.clone(), levels: vec![Level { t_h: t, ng_ml: value, analyte: Analyte::Parent }] };
         if let Ok(f) = fit(&m, &patient) {
             proptest::prop_assert!(f.eta.iter().all(|e| e.is_finite()), "{f:?}");
             proptest::prop_assert!(f.covariance.iter().all(|c| c.is_finite()), "{f:?}");
@@ -474,6 +473,7 @@ fn log_sensitivities_have_their_known_values() {
         vec![Level {
             t_h: 24.0,
             ng_ml: 700.0,
+            analyte: Analyte::Parent,
         }],
     );
     let f = fit(&m, &patient).unwrap();
@@ -617,7 +617,11 @@ fn target_probabilities_agree_with_quadrature_of_the_posterior() {
             levels: c
                 .levels
                 .iter()
-                .map(|&(t_h, ng_ml)| Level { t_h, ng_ml })
+                .map(|&(t_h, ng_ml)| Level {
+                    t_h,
+                    ng_ml,
+                    analyte: Analyte::Parent,
+                })
                 .collect(),
         };
         let f = fit(&widmer, &patient).unwrap();

@@ -38,6 +38,7 @@ fn one_eta_model(omega: f64, sd: f64) -> Model {
         etas: vec![Param::Cl],
         omega: vec![omega],
         residual: Residual::Exponential { sd },
+        metabolite_residual: None,
         covariates: Vec::new(),
     }
 }

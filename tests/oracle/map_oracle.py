@@ -26,18 +26,48 @@ def individual(model, eta):
     return p
 
 
-def concentrations(p, doses, times):
-    """ng/mL at each time: the model's linear ODEs (depot, central,
-    peripheral amounts) solved between doses by the matrix exponential."""
-    k10 = p["cl"] / p["v1"]
-    two = p.get("v2", 0.0) > 0.0
-    k12 = p["q"] / p["v1"] if two else 0.0
-    k21 = p["q"] / p["v2"] if two else 0.0
-    rates = np.array([
-        [-p["ka"], 0.0, 0.0],
-        [p["ka"], -(k10 + k12), k21],
-        [0.0, k12, -k21],
-    ])
+def rate_matrix(p):
+    """The model's linear ODEs as a matrix over the amounts (depot,
+    central, peripheral, metabolite central, metabolite peripheral). With a
+    hepatic enzyme site (qh > 0), the site's concentration is algebraic,
+    (ka * depot + qh * central / v1) / (qh + cl): the central compartment
+    gains qh * site and loses qh * central / v1, and fm * cl * site forms
+    the metabolite (Yu et al. 2015)."""
+    rates = np.zeros((5, 5))
+    ka, cl, v1 = p["ka"], p["cl"], p["v1"]
+    qh = p.get("qh", 0.0)
+    rates[0, 0] = -ka
+    if qh > 0.0:
+        site_depot, site_central = ka / (qh + cl), qh / v1 / (qh + cl)
+        rates[1, 0] = qh * site_depot
+        rates[1, 1] = qh * site_central - qh / v1
+        rates[3, 0] = p["fm"] * cl * site_depot
+        rates[3, 1] = p["fm"] * cl * site_central
+    else:
+        two = p.get("v2", 0.0) > 0.0
+        k12 = p["q"] / v1 if two else 0.0
+        k21 = p["q"] / p["v2"] if two else 0.0
+        rates[1, 0] = ka
+        rates[1, 1] = -(cl / v1 + k12)
+        rates[1, 2] = k21
+        rates[2, 1] = k12
+        rates[2, 2] = -k21
+    v_m = p.get("v_m", 0.0)
+    if v_m > 0.0:
+        two = p.get("v_mp", 0.0) > 0.0
+        k12 = p["q_m"] / v_m if two else 0.0
+        k21 = p["q_m"] / p["v_mp"] if two else 0.0
+        rates[3, 3] = -(p["cl_m"] / v_m + k12)
+        rates[3, 4] = k21
+        rates[4, 3] = k12
+        rates[4, 4] = -k21
+    return rates
+
+
+def concentrations(p, doses, times, analytes=None):
+    """ng/mL at each time, of the parent, the metabolite or their total:
+    the model's linear ODEs solved between doses by the matrix exponential."""
+    rates = rate_matrix(p)
     cache = {}
 
     def advance(y, dt):
@@ -48,8 +78,8 @@ def concentrations(p, doses, times):
 
     events = sorted((t + p.get("lag_h", 0.0), mg * p.get("f", 1.0)) for t, mg in doses)
     out = []
-    for t_obs in times:
-        y = np.zeros(3)
+    for k, t_obs in enumerate(times):
+        y = np.zeros(5)
         t = events[0][0] if events else t_obs
         for at, amount in events:
             if at >= t_obs:
@@ -58,7 +88,10 @@ def concentrations(p, doses, times):
             t = at
             y[0] += amount
         y = advance(y, t_obs - t)
-        out.append(1000.0 * y[1] / p["v1"])
+        parent = 1000.0 * y[1] / p["v1"]
+        metabolite = 1000.0 * y[3] / p["v_m"] if p.get("v_m", 0.0) > 0.0 else 0.0
+        analyte = analytes[k] if analytes else "parent"
+        out.append({"parent": parent, "metabolite": metabolite, "total": parent + metabolite}[analyte])
     return np.array(out)
 
 
@@ -79,15 +112,18 @@ def variance(residual, f):
 
 def objective(model, patient, omega_inv, eta):
     p = individual(model, eta)
-    times = [level[0] for level in patient["levels"]]
-    y = np.array([level[1] for level in patient["levels"]])
-    f = np.maximum(concentrations(p, patient["doses"], times), 1e-12)
-    var = variance(model["residual"], f)
-    if model["residual"]["kind"] == "exponential":
-        resid = np.log(y) - np.log(f)
-    else:
-        resid = y - f
-    return float(np.sum(resid**2 / var + np.log(var)) + eta @ omega_inv @ eta)
+    levels = patient["levels"]
+    times = [level[0] for level in levels]
+    analytes = [level[2] if len(level) > 2 else "parent" for level in levels]
+    f_all = np.maximum(concentrations(p, patient["doses"], times, analytes), 1e-12)
+    total = float(eta @ omega_inv @ eta)
+    for level, analyte, f in zip(levels, analytes, f_all):
+        residual = model["metabolite_residual"] if analyte == "metabolite" else model["residual"]
+        var = variance(residual, f)
+        y = level[1]
+        resid = np.log(y) - np.log(f) if residual["kind"] == "exponential" else y - f
+        total += float(resid**2 / var + np.log(var))
+    return total
 
 
 def hessian(fun, x, h=1e-4):
@@ -123,8 +159,10 @@ def solve(model, patient):
     cov = 2.0 * np.linalg.inv(hessian(fun, eta))
     doses, tau = trough_doses(patient, patient["steady_state_doses"])
 
+    trough_of = patient.get("trough_of", "parent")
+
     def ln_trough(e):
-        return float(np.log(concentrations(individual(model, e), doses, [tau])[0]))
+        return float(np.log(concentrations(individual(model, e), doses, [tau], [trough_of])[0]))
 
     g = gradient(ln_trough, eta)
     return {

@@ -196,6 +196,7 @@ pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observati
                     Level {
                         t_h: -hours_before(&o),
                         ng_ml: o.ng_ml,
+                        analyte: pk::Analyte::Parent,
                     },
                     o,
                 )
@@ -222,6 +223,7 @@ pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observati
                 Level {
                     t_h,
                     ng_ml: o.ng_ml,
+                    analyte: pk::Analyte::Parent,
                 },
                 o,
             )

@@ -92,6 +92,7 @@ impl Checker<'_> {
                 etas,
                 omega: omega?,
                 residual: residual?,
+                metabolite_residual: None,
                 covariates,
             },
             source: m.source.value.clone(),

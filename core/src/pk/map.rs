@@ -129,6 +129,9 @@ pub struct Level {
     pub t_h: f64,
     /// The concentration, ng/mL.
     pub ng_ml: f64,
+    /// Of the parent or of the metabolite (never a total: each has its
+    /// own residual error).
+    pub analyte: Analyte,
 }
 
 /// What the fit needs of a patient.
@@ -213,8 +216,15 @@ impl Objective<'_> {
         let p = self.model.individual(&self.patient.typical, eta);
         let mut j = linalg::quadratic(self.omega_inv, eta);
         for level in &self.patient.levels {
-            let f = self.patient.dosing.concentration(&p, level.t_h);
-            j += self.model.residual.term(level.ng_ml, f.max(1e-12)).0;
+            let f = self
+                .patient
+                .dosing
+                .concentration_of(level.analyte, &p, level.t_h);
+            j += self
+                .model
+                .residual_of(level.analyte)
+                .term(level.ng_ml, f.max(1e-12))
+                .0;
         }
         let outside: f64 = eta
             .iter()
@@ -331,8 +341,11 @@ pub fn fit(model: &Model, patient: &Patient) -> Result<Fit, FitError> {
         .levels
         .iter()
         .map(|l| {
-            let f = patient.dosing.concentration(&params, l.t_h);
-            (f, model.residual.term(l.ng_ml, f.max(1e-12)).1)
+            let f = patient.dosing.concentration_of(l.analyte, &params, l.t_h);
+            (
+                f,
+                model.residual_of(l.analyte).term(l.ng_ml, f.max(1e-12)).1,
+            )
         })
         .collect();
     Ok(Fit {
@@ -465,8 +478,21 @@ impl Predicted {
     }
 }
 
-/// The concentration that `dosing` gives at `t_h` for the fitted patient.
+/// The parent's concentration that `dosing` gives at `t_h` for the fitted
+/// patient.
 pub fn predict(
+    model: &Model,
+    patient: &Patient,
+    fit: &Fit,
+    dosing: &Dosing,
+    t_h: f64,
+) -> Predicted {
+    predict_of(Analyte::Parent, model, patient, fit, dosing, t_h)
+}
+
+/// As [`predict`], of `analyte` (a total: the parent and its metabolite).
+pub fn predict_of(
+    analyte: Analyte,
     model: &Model,
     patient: &Patient,
     fit: &Fit,
@@ -476,7 +502,7 @@ pub fn predict(
     let n = fit.eta.len();
     let ln_c = |eta: &[f64]| {
         let p = model.individual(&patient.typical, eta);
-        dosing.concentration(&p, t_h).ln()
+        dosing.concentration_of(analyte, &p, t_h).ln()
     };
     let gradient = |at: &[f64]| -> Vec<f64> {
         let mut x = at.to_vec();

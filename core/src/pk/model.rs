@@ -316,6 +316,9 @@ pub struct Model {
     pub omega: Vec<f64>,
     /// Residual error, ng/mL.
     pub residual: Residual,
+    /// The metabolite's residual error, where its levels are fitted too
+    /// (each analyte has its own).
+    pub metabolite_residual: Option<Residual>,
     /// Covariate effects.
     pub covariates: Vec<Covariate>,
 }
@@ -342,6 +345,14 @@ impl Model {
             Ok(p)
         } else {
             Err(missing)
+        }
+    }
+
+    /// The residual error of a level of `analyte`.
+    pub fn residual_of(&self, analyte: super::solution::Analyte) -> &Residual {
+        match (analyte, &self.metabolite_residual) {
+            (super::solution::Analyte::Metabolite, Some(r)) => r,
+            _ => &self.residual,
         }
     }
 

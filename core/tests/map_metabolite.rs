@@ -1,0 +1,179 @@
+//! MAP with a parent and its metabolite, both measured: Yu 2015's
+//! semi-physiological sunitinib + SU12662 model, fitted to the two
+//! analytes' levels (each with its own residual error) and predicting the
+//! total trough, against the independent implementation
+//! (`tests/oracle/map_oracle.py`: the ODEs with the enzyme site, by the
+//! matrix exponential, and scipy's optimisers).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use tdm_core::pk::{
+    Analyte, Dosing, Level, Model, Param, Params, Patient, Residual, fit, predict_of,
+};
+
+/// Yu et al., Br J Clin Pharmacol 2015;79:809-819, as nlmixr2lib's
+/// Yu_2015_sunitinib.R gives it (70 kg): etas on Vc, the metabolite's Vc
+/// and CL, and CL, with their covariances.
+fn yu2015() -> Model {
+    Model {
+        id: "yu2015".into(),
+        typical: Params {
+            ka: 0.34,
+            cl: 35.7,
+            v1: 1360.0,
+            q: 0.0,
+            v2: 0.0,
+            lag_h: 0.0,
+            f: 1.0,
+            qh: 80.0,
+            fm: 0.21,
+            cl_m: 17.1,
+            v_m: 635.0,
+            q_m: 20.1,
+            v_mp: 388.0,
+        },
+        etas: vec![Param::V1, Param::VM, Param::ClM, Param::Cl],
+        omega: vec![
+            0.0998, 0.0816, 0.0, 0.0, //
+            0.0816, 0.2891, 0.0978, 0.0, //
+            0.0, 0.0978, 0.1632, 0.0706, //
+            0.0, 0.0, 0.0706, 0.1087,
+        ],
+        residual: Residual::Proportional { b: 0.2449 },
+        metabolite_residual: Some(Residual::Proportional { b: 0.1732 }),
+        covariates: vec![],
+    }
+}
+
+struct Case {
+    id: &'static str,
+    doses: Vec<(f64, f64)>,
+    /// (time h, ng/mL, of the metabolite)
+    levels: Vec<(f64, f64, bool)>,
+    current_mg: f64,
+}
+
+fn daily(days: std::ops::Range<u32>, mg: f64) -> Vec<(f64, f64)> {
+    days.map(|d| (f64::from(d) * 24.0, mg)).collect()
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            id: "a trough of both on day 28 of 50 mg",
+            doses: daily(0..28, 50.0),
+            levels: vec![(28.0 * 24.0, 62.0, false), (28.0 * 24.0, 24.0, true)],
+            current_mg: 50.0,
+        },
+        Case {
+            id: "37.5 mg 4 weeks on: a level 6 h after a dose and one in the week off",
+            doses: daily(0..28, 37.5),
+            levels: vec![
+                (27.0 * 24.0 + 6.0, 75.0, false),
+                (27.0 * 24.0 + 6.0, 19.0, true),
+                (34.0 * 24.0, 3.0, false),
+                (34.0 * 24.0, 6.5, true),
+            ],
+            current_mg: 37.5,
+        },
+        Case {
+            id: "a high metabolite share",
+            doses: daily(0..21, 50.0),
+            levels: vec![(21.0 * 24.0, 40.0, false), (21.0 * 24.0, 45.0, true)],
+            current_mg: 50.0,
+        },
+    ]
+}
+
+fn model_json(m: &Model) -> serde_json::Value {
+    let t = &m.typical;
+    let n = m.etas.len();
+    let omega: Vec<Vec<f64>> = (0..n)
+        .map(|i| m.omega[i * n..(i + 1) * n].to_vec())
+        .collect();
+    serde_json::json!({
+        "typical": {
+            "ka": t.ka, "cl": t.cl, "v1": t.v1, "q": t.q, "v2": t.v2, "lag_h": t.lag_h, "f": t.f,
+            "qh": t.qh, "fm": t.fm, "cl_m": t.cl_m, "v_m": t.v_m, "q_m": t.q_m, "v_mp": t.v_mp,
+        },
+        "etas": m.etas.iter().map(|p| p.name()).collect::<Vec<_>>(),
+        "omega": omega,
+        "residual": {"kind": "proportional", "b": 0.2449},
+        "metabolite_residual": {"kind": "proportional", "b": 0.1732},
+    })
+}
+
+#[test]
+fn a_parent_and_metabolite_fit_agrees_with_the_independent_implementation() {
+    let m = yu2015();
+    let cases = cases();
+    let patients: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            let levels: Vec<serde_json::Value> = c
+                .levels
+                .iter()
+                .map(|&(t, v, metabolite)| {
+                    serde_json::json!([t, v, if metabolite { "metabolite" } else { "parent" }])
+                })
+                .collect();
+            serde_json::json!({
+                "id": c.id, "doses": c.doses, "levels": levels, "current_dose_mg": c.current_mg,
+                "tau_h": 24.0, "steady_state_doses": 120, "trough_of": "total",
+            })
+        })
+        .collect();
+    let oracle =
+        common::oracle(&[serde_json::json!({"model": model_json(&m), "patients": patients})]);
+    assert_eq!(oracle.len(), cases.len());
+    let mut worst = 0.0f64;
+    for (c, o) in cases.iter().zip(&oracle) {
+        let patient = Patient {
+            typical: m.typical,
+            dosing: Dosing::History(c.doses.clone()),
+            levels: c
+                .levels
+                .iter()
+                .map(|&(t_h, ng_ml, metabolite)| Level {
+                    t_h,
+                    ng_ml,
+                    analyte: if metabolite {
+                        Analyte::Metabolite
+                    } else {
+                        Analyte::Parent
+                    },
+                })
+                .collect(),
+        };
+        let f = fit(&m, &patient).unwrap();
+        for (k, e) in f.eta.iter().enumerate() {
+            let want = o["eta"][k].as_f64().unwrap();
+            assert!(
+                (e - want).abs() < 0.01 * want.abs().max(0.1),
+                "{}: eta {k} {e} vs {want}",
+                c.id
+            );
+        }
+        let regimen = Dosing::Regular {
+            dose_mg: c.current_mg,
+            tau_h: 24.0,
+            count: None,
+        };
+        let total = predict_of(Analyte::Total, &m, &patient, &f, &regimen, 24.0);
+        for (got, key) in [
+            (total.value, "trough"),
+            (total.sd_log, "sd_log"),
+            (total.prior_sd_log, "prior_sd_log"),
+        ] {
+            let want = o[key].as_f64().unwrap();
+            worst = worst.max(((got - want) / want).abs());
+            assert!(
+                ((got - want) / want).abs() < 0.01,
+                "{}: {key} {got} vs {want}",
+                c.id
+            );
+        }
+    }
+    eprintln!("largest relative difference in the total trough and its spreads {worst:.1e}");
+}
