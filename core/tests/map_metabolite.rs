@@ -177,3 +177,75 @@ fn a_parent_and_metabolite_fit_agrees_with_the_independent_implementation() {
     }
     eprintln!("largest relative difference in the total trough and its spreads {worst:.1e}");
 }
+
+/// A pack giving the parent + metabolite structure loads; until its
+/// evaluation fits both analytes and judges their total, a sample of the
+/// drug gets no model-based number, with a warning that says why.
+#[test]
+fn a_packs_parent_and_metabolite_model_loads_and_is_not_yet_fitted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/broken");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("drugs")).unwrap();
+    std::fs::copy(root.join("_base/pack.yaml"), dir.path().join("pack.yaml")).unwrap();
+    let drug = std::fs::read_to_string(
+        root.join("38-model-parameter-in-another-unit/drugs/testinib.yaml"),
+    )
+    .unwrap();
+    let head = &drug[..drug.find("models:").unwrap()];
+    let model = "models:
+  - id: m
+    source: base
+    population: {n: 10, indications: [any], doses_mg: [100, 800]}
+    structure: one_compartment_hepatic_metabolite
+    unit: ng/mL
+    parameters:
+      - {name: ka, value: 0.34, unit: 1/h}
+      - {name: cl, value: 35.7, unit: L/h}
+      - {name: v1, value: 1360, unit: L}
+      - {name: qh, value: 80, unit: L/h}
+      - {name: fm, value: 0.21, unit: \"1\"}
+      - {name: cl_m, value: 17.1, unit: L/h}
+      - {name: v_m, value: 635, unit: L}
+      - {name: q_m, value: 20.1, unit: L/h}
+      - {name: v_mp, value: 388, unit: L}
+    iiv:
+      - {param: cl, variance: 0.1087}
+      - {param: cl_m, variance: 0.1632}
+    covariances:
+      - {between: [cl, cl_m], value: 0.0706}
+    residual: {form: proportional, proportional: 0.2449}
+    metabolite:
+      analyte: M1
+      residual: {form: proportional, proportional: 0.1732}
+";
+    std::fs::write(
+        dir.path().join("drugs/testinib.yaml"),
+        format!("{head}{model}"),
+    )
+    .unwrap();
+    let pack = tdm_core::load_pack(dir.path()).unwrap();
+    let m = &pack.drug("testinib").unwrap().models[0];
+    assert_eq!(m.metabolite, Some(1));
+    assert_eq!(m.model.typical.qh, 80.0);
+    assert_eq!(m.model.etas, [Param::Cl, Param::ClM]);
+    assert_eq!(
+        m.model.metabolite_residual,
+        Some(Residual::Proportional { b: 0.1732 })
+    );
+    let fields = serde_json::json!({
+        "drug": "testinib", "value": 1500, "unit": "ng/mL", "dose_mg": 400,
+        "hours_since_dose": 24, "days_on_dose": 30, "toxicity_grade": 0,
+    });
+    let sample =
+        tdm_core::Sample::from_map(fields.as_object().unwrap(), tdm_core::input::Cells::Typed)
+            .unwrap();
+    let r = tdm_core::evaluate(&pack, &sample);
+    assert!(r.assessment.as_ref().unwrap().model.is_none());
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("a model of the parent and its metabolite is not fitted yet")),
+        "{:?}",
+        r.warnings
+    );
+}

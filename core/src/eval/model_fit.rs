@@ -50,6 +50,16 @@ pub(crate) fn stage<'a>(
         }
     };
     let (model, typical) = chosen(drug, first, sample, notes)?;
+    if model.metabolite.is_some() {
+        // The pack accepts the structure; its evaluation (both analytes
+        // fitted, the total judged) is not built yet, and a parent-only
+        // fit of it would be judged against the wrong number.
+        say(
+            notes,
+            "a model of the parent and its metabolite is not fitted yet: not used",
+        );
+        return None;
+    }
     let mut said = Vec::new();
     let history = model_history::earlier(cx, &current, earlier, &mut |w| said.push(w));
     for w in said {

@@ -233,6 +233,8 @@ pub struct DrugModel {
     pub iov: Vec<(crate::pk::Param, f64)>,
     /// The model to use when a covariate is missing.
     pub fallback: Option<String>,
+    /// The drug's analyte (its index) the model's metabolite predicts.
+    pub metabolite: Option<usize>,
 }
 
 /// A product of a drug that is not interchangeable with its others.

@@ -63,6 +63,7 @@ impl Checker<'_> {
         let etas = self.params(&m.iiv.iter().map(|v| &v.param).collect::<Vec<_>>(), m);
         let omega = self.omega(m, &etas);
         let residual = self.residual(&m.residual, per_unit);
+        let metabolite = self.metabolite(m, raw, per_unit);
         let covariates: Vec<Covariate> = m
             .covariates
             .iter()
@@ -92,7 +93,7 @@ impl Checker<'_> {
                 etas,
                 omega: omega?,
                 residual: residual?,
-                metabolite_residual: None,
+                metabolite_residual: metabolite.map(|(_, r)| r),
                 covariates,
             },
             source: m.source.value.clone(),
@@ -113,6 +114,7 @@ impl Checker<'_> {
             unit: m.unit.value.clone(),
             iov,
             fallback: m.fallback.as_ref().map(|f| f.value.clone()),
+            metabolite: metabolite.map(|(i, _)| i),
         })
     }
 
@@ -137,7 +139,7 @@ impl Checker<'_> {
                 self.report(
                     yaml::position(&raw.name),
                     format!("`{}` is not a model parameter", raw.name.value),
-                    Some("use ka, cl, v1, q, v2, lag_h or f"),
+                    Some("use ka, cl, v1, q, v2, lag_h or f (and with the hepatic metabolite structure qh, fm, cl_m, v_m, q_m, v_mp)"),
                 );
                 continue;
             };
@@ -171,9 +173,13 @@ impl Checker<'_> {
             crate::pk::model::set(&mut p, param, value);
         }
         let given = |n: &str| m.parameters.iter().any(|p| p.name.value == n);
+        let hepatic = m.structure == Structure::OneCompartmentHepaticMetabolite;
         let needed: &[&str] = match m.structure {
             Structure::OneCompartment => &["ka", "cl", "v1"],
             Structure::TwoCompartment => &["ka", "cl", "v1", "q", "v2"],
+            Structure::OneCompartmentHepaticMetabolite => {
+                &["ka", "cl", "v1", "qh", "fm", "cl_m", "v_m"]
+            }
         };
         for n in needed {
             if !given(n) {
@@ -184,14 +190,91 @@ impl Checker<'_> {
                 );
             }
         }
-        if m.structure == Structure::OneCompartment && (given("q") || given("v2")) {
+        if m.structure != Structure::TwoCompartment && (given("q") || given("v2")) {
             self.report(
                 yaml::position(&m.id),
                 "a one-compartment model has no `q` or `v2`",
                 None,
             );
         }
+        for raw in &m.parameters {
+            let of_site = Param::parse(&raw.name.value)
+                .is_some_and(|p| Param::HEPATIC_METABOLITE.contains(&p));
+            if of_site && !hepatic {
+                self.report(
+                    yaml::position(&raw.name),
+                    format!(
+                        "`{}` belongs to the `one_compartment_hepatic_metabolite` structure",
+                        raw.name.value
+                    ),
+                    None,
+                );
+            }
+        }
+        if hepatic && given("q_m") != given("v_mp") {
+            self.report(
+                yaml::position(&m.id),
+                "the metabolite's second compartment needs both `q_m` and `v_mp`",
+                None,
+            );
+        }
+        if p.fm > 1.0 {
+            self.report(
+                yaml::position(&m.id),
+                format!("fm is a fraction of at most 1, got {}", p.fm),
+                None,
+            );
+        }
         Some(p)
+    }
+
+    /// The metabolite of a parent + metabolite structure: the analyte's
+    /// index among the drug's analytes and its residual error; None (with
+    /// a problem said where one is) otherwise.
+    fn metabolite(
+        &mut self,
+        m: &RawModel,
+        raw: &RawDrug,
+        per_unit: f64,
+    ) -> Option<(usize, Residual)> {
+        let hepatic = m.structure == Structure::OneCompartmentHepaticMetabolite;
+        let Some(given) = &m.metabolite else {
+            if hepatic {
+                self.report(
+                    yaml::position(&m.id),
+                    format!("model `{}` forms a metabolite: give `metabolite:` with its `analyte` and `residual`", m.id.value),
+                    None,
+                );
+            }
+            return None;
+        };
+        if !hepatic {
+            self.report(
+                yaml::position(&given.analyte),
+                "only the `one_compartment_hepatic_metabolite` structure forms a metabolite",
+                None,
+            );
+            return None;
+        }
+        let index = raw.analytes.iter().position(|a| {
+            a.role == crate::pack::raw::Role::Metabolite
+                && (a.name.value == given.analyte.value || a.aliases.contains(&given.analyte.value))
+        });
+        let residual = self.residual(&given.residual, per_unit);
+        match index {
+            Some(i) => Some((i, residual?)),
+            None => {
+                self.report(
+                    yaml::position(&given.analyte),
+                    format!(
+                        "`{}` is not a metabolite among the drug's analytes",
+                        given.analyte.value
+                    ),
+                    None,
+                );
+                None
+            }
+        }
     }
 
     fn params(&mut self, names: &[&Spanned<String>], m: &RawModel) -> Vec<Param> {

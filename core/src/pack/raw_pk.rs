@@ -19,8 +19,18 @@ pub(crate) struct RawModel {
     pub unconfirmed: Option<String>,
     /// The patients it was estimated on.
     pub population: RawPopulation,
-    /// `one_compartment` or `two_compartment`; absorption is first order.
+    /// `one_compartment`, `two_compartment`, or
+    /// `one_compartment_hepatic_metabolite` (an enzyme site in
+    /// quasi-steady state with the central compartment through the hepatic
+    /// blood flow `qh`, where the clearance acts and the fraction `fm` of
+    /// it forms a metabolite with `cl_m`, `v_m` and optionally `q_m`,
+    /// `v_mp`: Yu et al. 2015); absorption is first order.
     pub structure: Structure,
+    /// The metabolite the structure forms: which of the drug's analytes it
+    /// is, and its own residual error (its levels are fitted beside the
+    /// parent's). Only with `one_compartment_hepatic_metabolite`.
+    #[serde(default)]
+    pub metabolite: Option<RawMetabolite>,
     /// The concentration unit the model predicts in (`ng/mL`, `mg/L`, ...).
     pub unit: Spanned<String>,
     /// Typical values: `ka`, `cl`, `v1`, and `q`, `v2` (two compartments),
@@ -66,17 +76,29 @@ pub(crate) struct RawPopulation {
 pub(crate) enum Structure {
     OneCompartment,
     TwoCompartment,
+    OneCompartmentHepaticMetabolite,
+}
+
+/// The metabolite of a parent + metabolite structure.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetabolite {
+    /// The drug's analyte (role `metabolite`) it predicts, e.g. `SU12662`.
+    pub analyte: Spanned<String>,
+    /// Its residual error, additive parts in the model's unit.
+    pub residual: RawResidual,
 }
 
 /// One typical value.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawParameter {
-    /// `ka`, `cl`, `v1`, `q`, `v2`, `lag_h` or `f`.
+    /// `ka`, `cl`, `v1`, `q`, `v2`, `lag_h`, `f`; with the hepatic
+    /// metabolite structure also `qh`, `fm`, `cl_m`, `v_m`, `q_m`, `v_mp`.
     pub name: Spanned<String>,
     /// The typical value.
     pub value: Spanned<f64>,
-    /// `1/h`, `L/h`, `L`, `h`, or `1` for `f`.
+    /// `1/h`, `L/h`, `L`, `h`, or `1` for `f` and `fm`.
     pub unit: Spanned<String>,
 }
 

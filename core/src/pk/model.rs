@@ -38,7 +38,7 @@ pub enum Param {
 
 impl Param {
     /// Every parameter, in the order packs list them.
-    pub const ALL: [Param; 7] = [
+    pub const ALL: [Param; 13] = [
         Param::Ka,
         Param::Cl,
         Param::V1,
@@ -46,10 +46,17 @@ impl Param {
         Param::V2,
         Param::Lag,
         Param::F,
+        Param::Qh,
+        Param::Fm,
+        Param::ClM,
+        Param::VM,
+        Param::QM,
+        Param::VMp,
     ];
 
     /// The parameters of the enzyme site and the metabolite formed there
-    /// (`Params::qh`).
+    /// (`Params::qh`): only in the `one_compartment_hepatic_metabolite`
+    /// structure.
     pub const HEPATIC_METABOLITE: [Param; 6] = [
         Param::Qh,
         Param::Fm,
