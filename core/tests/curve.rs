@@ -60,10 +60,26 @@ fn the_curve_passes_through_the_fits_predictions() {
     let m = model();
     let p = patient(&m);
     let f = fit(&m, &p).unwrap();
-    let points = curve(&m, &p, &f, &p.dosing, (0.0, 20.0 * 24.0), 24.0);
+    let points = curve(
+        Analyte::Parent,
+        &m,
+        &p,
+        &f,
+        &p.dosing,
+        (0.0, 20.0 * 24.0),
+        24.0,
+    );
     assert_eq!(points.len(), 20 * 8 + 1);
     for (level, (predicted, _)) in p.levels.iter().zip(&f.predictions) {
-        let at = curve(&m, &p, &f, &p.dosing, (level.t_h, level.t_h + 1.0), 24.0)[0];
+        let at = curve(
+            Analyte::Parent,
+            &m,
+            &p,
+            &f,
+            &p.dosing,
+            (level.t_h, level.t_h + 1.0),
+            24.0,
+        )[0];
         assert!(
             (at.value - predicted).abs() < 1e-9 * predicted,
             "{at:?} {predicted}"

@@ -178,11 +178,12 @@ fn a_parent_and_metabolite_fit_agrees_with_the_independent_implementation() {
     eprintln!("largest relative difference in the total trough and its spreads {worst:.1e}");
 }
 
-/// A pack giving the parent + metabolite structure loads; until its
-/// evaluation fits both analytes and judges their total, a sample of the
-/// drug gets no model-based number, with a warning that says why.
+/// A pack giving the parent + metabolite structure loads, and a sample
+/// with both analytes measured against a target on their total is fitted
+/// to both levels and judged on the predicted total: the same numbers as
+/// the fit of those two levels written out here.
 #[test]
-fn a_packs_parent_and_metabolite_model_loads_and_is_not_yet_fitted() {
+fn a_packs_parent_and_metabolite_model_fits_both_levels_and_predicts_the_total() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/broken");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("drugs")).unwrap();
@@ -191,7 +192,10 @@ fn a_packs_parent_and_metabolite_model_loads_and_is_not_yet_fitted() {
         root.join("38-model-parameter-in-another-unit/drugs/testinib.yaml"),
     )
     .unwrap();
-    let head = &drug[..drug.find("models:").unwrap()];
+    let head = drug[..drug.find("models:").unwrap()].replace(
+        "    population_mean: 1200\n",
+        "    population_mean: 1200\n    sum_of: [testinib, M1]\n",
+    );
     let model = "models:
   - id: m
     source: base
@@ -233,19 +237,68 @@ fn a_packs_parent_and_metabolite_model_loads_and_is_not_yet_fitted() {
         Some(Residual::Proportional { b: 0.1732 })
     );
     let fields = serde_json::json!({
-        "drug": "testinib", "value": 1500, "unit": "ng/mL", "dose_mg": 400,
-        "hours_since_dose": 24, "days_on_dose": 30, "toxicity_grade": 0,
+        "drug": "testinib", "value": 900, "unit": "ng/mL", "metabolites": {"M1": 400},
+        "dose_mg": 400, "hours_since_dose": 24, "days_on_dose": 30, "toxicity_grade": 0,
     });
     let sample =
         tdm_core::Sample::from_map(fields.as_object().unwrap(), tdm_core::input::Cells::Typed)
             .unwrap();
     let r = tdm_core::evaluate(&pack, &sample);
-    assert!(r.assessment.as_ref().unwrap().model.is_none());
+    let block = r
+        .assessment
+        .as_ref()
+        .unwrap()
+        .model
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", r.warnings));
+    assert_eq!(block.analyte, "testinib + M1");
+    assert_eq!(block.levels_used, 2);
+    let analytes: Vec<&str> = block
+        .predictions
+        .iter()
+        .map(|p| p.analyte.as_str())
+        .collect();
+    assert_eq!(analytes, ["testinib", "M1"]);
+
+    // By hand: 30 daily doses of 400 mg, both levels 24 h after the last.
+    let patient = Patient {
+        typical: m.model.typical,
+        dosing: Dosing::Regular {
+            dose_mg: 400.0,
+            tau_h: 24.0,
+            count: Some(30),
+        },
+        levels: vec![
+            Level {
+                t_h: 24.0,
+                ng_ml: 900.0,
+                analyte: Analyte::Parent,
+            },
+            Level {
+                t_h: 24.0,
+                ng_ml: 400.0,
+                analyte: Analyte::Metabolite,
+            },
+        ],
+    };
+    let by_hand = fit(&m.model, &patient).unwrap();
+    let steady = Dosing::Regular {
+        dose_mg: 400.0,
+        tau_h: 24.0,
+        count: None,
+    };
+    let total = predict_of(Analyte::Total, &m.model, &patient, &by_hand, &steady, 24.0);
+    let trough = block.trough.as_ref().unwrap();
     assert!(
-        r.warnings
-            .iter()
-            .any(|w| w.contains("a model of the parent and its metabolite is not fitted yet")),
-        "{:?}",
-        r.warnings
+        (trough.value - total.value).abs() < 1e-6 * total.value,
+        "{} vs {}",
+        trough.value,
+        total.value
     );
+    for (p, (f, _)) in block.predictions.iter().zip(&by_hand.predictions) {
+        assert!((p.predicted - f).abs() < 1e-6 * f, "{p:?} vs {f}");
+    }
+    // The dose table is of the total too: the current dose's row is the trough.
+    let row = block.doses.iter().find(|d| d.dose_mg == 400.0).unwrap();
+    assert!((row.trough - trough.value).abs() < 1e-9 * trough.value);
 }

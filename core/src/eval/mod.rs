@@ -185,7 +185,7 @@ fn assess(pack: &Pack, sample: &Sample, earlier: &Earlier) -> Result<EvalResult,
     } = staged(pack, sample)?;
     // An impossible value (a likely unit slip) is not fitted either.
     let fitted = (plausible.verdict != plausibility::Plausible::Impossible)
-        .then(|| model_fit::stage(&cx, &unit, &measured, &timing, earlier, &mut notes))
+        .then(|| model_fit::stage(&cx, &target, &unit, &measured, &timing, earlier, &mut notes))
         .flatten();
     if let Some(ratio) = fitted.as_ref().and_then(|f| f.trough_ratio) {
         exposure::by_model(&mut exposure, &measured, ratio);

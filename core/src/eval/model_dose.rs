@@ -29,6 +29,7 @@ pub(crate) fn add(
         model,
         patient,
         fit,
+        analyte,
         ..
     } = fitted;
     let Some(current) = block
@@ -36,7 +37,11 @@ pub(crate) fn add(
         .as_ref()
         .map(|t| t.dose_mg * 24.0 / t.interval_h)
     else {
-        block.detail = Some(Box::new(FitDetail { patient, fit }));
+        block.detail = Some(Box::new(FitDetail {
+            patient,
+            fit,
+            analyte,
+        }));
         return block;
     };
     let say = |warnings: &mut Vec<String>, why: String| {
@@ -77,7 +82,7 @@ pub(crate) fn add(
                 };
                 per_interval.push((
                     l.interval_h,
-                    post.values(&model.model, &patient, &unit, l.interval_h),
+                    post.values_of(analyte, &model.model, &patient, &unit, l.interval_h),
                 ));
             }
         }
@@ -90,7 +95,14 @@ pub(crate) fn add(
                 tau_h: level.interval_h,
                 count: None,
             };
-            let p = pk::predict(&model.model, &patient, &fit, &regimen, level.interval_h);
+            let p = pk::predict_of(
+                analyte,
+                &model.model,
+                &patient,
+                &fit,
+                &regimen,
+                level.interval_h,
+            );
             let (lower_90, upper_90) = p.interval(Z_90);
             // The models are linear: troughs of 1 mg, scaled to the dose.
             let unit = per_interval
@@ -155,7 +167,11 @@ pub(crate) fn add(
         }
         (Some(_), None) => {}
     }
-    block.detail = Some(Box::new(FitDetail { patient, fit }));
+    block.detail = Some(Box::new(FitDetail {
+        patient,
+        fit,
+        analyte,
+    }));
     block
 }
 

@@ -12,7 +12,7 @@ use crate::eval::history::Earlier;
 use crate::eval::model_history;
 use crate::eval::timing::Timing;
 use crate::eval::{Context, Notes, Reading};
-use crate::pack::model::DrugModel;
+use crate::pack::model::{DrugModel, Target};
 use crate::pk::{self, CovariateValue, Dosing, Patient};
 use crate::result::model::{ModelFit, ModelForecast, ModelParameter, ModelPrediction, ModelTrough};
 
@@ -29,6 +29,7 @@ const CHI2_99: [f64; 7] = [6.635, 9.210, 11.345, 13.277, 15.086, 16.812, 18.475]
 
 pub(crate) fn stage<'a>(
     cx: &Context<'a>,
+    target: &Target,
     reading: &Reading,
     measured: &Measured,
     timing: &Timing,
@@ -42,26 +43,36 @@ pub(crate) fn stage<'a>(
             .warnings
             .push(format!("population model `{}`: {why}", first.model.id));
     };
-    let current = match model_history::observation(sample, reading, measured, timing) {
-        Ok(o) => o,
-        Err(why) => {
-            say(notes, why);
+    let mut current =
+        match model_history::observation(sample, reading, measured, timing, first.metabolite) {
+            Ok(o) => o,
+            Err(why) => {
+                say(notes, why);
+                return None;
+            }
+        };
+    let (model, typical) = chosen(drug, first, sample, notes)?;
+    if model.metabolite.is_none() {
+        // A fallback model without the metabolite fits the parent alone.
+        current.metabolite_ng_ml = None;
+    }
+    // The model's number must be of what the target judges: the parent,
+    // or the parent and the model's metabolite summed.
+    let analyte = match (target.sum_of.as_slice(), model.metabolite) {
+        ([0], _) => pk::Analyte::Parent,
+        ([0, m], Some(k)) if *m == k => pk::Analyte::Total,
+        _ => {
+            say(
+                notes,
+                "the target sums analytes the model does not predict: not used",
+            );
             return None;
         }
     };
-    let (model, typical) = chosen(drug, first, sample, notes)?;
-    if model.metabolite.is_some() {
-        // The pack accepts the structure; its evaluation (both analytes
-        // fitted, the total judged) is not built yet, and a parent-only
-        // fit of it would be judged against the wrong number.
-        say(
-            notes,
-            "a model of the parent and its metabolite is not fitted yet: not used",
-        );
-        return None;
-    }
     let mut said = Vec::new();
-    let history = model_history::earlier(cx, &current, earlier, &mut |w| said.push(w));
+    let history = model_history::earlier(cx, &current, earlier, model.metabolite, &mut |w| {
+        said.push(w)
+    });
     for w in said {
         say(notes, &w);
     }
@@ -79,10 +90,15 @@ pub(crate) fn stage<'a>(
             return None;
         }
     };
-    let trough = self::trough(model, &patient, &fit, dose, interval_h, notes);
+    let trough = self::trough(model, &patient, &fit, (dose, interval_h), analyte, notes);
     let half_life_h = std::f64::consts::LN_2 / fit.params.slowest_rate();
-    // The sample's own level is the last on the clock.
-    let trough_ratio = patient.levels.last().and_then(|at| {
+    // The sample's own parent level is the last on the clock.
+    let own = patient
+        .levels
+        .iter()
+        .rev()
+        .find(|l| l.analyte == pk::Analyte::Parent);
+    let trough_ratio = own.and_then(|at| {
         let here = patient.dosing.concentration(&fit.params, at.t_h);
         let then = patient
             .dosing
@@ -94,7 +110,8 @@ pub(crate) fn stage<'a>(
         .levels
         .iter()
         .zip(&fit.predictions)
-        .map(|((_, o), (f, r))| ModelPrediction {
+        .map(|((level, o), (f, r))| ModelPrediction {
+            analyte: analyte_name(drug, model, level.analyte),
             sample: o.id.clone(),
             sampled_at: o.sampled_at.clone(),
             hours_since_dose: o.hours,
@@ -133,6 +150,7 @@ pub(crate) fn stage<'a>(
         doses: Vec::new(),
         recommendation: None,
         forecast: forecast(model, &patient),
+        analyte: analyte_name(drug, model, analyte),
         detail: None,
     };
     let trough_ratio = trough_ratio.filter(|_| unexplained.is_empty());
@@ -166,6 +184,7 @@ pub(crate) fn stage<'a>(
         model,
         patient,
         fit,
+        analyte,
     })
 }
 
@@ -179,6 +198,27 @@ pub(crate) struct Fitted<'a> {
     pub model: &'a DrugModel,
     pub patient: Patient,
     pub fit: pk::Fit,
+    /// What the trough and the dose table are of.
+    pub analyte: pk::Analyte,
+}
+
+/// `analyte` as the drug names it: the parent, its metabolite, or both.
+fn analyte_name(
+    drug: &crate::pack::model::Drug,
+    model: &DrugModel,
+    analyte: pk::Analyte,
+) -> String {
+    let name = |i: usize| {
+        drug.analytes
+            .get(i)
+            .map_or("?", |a| a.name.as_str())
+            .to_owned()
+    };
+    match (analyte, model.metabolite) {
+        (pk::Analyte::Parent, _) | (_, None) => name(0),
+        (pk::Analyte::Metabolite, Some(m)) => name(m),
+        (pk::Analyte::Total, Some(m)) => format!("{} + {}", name(0), name(m)),
+    }
 }
 
 /// A covariate's value as given: a number for a numeric effect (a CSV
@@ -271,8 +311,8 @@ fn trough(
     model: &DrugModel,
     patient: &Patient,
     fit: &pk::Fit,
-    dose: f64,
-    interval_h: f64,
+    (dose, interval_h): (f64, f64),
+    analyte: pk::Analyte,
     notes: &mut Notes,
 ) -> Option<ModelTrough> {
     let (low, high) = model.doses_mg;
@@ -289,7 +329,7 @@ fn trough(
         tau_h: interval_h,
         count: None,
     };
-    let p = pk::predict(&model.model, patient, fit, &regimen, interval_h);
+    let p = pk::predict_of(analyte, &model.model, patient, fit, &regimen, interval_h);
     let shrinkage = p.shrinkage();
     if !(p.value.is_finite() && shrinkage.is_finite()) {
         return None;
@@ -301,7 +341,14 @@ fn trough(
         ));
     }
     let (lower, upper) = p.interval(Z_90);
-    let next_sd = measured_sd(model, patient, fit, &regimen, interval_h, p.sd_log, p.value);
+    let next_sd = measured_sd(
+        model,
+        patient,
+        fit,
+        (&regimen, interval_h),
+        analyte,
+        p.sd_log,
+    );
     Some(ModelTrough {
         value: p.value,
         lower_90: lower,
@@ -323,34 +370,56 @@ fn measured_sd(
     model: &DrugModel,
     patient: &Patient,
     fit: &pk::Fit,
-    dosing: &Dosing,
-    t_h: f64,
+    (dosing, t_h): (&Dosing, f64),
+    analyte: pk::Analyte,
     sd_log: f64,
-    value: f64,
 ) -> f64 {
     let iov: f64 = model
         .iov
         .iter()
         .map(|(param, var)| {
-            let s = pk::log_sensitivity(&model.model, patient, fit, dosing, t_h, *param);
+            let s =
+                pk::log_sensitivity_of(analyte, &model.model, patient, fit, dosing, t_h, *param);
             s * s * var
         })
         .sum();
-    (sd_log.powi(2) + iov + model.model.residual.log_variance(value)).sqrt()
+    let at = |a: pk::Analyte| dosing.concentration_of(a, &fit.params, t_h);
+    let residual = match analyte {
+        pk::Analyte::Total => {
+            // Each analyte is measured with its own error; their sum's
+            // variance over the sum squared, on the log scale.
+            let (parent, metabolite) = (at(pk::Analyte::Parent), at(pk::Analyte::Metabolite));
+            let var = |a: pk::Analyte, c: f64| model.model.residual_of(a).log_variance(c) * c * c;
+            (var(pk::Analyte::Parent, parent) + var(pk::Analyte::Metabolite, metabolite))
+                / (parent + metabolite).powi(2)
+        }
+        a => model.model.residual_of(a).log_variance(at(a)),
+    };
+    (sd_log.powi(2) + iov + residual).sqrt()
 }
 
 /// The last level (the sample's own) forecast by a fit to the ones before
 /// it, with the 90 % interval of a measured level; None with no earlier
 /// level or when that fit fails (the full fit's warnings say why).
 fn forecast(model: &DrugModel, patient: &Patient) -> Option<ModelForecast> {
-    let (last, before) = patient.levels.split_last()?;
+    let last = patient
+        .levels
+        .iter()
+        .rev()
+        .find(|l| l.analyte == pk::Analyte::Parent)?;
+    let before: Vec<pk::Level> = patient
+        .levels
+        .iter()
+        .filter(|l| l.t_h < last.t_h)
+        .copied()
+        .collect();
     if before.is_empty() {
         return None;
     }
     let earlier = Patient {
         typical: patient.typical,
         dosing: patient.dosing.clone(),
-        levels: before.to_vec(),
+        levels: before,
     };
     let fit = pk::fit(&model.model, &earlier).ok()?;
     let p = pk::predict(&model.model, &earlier, &fit, &earlier.dosing, last.t_h);
@@ -358,13 +427,12 @@ fn forecast(model: &DrugModel, patient: &Patient) -> Option<ModelForecast> {
         model,
         &earlier,
         &fit,
-        &earlier.dosing,
-        last.t_h,
+        (&earlier.dosing, last.t_h),
+        pk::Analyte::Parent,
         p.sd_log,
-        p.value,
     );
     let out = ModelForecast {
-        from_levels: before.len(),
+        from_levels: earlier.levels.len(),
         predicted: p.value,
         lower_90: p.value * (-Z_90 * sd).exp(),
         upper_90: p.value * (Z_90 * sd).exp(),

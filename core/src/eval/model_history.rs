@@ -32,6 +32,9 @@ pub(crate) struct Observation {
     pub at_s: Option<i64>,
     /// The parent, ng/mL.
     pub ng_ml: f64,
+    /// The model's metabolite, ng/mL, where the model has one and the
+    /// sample measured it (fitted beside the parent).
+    pub metabolite_ng_ml: Option<f64>,
     pub dose_mg: f64,
     pub tau_h: f64,
     /// Hours from the last dose to the level.
@@ -39,12 +42,15 @@ pub(crate) struct Observation {
     pub days_on_dose: Option<f64>,
 }
 
-/// The sample's level and regimen, or why it cannot be fitted.
+/// The sample's level and regimen, or why it cannot be fitted;
+/// `metabolite` is the drug's analyte the model predicts besides the
+/// parent.
 pub(crate) fn observation(
     sample: &Sample,
     reading: &Reading,
     measured: &Measured,
     timing: &Timing,
+    metabolite: Option<usize>,
 ) -> Result<Observation, &'static str> {
     if reading.measure != Measure::Cmin {
         return Err("fitted to concentrations only, not to an AUC: not used");
@@ -81,6 +87,10 @@ pub(crate) fn observation(
         sampled_at: sample.sampled_at.clone(),
         at_s: sample.sampled_at.as_deref().and_then(time::parse),
         ng_ml,
+        metabolite_ng_ml: metabolite
+            .and_then(|i| measured.values.get(i).copied().flatten())
+            .map(|v| v.1)
+            .filter(|v| *v > 0.0),
         dose_mg,
         tau_h: timing.interval_h,
         hours,
@@ -90,12 +100,12 @@ pub(crate) fn observation(
 
 /// An earlier sample's observation, after the same stages as its own
 /// evaluation (an implausible value is not fitted here either).
-fn observe(pack: &Pack, sample: &Sample) -> Result<Observation, String> {
+fn observe(pack: &Pack, sample: &Sample, metabolite: Option<usize>) -> Result<Observation, String> {
     let s = staged(pack, sample).map_err(|e| format!("not readable ({})", e.message))?;
     if s.plausible.verdict == plausibility::Plausible::Impossible {
         return Err("an implausible value".into());
     }
-    observation(sample, &s.unit, &s.measured, &s.timing).map_err(|why| {
+    observation(sample, &s.unit, &s.measured, &s.timing, metabolite).map_err(|why| {
         why.trim_end_matches(": not used")
             .trim_end_matches(" is needed to fit a level")
             .to_owned()
@@ -108,6 +118,7 @@ pub(crate) fn earlier(
     cx: &Context<'_>,
     current: &Observation,
     earlier: &Earlier,
+    metabolite: Option<usize>,
     say: &mut impl FnMut(String),
 ) -> Vec<Observation> {
     let patient = cx.sample.patient.as_deref().unwrap_or_default();
@@ -139,7 +150,7 @@ pub(crate) fn earlier(
             Some(h) if h > MAX_HOURS_BEFORE => {
                 not_used.push(format!("{name} (more than a year before)"));
             }
-            _ => match observe(cx.pack, sample) {
+            _ => match observe(cx.pack, sample, metabolite) {
                 Ok(o) => used.push(o),
                 Err(why) => not_used.push(format!("{name} ({why})")),
             },
@@ -166,10 +177,7 @@ pub(crate) struct Plan {
 /// drawn before `current`): the clock's 0 is the current sample.
 pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observation>) -> Plan {
     let now = current.at_s;
-    let hours_before = move |o: &Observation| match (now, o.at_s) {
-        (Some(now), Some(t)) => (now - t) as f64 / 3600.0,
-        _ => 0.0,
-    };
+    let hours_before = move |o: &Observation| hours_between(now, o.at_s);
     if !sample.doses.is_empty() {
         let first = sample
             .doses
@@ -191,15 +199,9 @@ pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observati
             .into_iter()
             .filter(|o| hours_before(o) < first)
             .chain(std::iter::once(current))
-            .map(|o| {
-                (
-                    Level {
-                        t_h: -hours_before(&o),
-                        ng_ml: o.ng_ml,
-                        analyte: pk::Analyte::Parent,
-                    },
-                    o,
-                )
+            .flat_map(|o| {
+                let t_h = -hours_between(now, o.at_s);
+                levels_of(o, t_h)
             })
             .collect();
         return Plan {
@@ -218,21 +220,41 @@ pub(crate) fn plan(sample: &Sample, current: Observation, earlier: Vec<Observati
     let levels = all
         .into_iter()
         .zip(times)
-        .map(|(o, t_h)| {
-            (
-                Level {
-                    t_h,
-                    ng_ml: o.ng_ml,
-                    analyte: pk::Analyte::Parent,
-                },
-                o,
-            )
-        })
+        .flat_map(|(o, t_h)| levels_of(o, t_h))
         .collect();
     Plan {
         dosing: Dosing::Courses(courses),
         levels,
         described,
+    }
+}
+
+/// A sample's levels at `t_h`: the parent's, and the metabolite's where it
+/// is fitted too.
+fn levels_of(o: Observation, t_h: f64) -> Vec<(Level, Observation)> {
+    let parent = Level {
+        t_h,
+        ng_ml: o.ng_ml,
+        analyte: pk::Analyte::Parent,
+    };
+    match o.metabolite_ng_ml {
+        Some(ng_ml) => {
+            let metabolite = Level {
+                t_h,
+                ng_ml,
+                analyte: pk::Analyte::Metabolite,
+            };
+            vec![(parent, o.clone()), (metabolite, o)]
+        }
+        None => vec![(parent, o)],
+    }
+}
+
+/// Hours from `at` to `now` (0 without either).
+fn hours_between(now: Option<i64>, at: Option<i64>) -> f64 {
+    match (now, at) {
+        (Some(now), Some(t)) => (now - t) as f64 / 3600.0,
+        _ => 0.0,
     }
 }
 

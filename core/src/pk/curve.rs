@@ -3,8 +3,9 @@
 //! interval of the patient's true concentration (parameter uncertainty).
 //! For drawing (`tdm report`), not for deciding.
 
-use super::map::{Course, Dosing, Fit, Patient, courses_of, predict};
+use super::map::{Course, Dosing, Fit, Patient, courses_of, predict_of};
 use super::model::Model;
+use super::solution::Analyte;
 
 /// One point of the curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,9 +85,10 @@ fn until(c: Course, from_h: f64) -> Option<Course> {
     }
 }
 
-/// The patient's curve on `dosing` from `from_h` to `to_h`; points whose
-/// numbers are not finite are left out.
+/// The patient's curve of `analyte` on `dosing` from `from_h` to `to_h`;
+/// points whose numbers are not finite are left out.
 pub fn curve(
+    analyte: Analyte,
     model: &Model,
     patient: &Patient,
     fit: &Fit,
@@ -103,7 +105,7 @@ pub fn curve(
     (0..=n)
         .filter_map(|i| {
             let t_h = (from_h + i as f64 * step).min(to_h);
-            let p = predict(model, patient, fit, dosing, t_h);
+            let p = predict_of(analyte, model, patient, fit, dosing, t_h);
             let (lower_90, upper_90) = p.interval(Z_90);
             let point = CurvePoint {
                 t_h,

@@ -540,11 +540,24 @@ pub fn log_sensitivity(
     t_h: f64,
     param: super::model::Param,
 ) -> f64 {
+    log_sensitivity_of(Analyte::Parent, model, patient, fit, dosing, t_h, param)
+}
+
+/// As [`log_sensitivity`], of `analyte`.
+pub fn log_sensitivity_of(
+    analyte: Analyte,
+    model: &Model,
+    patient: &Patient,
+    fit: &Fit,
+    dosing: &Dosing,
+    t_h: f64,
+    param: super::model::Param,
+) -> f64 {
     let h: f64 = 1e-5;
     let at = |scale: f64| {
         let mut p = model.individual(&patient.typical, &fit.eta);
         super::model::scale(&mut p, param, scale);
-        dosing.concentration(&p, t_h).ln()
+        dosing.concentration_of(analyte, &p, t_h).ln()
     };
     (at(h.exp()) - at((-h).exp())) / (2.0 * h)
 }

@@ -14,7 +14,7 @@ pub mod solution;
 
 pub use map::{
     Course, Dosing, Fit, FitError, Level, Patient, Predicted, courses_of, fit, joined,
-    log_sensitivity, predict, predict_of,
+    log_sensitivity, log_sensitivity_of, predict, predict_of,
 };
 pub use model::{Covariate, CovariateValue, Effect, Model, Param, Residual};
 pub use solution::{Analyte, Params};

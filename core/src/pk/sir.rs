@@ -20,6 +20,7 @@ use rand_distr::StandardNormal;
 use super::linalg;
 use super::map::{Dosing, Fit, Patient, objective};
 use super::model::Model;
+use super::solution::Analyte;
 
 /// Draws per patient: the probability's sampling error is then about
 /// `sqrt(p (1 - p) / effective)`: under 0.03 with 300 effective draws
@@ -85,11 +86,23 @@ impl Posterior {
         dosing: &Dosing,
         t_h: f64,
     ) -> Vec<(f64, f64)> {
+        self.values_of(Analyte::Parent, model, patient, dosing, t_h)
+    }
+
+    /// As [`Posterior::values`], of `analyte`.
+    pub fn values_of(
+        &self,
+        analyte: Analyte,
+        model: &Model,
+        patient: &Patient,
+        dosing: &Dosing,
+        t_h: f64,
+    ) -> Vec<(f64, f64)> {
         self.draws
             .iter()
             .map(|(eta, w)| {
                 let p = model.individual(&patient.typical, eta);
-                (dosing.concentration(&p, t_h), *w)
+                (dosing.concentration_of(analyte, &p, t_h), *w)
             })
             .collect()
     }

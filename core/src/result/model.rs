@@ -16,8 +16,12 @@ pub struct ModelFit {
     pub unconfirmed: Option<String>,
     /// The dosing the fit assumed, in words.
     pub dosing: String,
-    /// Levels the fit used.
+    /// Levels the fit used (a sample's parent and metabolite are two).
     pub levels_used: usize,
+    /// What the predicted trough and the dose table are of: the parent, or
+    /// the parent and the model's metabolite summed (`sunitinib +
+    /// SU12662`), as the target judges.
+    pub analyte: String,
     /// The patient's parameters at the mode, beside the population's.
     pub parameters: Vec<ModelParameter>,
     /// For each level: observed and individually predicted, ng/mL.
@@ -61,6 +65,8 @@ pub struct FitDetail {
     pub patient: crate::pk::Patient,
     /// The MAP fit.
     pub fit: crate::pk::Fit,
+    /// What the curve is of.
+    pub analyte: crate::pk::Analyte,
 }
 
 /// One dose level for this patient.
@@ -145,6 +151,8 @@ pub struct ModelParameter {
 /// One level, observed and predicted.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ModelPrediction {
+    /// Of the parent or of the model's metabolite, as the drug names it.
+    pub analyte: String,
     /// The sample's `id` (a patient's earlier samples are fitted too).
     pub sample: Option<String>,
     /// When it was drawn, as given.

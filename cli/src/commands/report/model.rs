@@ -56,6 +56,7 @@ pub(crate) fn curves(pack: &Pack, course: &Course) -> Option<Curves> {
     let tau = a.sampling.interval_h;
     let start_h = sample_h - sample_day * 24.0;
     let history = on_chart(curve(
+        detail.analyte,
         model,
         &detail.patient,
         &detail.fit,
@@ -76,6 +77,7 @@ pub(crate) fn curves(pack: &Pack, course: &Course) -> Option<Curves> {
         let end_h = next_h + f64::from(count) * r.interval_h;
         Projected {
             points: on_chart(curve(
+                detail.analyte,
                 model,
                 &detail.patient,
                 &detail.fit,
