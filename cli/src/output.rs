@@ -423,7 +423,11 @@ impl<W: Write> Writer for Table<W> {
             if let Some(f) = &m.forecast {
                 writeln!(
                     self.out,
-                    "    model forecast: {} ng/mL from the {} earlier level{} (90 % of a measured level {}-{}), measured {} ({:+.0} %)",
+                    "    model forecast{}: {} ng/mL from the {} earlier level{} (90 % of a measured level {}-{}), measured {} ({:+.0} %)",
+                    // Of the parent, where the model's trough is of a total.
+                    m.analyte
+                        .split_once(" + ")
+                        .map_or(String::new(), |(parent, _)| format!(" of {parent}")),
                     fmt_num(round_sig(f.predicted, 4)),
                     f.from_levels,
                     if f.from_levels == 1 { "" } else { "s" },
@@ -477,8 +481,13 @@ fn model_line(m: &tdm_core::result::model::ModelFit) -> String {
     let trough = m.trough.as_ref().map_or_else(
         || "no predicted trough".to_owned(),
         |t| {
+            let of = if m.analyte.contains(" + ") {
+                format!(" of {}", m.analyte)
+            } else {
+                String::new()
+            };
             format!(
-                "predicted trough {} ng/mL (90 % {}-{}) at {} mg q{}h, shrinkage {:.2}",
+                "predicted trough{of} {} ng/mL (90 % {}-{}) at {} mg q{}h, shrinkage {:.2}",
                 fmt_num(round_sig(t.value, 3)),
                 fmt_num(round_sig(t.lower_90, 3)),
                 fmt_num(round_sig(t.upper_90, 3)),

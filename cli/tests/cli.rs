@@ -137,7 +137,7 @@ fn csv_batch_to_json_keeps_order_and_stamps_every_result() {
     assert_eq!(ids, expected);
     for r in &v {
         assert_eq!(r["status"], "ok");
-        assert_eq!(r["pack"]["version"], "1.3.0");
+        assert_eq!(r["pack"]["version"], "1.4.0");
         assert!(r["rationale"].as_str().is_some_and(|s| !s.is_empty()));
     }
     // The CSV metabolite column is summed for sunitinib.
@@ -429,7 +429,7 @@ fn validate_accepts_the_shipped_pack() {
     let o = tdm(&["validate", PACK]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("valid — ki-oncology 1.3.0"),
+        stdout(&o).contains("valid — ki-oncology 1.4.0"),
         "{}",
         stdout(&o)
     );

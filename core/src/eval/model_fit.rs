@@ -69,6 +69,12 @@ pub(crate) fn stage<'a>(
             return None;
         }
     };
+    if analyte == pk::Analyte::Total && current.metabolite_ng_ml.is_none() {
+        say(
+            notes,
+            "the metabolite was not measured: the model's total rests on the parent's level alone",
+        );
+    }
     let mut said = Vec::new();
     let history = model_history::earlier(cx, &current, earlier, model.metabolite, &mut |w| {
         said.push(w)
@@ -259,19 +265,24 @@ fn chosen<'a>(
                 .find(|(k, _)| *k == c.input)
                 .map(|(_, v)| v)?;
             let read = covariate(c, v);
-            if read.is_none() {
-                notes.warnings.push(format!(
-                    "population model `{}`: {} {v} is not a number",
-                    first.model.id, c.input
-                ));
+            let said = format!(
+                "population model `{}`: {} {v} is not a number",
+                first.model.id, c.input
+            );
+            // One input may scale several parameters: said once.
+            if read.is_none() && !notes.warnings.contains(&said) {
+                notes.warnings.push(said);
             }
             read
         })
         .collect();
+    let mut warned: Vec<&str> = Vec::new();
     for (c, v) in first.model.covariates.iter().zip(&values) {
         if let (Some((low, high)), Some(CovariateValue::Number(x))) = (c.range, v)
             && (*x < low || *x > high)
+            && !warned.contains(&c.input.as_str())
         {
+            warned.push(&c.input);
             notes.warnings.push(format!(
                 "population model `{}`: {} {x} is outside the range the model was estimated on ({low}-{high}): extrapolated",
                 first.model.id, c.input
@@ -446,7 +457,7 @@ fn forecast(model: &DrugModel, patient: &Patient) -> Option<ModelForecast> {
 }
 
 /// The order the block lists parameters in: clearance first.
-const SHOWN: [pk::Param; 7] = [
+const SHOWN: [pk::Param; 13] = [
     pk::Param::Cl,
     pk::Param::V1,
     pk::Param::Ka,
@@ -454,6 +465,12 @@ const SHOWN: [pk::Param; 7] = [
     pk::Param::V2,
     pk::Param::Lag,
     pk::Param::F,
+    pk::Param::Qh,
+    pk::Param::Fm,
+    pk::Param::ClM,
+    pk::Param::VM,
+    pk::Param::QM,
+    pk::Param::VMp,
 ];
 
 /// The parameters the model has: those with an eta, and those whose

@@ -345,7 +345,8 @@ impl Model {
                 .and_then(|v| c.factor(v))
             {
                 Some(factor) => *c.param.of(&mut p) *= factor,
-                None => missing.push(c.input.clone()),
+                None if !missing.contains(&c.input) => missing.push(c.input.clone()),
+                None => {}
             }
         }
         if missing.is_empty() {
