@@ -22,12 +22,18 @@ fn the_models_beside_the_tables_and_the_figure() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("imatinib     widmer2006-base  cml"), "{text}");
+    // Sunitinib's model is set beside the table's total (with SU12662).
+    assert!(
+        text.contains("sunitinib    yu2015           intermittent"),
+        "{text}"
+    );
     let pazopanib = text.lines().find(|l| l.starts_with("pazopanib")).unwrap();
     assert!(pazopanib.ends_with("disagrees"), "{pazopanib}");
     assert!(text.contains("ast_u_l at 36.5 (reference)"), "{text}");
     let figure = std::fs::read_to_string(&svg).unwrap();
     assert!(figure.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-    assert_eq!(figure.matches("<g class=\"model\"").count(), 3, "{figure}");
+    assert_eq!(figure.matches("<g class=\"model\"").count(), 4, "{figure}");
+    assert!(figure.contains("data-model=\"yu2015\""));
     assert!(figure.contains("data-model=\"ozbey2021\""));
     assert!(figure.trim_end().ends_with("</svg>"));
 }
@@ -48,7 +54,10 @@ fn a_history_files_forecasts_are_summed_as_eval_gives_them() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let forecasts = report["forecasts"].as_array().unwrap();
-    let drugs: Vec<&str> = forecasts.iter().map(|f| f["drug"].as_str().unwrap()).collect();
+    let drugs: Vec<&str> = forecasts
+        .iter()
+        .map(|f| f["drug"].as_str().unwrap())
+        .collect();
     assert_eq!(drugs, ["imatinib", "sunitinib"], "{report}");
     let f = &forecasts[0];
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use tdm_core::load_pack;
-use tdm_core::pk::{Dosing, Model, Param, Params, Residual, simulate};
+use tdm_core::pk::{Analyte, Dosing, Model, Param, Params, Residual, simulate};
 use tdm_core::tools::population_checks;
 
 /// Steady-state concentration `t` hours after a dose of a one-compartment
@@ -56,7 +56,8 @@ fn the_populations_percentiles_are_those_of_clearance_through_the_formula() {
         tau_h: 24.0,
         count: None,
     };
-    let people = simulate::population(&m, &[], &regimen, 24.0, 40_000, 7).unwrap();
+    let people =
+        simulate::population(&m, &[], (&regimen, 24.0), Analyte::Parent, 40_000, 7).unwrap();
     let mut troughs: Vec<f64> = people.iter().map(|p| p.true_ng_ml).collect();
     troughs.sort_by(f64::total_cmp);
     let z90 = 1.644_853_6;
@@ -93,7 +94,8 @@ fn an_additive_error_that_takes_a_level_below_zero_leaves_it_unmeasured() {
         tau_h: 24.0,
         count: None,
     };
-    let people = simulate::population(&m, &[], &regimen, 24.0, 5_000, 3).unwrap();
+    let people =
+        simulate::population(&m, &[], (&regimen, 24.0), Analyte::Parent, 5_000, 3).unwrap();
     let unmeasured = people.iter().filter(|p| p.measured_ng_ml.is_none()).count();
     assert!(unmeasured > 100, "{unmeasured}");
     assert!(
@@ -118,8 +120,17 @@ fn the_shipped_models_beside_the_tables() {
             ("imatinib", "widmer2006-base", "cml"),
             ("imatinib", "widmer2006-base", "gist"),
             ("pazopanib", "ozbey2021", "threshold"),
+            ("sunitinib", "yu2015", "intermittent"),
         ]
     );
+    // Sunitinib's simulated total (with SU12662) against the review's mean
+    // of the total: within the factor of 2.
+    assert!(
+        (1.0..2.0).contains(&checks[3].mean_ratio),
+        "{:?}",
+        checks[3]
+    );
+    assert_eq!(checks[3].covariates, ["weight_kg at 70 (reference)"]);
     let imatinib = &checks[0];
     assert_eq!((imatinib.dose_mg, imatinib.interval_h), (400.0, 24.0));
     assert_eq!(imatinib.table_mean, 1170.0);

@@ -134,14 +134,14 @@ fn human(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<12} {:<16} {:<10} {:>12}  {:>8} {:>6} {:>13}  {:>8} {:>6}  {:>6}",
+        "{:<12} {:<16} {:<12} {:>12}  {:>8} {:>6} {:>13}  {:>8} {:>6}  {:>6}",
         "DRUG", "MODEL", "TARGET", "REGIMEN", "MEDIAN", "CV %", "5-95 %", "TABLE", "CV %", "RATIO"
     );
     for c in &r.population {
         let m = &c.measured_trough;
         let _ = writeln!(
             out,
-            "{:<12} {:<16} {:<10} {:>12}  {:>8} {:>6} {:>13}  {:>8} {:>6}  {:>6}{}",
+            "{:<12} {:<16} {:<12} {:>12}  {:>8} {:>6} {:>13}  {:>8} {:>6}  {:>6}{}",
             c.drug,
             c.model,
             c.target,
@@ -219,7 +219,7 @@ fn human(r: &Report) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "\neach level forecast from its patient's earlier levels alone; error = (forecast - measured) / measured: BIAS its mean, IMPRECISION its root mean square; IN 90 % PI: the share of measured levels inside the forecast's 90 % interval (about 90 % when the model's variability fits)"
+                "\neach level forecast from its patient's earlier levels alone (the parent's level, also where a model's trough is of a total); error = (forecast - measured) / measured: BIAS its mean, IMPRECISION its root mean square; IN 90 % PI: the share of measured levels inside the forecast's 90 % interval (about 90 % when the model's variability fits)"
             );
         }
     }

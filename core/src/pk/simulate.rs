@@ -11,6 +11,7 @@ use rand_distr::StandardNormal;
 use super::linalg;
 use super::map::Dosing;
 use super::model::{Model, Param, Residual, scale};
+use super::solution::Analyte;
 
 /// One virtual patient.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,7 +26,8 @@ pub struct Virtual {
 }
 
 /// `draws` virtual patients at the model's typical values (its covariates
-/// at their reference values), on `dosing`, at `t_h`. The residual error
+/// at their reference values), on `dosing`, at `t_h`: the concentration
+/// of `analyte`. The residual error
 /// is drawn in the model's own form, as the fit reads it: on the log scale
 /// for an exponential error, else added on the concentration scale. None
 /// when the
@@ -34,8 +36,8 @@ pub struct Virtual {
 pub fn population(
     model: &Model,
     iov: &[(Param, f64)],
-    dosing: &Dosing,
-    t_h: f64,
+    (dosing, t_h): (&Dosing, f64),
+    analyte: Analyte,
     draws: usize,
     seed: u64,
 ) -> Option<Vec<Virtual>> {
@@ -57,19 +59,32 @@ pub fn population(
                 *e = (0..=i).map(|k| l[i * n + k] * z[k]).sum();
             }
             let own = model.individual(&model.typical, &eta);
-            let true_ng_ml = dosing.concentration(&own, t_h);
+            let true_ng_ml = dosing.concentration_of(analyte, &own, t_h);
             let mut occasion = own;
             for (param, var) in iov {
                 let kappa: f64 = rng.sample(StandardNormal);
                 scale(&mut occasion, *param, (kappa * var.sqrt()).exp());
             }
-            let level = dosing.concentration(&occasion, t_h);
-            let eps: f64 = rng.sample(StandardNormal);
-            let measured = match model.residual {
-                Residual::Exponential { sd } => level * (eps * sd).exp(),
-                _ => level + eps * model.residual.variance(level).sqrt(),
+            // A total is measured as its two analytes, each with its error.
+            let parts: &[Analyte] = match analyte {
+                Analyte::Total => &[Analyte::Parent, Analyte::Metabolite],
+                Analyte::Parent => &[Analyte::Parent],
+                Analyte::Metabolite => &[Analyte::Metabolite],
             };
-            let measured_ng_ml = (measured > 0.0).then_some(measured);
+            let measured: Option<f64> = parts
+                .iter()
+                .map(|a| {
+                    let level = dosing.concentration_of(*a, &occasion, t_h);
+                    let eps: f64 = rng.sample(StandardNormal);
+                    let residual = model.residual_of(*a);
+                    let m = match residual {
+                        Residual::Exponential { sd } => level * (eps * sd).exp(),
+                        _ => level + eps * residual.variance(level).sqrt(),
+                    };
+                    (m > 0.0).then_some(m)
+                })
+                .sum();
+            let measured_ng_ml = measured;
             Virtual {
                 true_ng_ml,
                 measured_ng_ml,

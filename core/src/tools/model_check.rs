@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::pack::model::{Drug, DrugModel, Measure, Pack, Target};
-use crate::pk::{Dosing, simulate};
+use crate::pk::{Analyte, Dosing, simulate};
 use crate::result::EvalResult;
 
 /// Beyond this ratio either way, the model and the tables disagree.
@@ -21,23 +21,29 @@ const FACTOR: f64 = 2.0;
 pub fn model_warnings(pack: &Pack) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for drug in pack.drugs() {
-        let Some(mean) = drug
+        let Some(target) = drug
             .targets
             .iter()
-            .filter(|t| t.primary && t.measure == Measure::Cmin && t.sum_of == [0])
-            .find_map(|t| t.population_mean)
+            .filter(|t| t.primary && t.measure == Measure::Cmin)
+            .find(|t| t.population_mean.is_some())
         else {
+            continue;
+        };
+        let Some(mean) = target.population_mean else {
             continue;
         };
         let standard = &drug.dosing.levels[drug.dosing.standard];
         let tau = standard.interval_h;
         for m in &drug.models {
+            let Some(analyte) = predicts(target, m) else {
+                continue;
+            };
             let dosing = Dosing::Regular {
                 dose_mg: standard.mg,
                 tau_h: tau,
                 count: None,
             };
-            let trough = dosing.concentration(&m.model.typical, tau);
+            let trough = dosing.concentration_of(analyte, &m.model.typical, tau);
             let ratio = trough / mean;
             if !(1.0 / FACTOR..=FACTOR).contains(&ratio) {
                 out.push((
@@ -160,20 +166,32 @@ pub fn population_checks(pack: &Pack, draws: usize, seed: u64) -> Vec<Population
         for target in drug
             .targets
             .iter()
-            .filter(|t| t.primary && t.measure == Measure::Cmin && t.sum_of == [0])
+            .filter(|t| t.primary && t.measure == Measure::Cmin)
         {
             for m in &drug.models {
-                out.extend(population_check(drug, target, m, draws, seed));
+                if let Some(analyte) = predicts(target, m) {
+                    out.extend(population_check(drug, target, (m, analyte), draws, seed));
+                }
             }
         }
     }
     out
 }
 
+/// What of `m`'s the target judges: the parent, or its total with the
+/// model's metabolite; None when the model predicts neither.
+fn predicts(target: &Target, m: &DrugModel) -> Option<Analyte> {
+    match (target.sum_of.as_slice(), m.metabolite) {
+        ([0], _) => Some(Analyte::Parent),
+        ([0, a], Some(b)) if *a == b => Some(Analyte::Total),
+        _ => None,
+    }
+}
+
 fn population_check(
     drug: &Drug,
     target: &Target,
-    m: &DrugModel,
+    (m, analyte): (&DrugModel, Analyte),
     draws: usize,
     seed: u64,
 ) -> Option<PopulationCheck> {
@@ -186,7 +204,7 @@ fn population_check(
         tau_h: tau,
         count: None,
     };
-    let people = simulate::population(&m.model, &m.iov, &regimen, tau, draws, seed)?;
+    let people = simulate::population(&m.model, &m.iov, (&regimen, tau), analyte, draws, seed)?;
     let true_trough = Distribution::of(people.iter().map(|p| p.true_ng_ml).collect())?;
     let measured: Vec<f64> = people.iter().filter_map(|p| p.measured_ng_ml).collect();
     let unmeasurable = people.len() - measured.len();
@@ -215,12 +233,14 @@ fn population_check(
         interval_h: tau,
         draws,
         seed,
-        covariates: m
-            .model
-            .covariates
-            .iter()
-            .map(|c| format!("{} at {} (reference)", c.input, c.reference))
-            .collect(),
+        covariates: m.model.covariates.iter().fold(Vec::new(), |mut seen, c| {
+            // One input may scale several parameters: named once.
+            let said = format!("{} at {} (reference)", c.input, c.reference);
+            if !seen.contains(&said) {
+                seen.push(said);
+            }
+            seen
+        }),
         true_trough,
         measured_trough,
         unmeasurable,
