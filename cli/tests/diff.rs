@@ -135,6 +135,34 @@ fn an_evidence_upgrade_a_drug_removed_and_a_script_changed() {
 }
 
 #[test]
+fn a_metabolite_parameter_of_a_model_is_a_clinical_change() {
+    let pack = edited(|p| {
+        replace(
+            p,
+            "drugs/sunitinib.yaml",
+            "{name: fm, value: 0.21, unit: \"1\"}",
+            "{name: fm, value: 0.25, unit: \"1\"}",
+        );
+        replace(
+            p,
+            "drugs/sunitinib.yaml",
+            "residual: {form: proportional, proportional: 0.1732}",
+            "residual: {form: proportional, proportional: 0.2}",
+        );
+    });
+    let (code, text) = diff(pack.path(), &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("~ model `yu2015` fm: 0.21 -> 0.25 (+19 %) [clinical]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ model `yu2015` metabolite's residual error: proportional, SD 17.32 % of the prediction -> proportional, SD 20 % of the prediction [clinical]"),
+        "{text}"
+    );
+}
+
+#[test]
 fn the_patients_whose_model_dose_would_change() {
     // The probability a model's dose must reach the target, raised from
     // the default 0.5 to 0.9: the tree's advice stays, the model's dose

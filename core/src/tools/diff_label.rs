@@ -161,7 +161,8 @@ pub(super) fn model_facts(c: &mut Collector, d: &Drug) {
             } else {
                 0.0
             };
-            let unit = if param == crate::pk::Param::F {
+            // A fraction (f, fm) is shown without a unit.
+            let unit = if param.unit() == "1" {
                 ""
             } else {
                 param.unit()
@@ -190,6 +191,13 @@ pub(super) fn model_facts(c: &mut Collector, d: &Drug) {
             Some(&m.model.residual.to_string()),
             Clinical,
         );
+        if let Some(r) = &m.model.metabolite_residual {
+            c.text(
+                format!("{name} metabolite's residual error"),
+                Some(&r.to_string()),
+                Clinical,
+            );
+        }
         for cov in &m.model.covariates {
             c.text(
                 format!("{name} covariate {}", cov.input),
