@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One patient through `tdm serve` over loopback, as a laboratory system
+# sends it: the sunitinib example patient (both analytes fitted, the dose
+# table and its probabilities), N requests on one kept-alive connection;
+# the median, 95th percentile and worst time from request to full answer.
+# Usage: tests/bench/serve-latency.sh [N]   (default 1000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --release -q -p tdm-cli
+port=$((20000 + RANDOM % 20000))
+target/release/tdm serve --pack rules/ki-oncology --addr "127.0.0.1:$port" > /dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+python3 - "$port" "${1:-1000}" <<'PY'
+import http.client, json, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+body = json.dumps({"id": "S-01", "drug": "sunitinib", "regimen": "continuous", "value": 24,
+                   "unit": "ng/mL", "metabolites": {"SU12662": 9}, "dose_mg": 37.5,
+                   "hours_since_dose": 24, "days_on_dose": 21, "toxicity_grade": 0,
+                   "weight_kg": 68})
+for _ in range(100):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port)
+        c.request("GET", "/v1/pack")
+        c.getresponse().read()
+        break
+    except OSError:
+        time.sleep(0.05)
+times = []
+for _ in range(n):
+    start = time.perf_counter()
+    c.request("POST", "/v1/evaluate", body, {"content-type": "application/json"})
+    answer = json.loads(c.getresponse().read())
+    times.append(time.perf_counter() - start)
+assert answer["model"]["recommendation"]["dose_mg"] == 50.0, answer
+times.sort()
+ms = lambda q: times[min(len(times) - 1, int(q * len(times)))] * 1e3
+print(f"{n} requests: median {ms(0.5):.3f} ms, 95th percentile {ms(0.95):.3f} ms, worst {times[-1] * 1e3:.3f} ms")
+PY
