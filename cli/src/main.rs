@@ -19,9 +19,21 @@ use crate::exit::Exit;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `0.1.0 (commit 1a2b3c4d5e6f, engine tdm-core 0.1.0)`: what `--version`
+/// says (the crates share the workspace's version, so the engine's is this
+/// one; results name it as `engine`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TDM_COMMIT"),
+    ", engine tdm-core ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+
 /// Therapeutic drug monitoring of oral kinase inhibitors, rules as data.
 #[derive(Parser)]
-#[command(name = "tdm", version)]
+#[command(name = "tdm", version = VERSION)]
 #[command(
     after_help = "Exit codes: 0 all ok; 1 some records erred or test cases failed; \
 2 usage error; 3 pack refused; 4 input unreadable; 5 output could not be written; \

@@ -171,6 +171,7 @@ pub(crate) const CSV_COLUMNS: &[&str] = &[
     "pack_name",
     "pack_version",
     "pack_digest",
+    "engine",
 ];
 
 struct Csv<W: Write> {
@@ -247,6 +248,7 @@ impl<W: Write> Writer for Csv<W> {
             r.pack.name.clone(),
             r.pack.version.clone(),
             r.pack.digest.clone(),
+            r.engine.to_owned(),
         ];
         let row: Vec<String> = row.into_iter().map(inert).collect();
         self.out.write_record(&row)?;

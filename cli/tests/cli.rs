@@ -138,6 +138,8 @@ fn csv_batch_to_json_keeps_order_and_stamps_every_result() {
     for r in &v {
         assert_eq!(r["status"], "ok");
         assert_eq!(r["pack"]["version"], "1.4.0");
+        // The engine is named beside the pack: the code as well as the rules.
+        assert_eq!(r["engine"], concat!("tdm-core ", env!("CARGO_PKG_VERSION")));
         assert!(r["rationale"].as_str().is_some_and(|s| !s.is_empty()));
     }
     // The CSV metabolite column is summed for sunitinib.
@@ -598,4 +600,25 @@ fn input_text_is_shown_inert_in_the_table_and_in_csv() {
         .map(|r| r.unwrap().get(0).unwrap().to_owned())
         .collect();
     assert_eq!(ids, ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]);
+}
+
+#[test]
+fn the_version_names_the_commit_and_the_engine() {
+    let o = tdm(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    let rest = text
+        .trim()
+        .strip_prefix(concat!("tdm ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let (commit, engine) = rest.split_once(", ").unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+    assert_eq!(
+        engine,
+        concat!("engine tdm-core ", env!("CARGO_PKG_VERSION"), ")")
+    );
 }

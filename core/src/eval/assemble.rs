@@ -93,6 +93,7 @@ pub(crate) fn result(
         warnings: notes.warnings,
         rationale: Some(rationale),
         pack: cx.pack.id().clone(),
+        engine: crate::result::ENGINE,
     }
 }
 

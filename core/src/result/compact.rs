@@ -46,6 +46,7 @@ impl EvalResult {
         }
         o.key("pack");
         pack(o.out, &self.pack);
+        o.str("engine", self.engine);
         o.end();
     }
 }

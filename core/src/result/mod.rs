@@ -47,7 +47,14 @@ pub struct EvalResult {
     pub rationale: Option<String>,
     /// The pack that produced the result.
     pub pack: PackId,
+    /// The engine that evaluated it: `tdm-core` and its version
+    /// ([`ENGINE`]), so that a result names the exact code as well as the
+    /// exact rules.
+    pub engine: &'static str,
 }
+
+/// `tdm-core <version>`: the engine every result names.
+pub const ENGINE: &str = concat!("tdm-core ", env!("CARGO_PKG_VERSION"));
 
 /// The clinical content of an ok result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -290,6 +297,7 @@ impl EvalResult {
             warnings: Vec::new(),
             rationale: None,
             pack: pack.clone(),
+            engine: ENGINE,
         }
     }
 }
