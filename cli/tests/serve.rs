@@ -120,6 +120,48 @@ fn a_token_is_required_off_loopback_and_checked_when_given() {
     assert_eq!(status("BEARER"), 200);
     assert_eq!(status("Basic"), 401);
     assert_eq!(get(&server.base, "/healthz").0, 200);
+    assert_eq!(
+        get(&server.base, "/readyz"),
+        (200, json!({"status": "ready"}))
+    );
+    // A 401 names the scheme to use (RFC 6750).
+    let refused = agent()
+        .post(format!("{}/v1/evaluate", server.base))
+        .send_json(sample())
+        .unwrap();
+    assert_eq!(
+        refused.headers().get("www-authenticate").unwrap(),
+        "Bearer realm=\"tdm\""
+    );
+}
+
+/// Every answer is JSON, an unknown route and a wrong method too.
+#[test]
+fn unknown_routes_and_methods_are_answered_in_json() {
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    let (code, body) = get(&server.base, "/v1/evaluat");
+    assert_eq!(code, 404);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no such route: /v1/evaluat (the API has POST /v1/evaluate"),
+        "{body}"
+    );
+    let mut answer = agent()
+        .delete(format!("{}/v1/evaluate", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 405);
+    assert_eq!(answer.headers().get("allow").unwrap(), "POST");
+    let body: Value = answer.body_mut().read_json().unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("DELETE is not allowed on /v1/evaluate"),
+        "{body}"
+    );
 }
 
 /// A web page in the user's browser cannot use the loopback service: a

@@ -164,6 +164,9 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
         .route("/v1/evaluate", post(super::serve_eval::evaluate))
         .route("/v1/pack", get(pack_info))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state.clone());
@@ -215,13 +218,21 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
         eprintln!("{method} {path} 400 (not addressed to this server)");
         return error(StatusCode::BAD_REQUEST, why);
     }
-    // `/healthz` tells nothing and is what a load balancer asks.
+    // `/healthz` and `/readyz` tell nothing and are what a load balancer
+    // and an orchestrator ask.
     if let Some(token) = &state.token
         && path != "/healthz"
+        && path != "/readyz"
         && !super::serve_checks::authorised(request.headers(), token)
     {
         eprintln!("{method} {path} 401 (missing or wrong bearer token)");
-        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        let mut refused = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        // RFC 6750 §3: a 401 names the scheme the client must use.
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"tdm\""),
+        );
+        return refused;
     }
     // A declared length beyond the limit is refused at once, not waited for.
     let declared = request
@@ -271,4 +282,34 @@ async fn pack_info(State(state): State<Arc<AppState>>) -> Response {
 
 async fn health() -> Response {
     Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Ready to answer: a valid pack is active (the service starts only with
+/// one, and a reload that fails keeps the last good one).
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let _active = state.live.pack();
+    Json(json!({ "status": "ready" })).into_response()
+}
+
+const ROUTES: &str = "POST /v1/evaluate, GET /v1/pack, GET /healthz, GET /readyz";
+
+async fn not_found(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no such route: {} (the API has {ROUTES})",
+            crate::output::shown(request.uri().path())
+        ),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {} (the API has {ROUTES})",
+            request.method(),
+            crate::output::shown(request.uri().path())
+        ),
+    )
 }
