@@ -502,3 +502,28 @@ fn a_pack_at_a_git_revision_is_the_pack_on_disk_yml_files_and_overlays_included(
         stdout(&o)
     );
 }
+
+#[test]
+fn colour_is_asked_for_or_not_and_no_color_is_honoured() {
+    let run = |extra: &[&str], no_color: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tdm"));
+        c.current_dir(root())
+            .args([
+                "diff",
+                "rules/ki-oncology",
+                "examples/packs/ki-oncology-next",
+            ])
+            .args(extra);
+        c.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    assert!(run(&["--color", "always"], None).contains("\u{1b}[1mimatinib\u{1b}[0m"));
+    assert!(!run(&["--color", "never"], None).contains('\u{1b}'));
+    // Not a terminal: no colour; NO_COLOR set: none either, `always` wins.
+    assert!(!run(&[], None).contains('\u{1b}'));
+    assert!(!run(&["--color", "auto"], Some("1")).contains('\u{1b}'));
+    assert!(run(&["--color", "always"], Some("1")).contains('\u{1b}'));
+}

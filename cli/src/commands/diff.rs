@@ -33,7 +33,37 @@ pub(crate) struct DiffArgs {
     /// Load the native plugins the packs pin.
     #[arg(long)]
     pub allow_plugins: bool,
+    /// Colour the human format: `auto` (on a terminal, unless NO_COLOR is
+    /// set), `always` or `never`.
+    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    pub color: Colour,
 }
+
+/// When `tdm diff` colours its text.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Colour {
+    /// On a terminal, unless the NO_COLOR environment variable is set and not empty.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Colour {
+    fn wanted(self) -> bool {
+        match self {
+            Colour::Always => true,
+            Colour::Never => false,
+            // https://no-color.org: present and not empty turns colour off.
+            Colour::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
 /// Formats of `tdm diff`.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum DiffFormat {
@@ -60,7 +90,7 @@ pub(crate) fn run(args: &DiffArgs) -> Result<u8, CliError> {
         None => None,
     };
     let text = match args.format {
-        DiffFormat::Human => human(&diff, impact.as_ref(), io::stdout().is_terminal()),
+        DiffFormat::Human => human(&diff, impact.as_ref(), args.color.wanted()),
         DiffFormat::Markdown => markdown(&diff, impact.as_ref()),
         DiffFormat::Json => json(&diff, impact.as_ref()),
     };
