@@ -39,7 +39,7 @@ const VERSION: &str = concat!(
 2 usage error; 3 pack refused; 4 input unreadable; 5 output could not be written; \
 6 the service could not start."
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -72,6 +72,10 @@ enum Command {
     Show(commands::show::ShowArgs),
     /// Start a local pack on a published one: manifest, an example override, a test case.
     Init(commands::init::InitArgs),
+    /// Write the shell completions of tdm (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions(commands::shell::CompletionsArgs),
+    /// Write the man pages of tdm and each command (roff) to standard output.
+    Man(commands::shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,8 @@ fn main() -> ExitCode {
         Command::Show(args) => Ok(commands::show::run(&args)),
         Command::Models(args) => commands::models::run(&args),
         Command::Init(args) => commands::init::run(&args),
+        Command::Completions(args) => Ok(commands::shell::completions(&args)),
+        Command::Man(args) => Ok(commands::shell::man(&args)),
         // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.
         Command::Diff(args) => {
             let code = commands::diff::run(&args).unwrap_or_else(|e| {

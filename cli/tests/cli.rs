@@ -622,3 +622,51 @@ fn the_version_names_the_commit_and_the_engine() {
         concat!("engine tdm-core ", env!("CARGO_PKG_VERSION"), ")")
     );
 }
+
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let commands = [
+        "eval",
+        "test",
+        "validate",
+        "schema",
+        "watch",
+        "serve",
+        "report",
+        "gen-samples",
+        "diff",
+        "stats",
+        "models",
+        "show",
+        "init",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let o = tdm(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let text = stdout(&o);
+        for c in commands {
+            assert!(text.contains(c), "{shell} completions lack `{c}`");
+        }
+    }
+    assert!(stdout(&tdm(&["completions", "bash"])).contains("_tdm()"));
+    assert_eq!(tdm(&["completions", "tcsh"]).status.code(), Some(2));
+
+    let o = tdm(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let pages = stdout(&o);
+    let titles: Vec<&str> = pages
+        .lines()
+        .filter_map(|l| l.strip_prefix(".TH "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 1 + commands.len(), "{titles:?}");
+    assert_eq!(titles[0], "tdm");
+    for c in commands {
+        assert!(
+            titles.contains(&format!("tdm-{c}").as_str()),
+            "no page for {c}"
+        );
+    }
+}

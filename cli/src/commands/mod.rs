@@ -11,6 +11,7 @@ pub(crate) mod serve;
 mod serve_checks;
 mod serve_eval;
 mod serve_http;
+pub(crate) mod shell;
 pub(crate) mod show;
 pub(crate) mod stats;
 pub(crate) mod test;
