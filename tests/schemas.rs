@@ -125,3 +125,22 @@ fn example_samples_and_their_results_match_the_contract_schemas() {
     let error = serde_json::to_value(tdm_core::eval::evaluate_value(&pack, &bad)).unwrap();
     assert!(results.is_valid(&error), "{error}");
 }
+
+/// A strict validator compiles every schema: no format outside those the
+/// standard defines (schemars' `double` and `uint8` are dropped), as Ajv
+/// in strict mode asks.
+#[test]
+fn every_schema_compiles_in_a_strict_validator() {
+    for entry in fs::read_dir(root().join("schemas")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let schema: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let built = jsonschema::options()
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(false)
+            .build(&schema);
+        assert!(built.is_ok(), "{}: {:?}", path.display(), built.err());
+    }
+}

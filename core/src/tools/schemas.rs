@@ -9,7 +9,7 @@ use crate::tools::cases::RawCaseFile;
 /// The schemas, by file name: `pack`, `drug`, `tests` for pack files;
 /// `sample` and `result` for the evaluation contracts.
 pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
-    vec![
+    let mut all = vec![
         (
             "pack.schema.json",
             crate::pack::schema::generate::<RawManifest>("TDM rule pack manifest (pack.yaml)"),
@@ -38,5 +38,50 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             "result.schema.json",
             crate::pack::schema::generate::<EvalResult>("TDM evaluation result"),
         ),
-    ]
+    ];
+    for (_, schema) in &mut all {
+        standard_formats(schema);
+    }
+    all
+}
+
+/// The formats JSON Schema draft-07 defines (§7.3).
+const DRAFT_07_FORMATS: [&str; 17] = [
+    "date-time",
+    "date",
+    "time",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+/// Drops the formats schemars adds that the standard does not define
+/// (`double`, `uint8`, ...): strict validators (Ajv) refuse a schema with an
+/// unknown format. Their ranges stay as `minimum` and `maximum`.
+fn standard_formats(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map
+                .get("format")
+                .and_then(|f| f.as_str())
+                .is_some_and(|f| !DRAFT_07_FORMATS.contains(&f))
+            {
+                map.remove("format");
+            }
+            map.values_mut().for_each(standard_formats);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(standard_formats),
+        _ => {}
+    }
 }
