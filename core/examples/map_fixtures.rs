@@ -20,19 +20,11 @@ fn number(v: &Value) -> f64 {
 fn model(m: &Value) -> Model {
     let t = &m["typical"];
     let typical = Params {
-        ka: number(&t["ka"]),
-        cl: number(&t["cl"]),
-        v1: number(&t["v1"]),
         q: number(&t["q"]),
         v2: number(&t["v2"]),
         lag_h: number(&t["lag_h"]),
         f: number(&t["f"]),
-        qh: 0.0,
-        fm: 0.0,
-        cl_m: 0.0,
-        v_m: 0.0,
-        q_m: 0.0,
-        v_mp: 0.0,
+        ..Params::one_compartment(number(&t["ka"]), number(&t["cl"]), number(&t["v1"]))
     };
     let residual = &m["residual"];
     let residual = match residual["kind"].as_str() {

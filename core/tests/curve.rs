@@ -11,21 +11,7 @@ use tdm_core::pk::{Analyte, Dosing, Level, Model, Param, Params, Patient, Residu
 fn model() -> Model {
     Model {
         id: "test".into(),
-        typical: Params {
-            ka: 0.6,
-            cl: 14.0,
-            v1: 350.0,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
-        },
+        typical: Params::one_compartment(0.6, 14.0, 350.0),
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.13, 0.0, 0.0, 0.4],
         residual: Residual::Proportional { b: 0.3 },

@@ -14,21 +14,7 @@ use tdm_core::pk::{
 fn model(sigma: f64) -> Model {
     Model {
         id: "test".into(),
-        typical: Params {
-            ka: 0.6,
-            cl: 14.0,
-            v1: 350.0,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
-        },
+        typical: Params::one_compartment(0.6, 14.0, 350.0),
         etas: vec![Param::Cl, Param::V1, Param::Ka],
         omega: vec![0.13, 0.09, 0.0, 0.09, 0.40, 0.0, 0.0, 0.0, 0.2],
         residual: Residual::Proportional { b: sigma },
@@ -210,21 +196,7 @@ fn pazopanib_samples() -> Case {
 fn fixtures() -> Vec<(Model, Vec<Case>)> {
     let widmer = Model {
         id: "widmer2006-base".into(),
-        typical: Params {
-            ka: 0.61,
-            cl: 14.3,
-            v1: 347.0,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
-        },
+        typical: Params::one_compartment(0.61, 14.3, 347.0),
         etas: vec![Param::Cl, Param::V1],
         omega: vec![0.1296, 0.0, 0.0, 0.3969],
         residual: Residual::Proportional { b: 0.31 },
@@ -285,21 +257,7 @@ fn fixtures() -> Vec<(Model, Vec<Case>)> {
     ];
     let mut ozbey = Model {
         id: "ozbey2021".into(),
-        typical: Params {
-            ka: 0.976,
-            cl: 0.458,
-            v1: 22.3,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
-        },
+        typical: Params::one_compartment(0.976, 0.458, 22.3),
         etas: vec![Param::Ka, Param::V1, Param::Cl],
         omega: vec![0.044521, 0.0, 0.0, 0.0, 0.061504, 0.0, 0.0, 0.0, 0.509796],
         residual: Residual::CombinedSum { a: 4900.0, b: 0.05 },
@@ -489,19 +447,11 @@ fn log_sensitivities_have_their_known_values() {
 #[test]
 fn courses_are_the_doses_they_stand_for() {
     let two_compartments = Params {
-        ka: 1.1,
-        cl: 10.0,
-        v1: 120.0,
         q: 8.0,
         v2: 300.0,
         lag_h: 0.75,
         f: 0.8,
-        qh: 0.0,
-        fm: 0.0,
-        cl_m: 0.0,
-        v_m: 0.0,
-        q_m: 0.0,
-        v_mp: 0.0,
+        ..Params::one_compartment(1.1, 10.0, 120.0)
     };
     let courses = vec![
         Course {

@@ -20,21 +20,7 @@ fn steady_state(dose_mg: f64, ka: f64, cl: f64, v: f64, tau: f64, t: f64) -> f64
 fn one_eta_model(omega: f64, sd: f64) -> Model {
     Model {
         id: "test".into(),
-        typical: Params {
-            ka: 0.6,
-            cl: 14.0,
-            v1: 350.0,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
-        },
+        typical: Params::one_compartment(0.6, 14.0, 350.0),
         etas: vec![Param::Cl],
         omega: vec![omega],
         residual: Residual::Exponential { sd },

@@ -119,21 +119,7 @@ impl Checker<'_> {
     }
 
     fn typical(&mut self, m: &RawModel) -> Option<Params> {
-        let mut p = Params {
-            ka: 0.0,
-            cl: 0.0,
-            v1: 0.0,
-            q: 0.0,
-            v2: 0.0,
-            lag_h: 0.0,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
-        };
+        let mut p = Params::one_compartment(0.0, 0.0, 0.0);
         for raw in &m.parameters {
             let Some(param) = Param::parse(&raw.name.value) else {
                 self.report(

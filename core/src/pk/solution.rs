@@ -82,6 +82,27 @@ pub(super) fn apart(mut rate: f64, others: &[f64]) -> f64 {
 }
 
 impl Params {
+    /// A one-compartment model with first-order absorption: no lag, full
+    /// bioavailability, no enzyme site, no metabolite; other structures set
+    /// their fields on top (`..Params::one_compartment(ka, cl, v1)`).
+    pub fn one_compartment(ka: f64, cl: f64, v1: f64) -> Params {
+        Params {
+            ka,
+            cl,
+            v1,
+            q: 0.0,
+            v2: 0.0,
+            lag_h: 0.0,
+            f: 1.0,
+            qh: 0.0,
+            fm: 0.0,
+            cl_m: 0.0,
+            v_m: 0.0,
+            q_m: 0.0,
+            v_mp: 0.0,
+        }
+    }
+
     /// The parent's bioavailability and clearance as a plain model sees
     /// them (through the enzyme site where there is one).
     pub(super) fn effective(&self) -> (f64, f64) {
@@ -311,37 +332,18 @@ mod tests {
     fn one() -> Params {
         // Widmer 2006's typical imatinib values, with a lag for the test.
         Params {
-            ka: 0.61,
-            cl: 14.3,
-            v1: 347.0,
-            q: 0.0,
-            v2: 0.0,
             lag_h: 0.5,
-            f: 1.0,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
+            ..Params::one_compartment(0.61, 14.3, 347.0)
         }
     }
 
     fn two() -> Params {
         Params {
-            ka: 1.2,
-            cl: 5.0,
-            v1: 40.0,
             q: 8.0,
             v2: 120.0,
             lag_h: 0.25,
             f: 0.8,
-            qh: 0.0,
-            fm: 0.0,
-            cl_m: 0.0,
-            v_m: 0.0,
-            q_m: 0.0,
-            v_mp: 0.0,
+            ..Params::one_compartment(1.2, 5.0, 40.0)
         }
     }
 
