@@ -16,6 +16,7 @@ use tdm_core::{
 fn load(dir: &Path) -> Pack {
     let options = LoadOptions {
         plugins: Plugins::Load(Arc::new(tdm_plugin_host::HostLoader)),
+        ..LoadOptions::default()
     };
     load_pack_with(dir, &options).unwrap()
 }

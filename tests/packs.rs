@@ -46,6 +46,7 @@ fn packs() -> Vec<PathBuf> {
 fn load_pack(dir: &Path) -> Result<Pack, PackError> {
     let options = LoadOptions {
         plugins: Plugins::Load(Arc::new(tdm_plugin_host::HostLoader)),
+        ..LoadOptions::default()
     };
     tdm_core::load_pack_with(dir, &options)
 }

@@ -22,6 +22,7 @@ use tdm_core::{
     EvalResult, InputFormat, Pack, Record, input::InputError, input::RawRecord, result::Status,
 };
 
+use crate::audit::{self, AuditLog, Given};
 use crate::output::OutputFormat;
 use crate::output::{continuation, writer_for};
 
@@ -85,6 +86,16 @@ pub(crate) enum Failure {
     Output(io::Error),
 }
 
+/// How a batch runs: threads, progress, the audit log.
+pub(crate) struct Run<'a> {
+    /// Threads that evaluate.
+    pub jobs: usize,
+    /// A progress line on standard error.
+    pub progress: bool,
+    /// Where each decision is recorded before it is written.
+    pub audit: Option<&'a AuditLog>,
+}
+
 /// Evaluates every record of `input` and writes the results to `out` in
 /// `output` format, in input order. Answers the tally of what was written.
 pub(crate) fn run(
@@ -93,10 +104,9 @@ pub(crate) fn run(
     format: InputFormat,
     output: OutputFormat,
     out: &mut (dyn Write + Send),
-    jobs: usize,
-    progress: bool,
+    how: &Run<'_>,
 ) -> (Tally, Result<(), Failure>) {
-    let jobs = jobs.max(1);
+    let (jobs, progress, audit) = (how.jobs.max(1), how.progress, how.audit);
     let window = Window::new(WINDOW_PER_JOB * jobs as u64);
     // The window bounds both queues: no send ever blocks.
     let (work_tx, work_rx) = channel::<Chunk>();
@@ -108,7 +118,7 @@ pub(crate) fn run(
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
             let (work_rx, turns) = (&work_rx, &turns);
-            s.spawn(move || work(pack, output, work_rx, turns, done_tx));
+            s.spawn(move || work(pack, output, work_rx, turns, done_tx, audit));
         }
         drop(done_tx);
         let writer = s.spawn(|| write_in_order(output, out, done_rx, &window, progress));
@@ -180,7 +190,9 @@ fn work(
     queue: &Mutex<Receiver<Chunk>>,
     turns: &Turns,
     done: Sender<Done>,
+    audit: Option<&AuditLog>,
 ) {
+    let caller = cli_caller();
     loop {
         // The lock is held only to take the next chunk.
         let next = match queue.lock() {
@@ -191,6 +203,11 @@ fn work(
         // Checking runs on every worker; the patients' histories are then
         // taken chunk after chunk, in input order, so that each sample's
         // fit sees exactly the samples listed before it, whatever `jobs`.
+        // The records as given, for the audit log only.
+        let given: Vec<String> = match audit {
+            Some(_) => chunk.records.iter().map(RawRecord::as_given).collect(),
+            None => Vec::new(),
+        };
         let checked: Vec<(u64, Option<Record>)> = chunk
             .records
             .into_iter()
@@ -222,8 +239,18 @@ fn work(
                         .into_iter()
                         .chain(std::iter::repeat_with(Earlier::default)),
                 )
-                .try_for_each(|((line, record), earlier)| {
+                .enumerate()
+                .try_for_each(|(i, ((line, record), earlier))| {
                     let result = evaluate(pack, line, record, &earlier);
+                    let text = given.get(i).map_or("", String::as_str);
+                    let result = audit::recorded(
+                        audit,
+                        result,
+                        &Given {
+                            text,
+                            caller: &caller,
+                        },
+                    );
                     tally.count(&result);
                     writer.write(&result)
                 })
@@ -441,4 +468,12 @@ impl Window {
             .and_then(|s| s.sent)
             .unwrap_or(u64::MAX)
     }
+}
+
+/// Who runs `tdm eval`, as the audit log names the caller.
+pub(crate) fn cli_caller() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }

@@ -46,6 +46,10 @@ pub(crate) enum CliError {
         /// The reason.
         error: io::Error,
     },
+    /// The trusted keys cannot be used: nothing could be approved.
+    #[error(transparent)]
+    #[diagnostic(code(tdm::trust))]
+    Trust(#[from] tdm_core::pack::TrustError),
     /// The service could not start (the address is in use, not permitted).
     #[error("cannot listen on {addr}: {error}")]
     #[diagnostic(code(tdm::serve::listen))]
@@ -70,7 +74,7 @@ impl CliError {
     pub(crate) fn exit(&self) -> Exit {
         match self {
             CliError::Usage(_) => Exit::Usage,
-            CliError::Pack(_) => Exit::PackRefused,
+            CliError::Pack(_) | CliError::Trust(_) => Exit::PackRefused,
             CliError::Open { .. } | CliError::Input(_) => Exit::InputUnreadable,
             CliError::Output { .. } => Exit::OutputFailed,
             CliError::Listen { .. } => Exit::ServiceFailed,
@@ -108,8 +112,28 @@ pub(crate) fn load_pack(spec: impl AsRef<Path>, allow_plugins: bool) -> Result<P
 
 /// Loads the pack a command names under an explicit plugin policy.
 pub(crate) fn load_pack_with(spec: impl AsRef<Path>, plugins: Plugins) -> Result<Pack, CliError> {
+    load_pack_under(
+        spec,
+        &LoadOptions {
+            plugins,
+            trust: None,
+        },
+    )
+}
+
+/// Loads the pack a command names with the operator's plugin policy and,
+/// with --require-signature, only when its approvers' signatures hold.
+pub(crate) fn load_pack_trusted(
+    spec: impl AsRef<Path>,
+    allow_plugins: bool,
+    trust: &crate::trust::TrustArgs,
+) -> Result<Pack, CliError> {
+    load_pack_under(spec, &trust.load_options(plugins(allow_plugins))?)
+}
+
+fn load_pack_under(spec: impl AsRef<Path>, options: &LoadOptions) -> Result<Pack, CliError> {
     let source = PackSource::parse(&spec.as_ref().to_string_lossy());
-    Ok(tdm_core::load_pack_with(source, &LoadOptions { plugins })?)
+    Ok(tdm_core::load_pack_with(source, options)?)
 }
 
 /// A sample file opened for reading, with its format.

@@ -1,11 +1,13 @@
 //! `tdm`: evaluate therapeutic drug monitoring samples of oral kinase
 //! inhibitors against a versioned rule pack.
 
+mod audit;
 mod batch;
 mod commands;
 mod context;
 mod exit;
 mod output;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -72,6 +74,10 @@ enum Command {
     Show(commands::show::ShowArgs),
     /// Start a local pack on a published one: manifest, an example override, a test case.
     Init(commands::init::InitArgs),
+    /// Sign the pack's content as an approver (an SSH signature in its signatures.yaml).
+    Sign(commands::sign::SignArgs),
+    /// Check a pack's signatures against the trusted keys (exit 0 approved, 3 refused).
+    Verify(commands::sign::VerifyArgs),
     /// Write the shell completions of tdm (bash, zsh, fish, elvish, powershell) to standard output.
     Completions(commands::shell::CompletionsArgs),
     /// Write the man pages of tdm and each command (roff) to standard output.
@@ -94,6 +100,8 @@ fn main() -> ExitCode {
         Command::Show(args) => Ok(commands::show::run(&args)),
         Command::Models(args) => commands::models::run(&args),
         Command::Init(args) => commands::init::run(&args),
+        Command::Sign(args) => commands::sign::sign(&args),
+        Command::Verify(args) => commands::sign::verify(&args),
         Command::Completions(args) => Ok(commands::shell::completions(&args)),
         Command::Man(args) => Ok(commands::shell::man(&args)),
         // `diff` answers as `diff` does: 0 same, 1 different, 2 trouble.

@@ -639,6 +639,8 @@ fn completions_and_man_pages_cover_every_command() {
         "models",
         "show",
         "init",
+        "sign",
+        "verify",
         "completions",
         "man",
     ];

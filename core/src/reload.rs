@@ -40,6 +40,10 @@ pub struct ReloadStatus {
     pub reloads: u64,
     /// Reloads refused because the pack on disk was not valid.
     pub failed_reloads: u64,
+    /// Why the pack in use may no longer answer: its signatures stopped
+    /// satisfying the trusted keys as read again at a reload (a key revoked
+    /// or expired) and no newly signed pack replaced it. `None` normally.
+    pub pack_refused: Option<String>,
 }
 
 /// What one reload did.
@@ -61,7 +65,8 @@ pub enum ReloadOutcome {
 /// A pack that can be replaced while it is being used.
 pub struct LivePack {
     dir: PathBuf,
-    options: LoadOptions,
+    /// The trusted keys among them are read again at each reload.
+    options: Mutex<LoadOptions>,
     current: ArcSwap<Pack>,
     status: Mutex<ReloadStatus>,
     /// Held for a whole reload (read, check, swap): reloads from a signal
@@ -95,7 +100,7 @@ impl LivePack {
         let pack = crate::pack::load::load_pack_with(&dir, &options)?;
         Ok(Arc::new(LivePack {
             dir,
-            options,
+            options: Mutex::new(options),
             current: ArcSwap::from_pointee(pack),
             reloading: Mutex::new(()),
             status: Mutex::new(ReloadStatus {
@@ -103,6 +108,7 @@ impl LivePack {
                 last_reload_error: None,
                 reloads: 0,
                 failed_reloads: 0,
+                pack_refused: None,
             }),
         }))
     }
@@ -125,34 +131,74 @@ impl LivePack {
             .unwrap_or_else(|e| e.into_inner().clone())
     }
 
+    /// The pack in use, unless it may no longer answer (see
+    /// [`ReloadStatus::pack_refused`]): then why.
+    pub fn usable_pack(&self) -> Result<Arc<Pack>, String> {
+        match self.status().pack_refused {
+            None => Ok(self.pack()),
+            Some(why) => Err(why),
+        }
+    }
+
     /// Loads the pack from disk again and swaps it in if it is valid.
+    /// When signatures are required, the trusted keys are read again first:
+    /// a pack is accepted under the keys trusted now, and the pack in use
+    /// is checked against them too.
     pub fn reload(&self) -> ReloadOutcome {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
-        let loaded = crate::pack::load::load_pack_with(&self.dir, &self.options);
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        match loaded {
-            Ok(pack) => {
-                status.last_reload_error = None;
-                let old_digest = self.current.load().id().digest.clone();
-                if pack.id().digest == old_digest {
-                    return ReloadOutcome::Unchanged;
-                }
-                let new_digest = pack.id().digest.clone();
-                self.current.store(Arc::new(pack));
-                status.loaded_at = crate::input::time::rfc3339(SystemTime::now());
-                status.reloads += 1;
-                ReloadOutcome::Reloaded {
-                    old_digest,
-                    new_digest,
-                }
-            }
-            Err(error) => {
-                let message = describe_error(&error);
-                status.last_reload_error = Some(message.clone());
-                status.failed_reloads += 1;
-                ReloadOutcome::Failed(message)
+        let mut options = self.options.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(trust) = &options.trust {
+            match trust.reread() {
+                Ok(now) => options.trust = Some(Arc::new(now)),
+                Err(e) => return self.failed(format!("the trusted keys cannot be read: {e}")),
             }
         }
+        let loaded = crate::pack::load::load_pack_with(&self.dir, &options);
+        match loaded {
+            Ok(pack) => self.swap(pack),
+            Err(error) => {
+                let outcome = self.failed(describe_error(&error));
+                self.recheck_in_use(options.trust.as_deref());
+                outcome
+            }
+        }
+    }
+
+    fn swap(&self, pack: Pack) -> ReloadOutcome {
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        status.last_reload_error = None;
+        status.pack_refused = None;
+        let old_digest = self.current.load().id().digest.clone();
+        let new_digest = pack.id().digest.clone();
+        // The same content may come with other signatures: keep the newest.
+        self.current.store(Arc::new(pack));
+        if new_digest == old_digest {
+            return ReloadOutcome::Unchanged;
+        }
+        status.loaded_at = crate::input::time::rfc3339(SystemTime::now());
+        status.reloads += 1;
+        ReloadOutcome::Reloaded {
+            old_digest,
+            new_digest,
+        }
+    }
+
+    fn failed(&self, message: String) -> ReloadOutcome {
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        status.last_reload_error = Some(message.clone());
+        status.failed_reloads += 1;
+        ReloadOutcome::Failed(message)
+    }
+
+    /// After a refused reload: the pack in use stays only while its own
+    /// signatures still satisfy the keys trusted now.
+    fn recheck_in_use(&self, trust: Option<&crate::pack::trust::Trust>) {
+        let Some(trust) = trust else { return };
+        let verdict = self.pack().recheck_signatures(trust);
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        status.pack_refused = verdict.and_then(|v| v.refusal()).map(|why| {
+            format!("the pack in use is no longer approved under the trusted keys: {why}")
+        });
     }
 }
 

@@ -33,6 +33,10 @@ pub(crate) struct EvalArgs {
     /// Load the native plugins the pack pins (their sha256 is checked first).
     #[arg(long)]
     pub allow_plugins: bool,
+    #[command(flatten)]
+    pub trust: crate::trust::TrustArgs,
+    #[command(flatten)]
+    pub audit: crate::audit::AuditArgs,
     /// Threads that evaluate a batch (default: one per core). The output is
     /// in input order whatever the number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -123,7 +127,8 @@ pub(crate) struct SampleFlags {
 }
 
 pub(crate) fn run(args: &EvalArgs) -> Result<Exit, CliError> {
-    let pack = context::load_pack(&args.pack, args.allow_plugins)?;
+    let pack = context::load_pack_trusted(&args.pack, args.allow_plugins, &args.trust)?;
+    let audit = args.audit.open()?;
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout());
     let (tally, outcome) = match (&args.file, &args.sample.drug) {
         (None, None) => {
@@ -134,8 +139,14 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Exit, CliError> {
             ));
         }
         (None, Some(_)) => {
-            let record = sample_from_flags(&args.sample).map_err(CliError::Usage)?;
+            let (record, given) = sample_from_flags(&args.sample).map_err(CliError::Usage)?;
             let result = tdm_core::evaluate_record(&pack, record);
+            let caller = crate::batch::cli_caller();
+            let given = crate::audit::Given {
+                text: &given,
+                caller: &caller,
+            };
+            let result = crate::audit::recorded(audit.as_ref(), result, &given);
             let mut tally = Tally::default();
             tally.count(&result);
             let mut writer = writer_for(args.format, &mut out);
@@ -159,8 +170,11 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Exit, CliError> {
                 input.format,
                 args.format,
                 &mut out,
-                jobs,
-                progress,
+                &batch::Run {
+                    jobs,
+                    progress,
+                    audit: audit.as_ref(),
+                },
             )
         }
     };
@@ -168,6 +182,11 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Exit, CliError> {
         Err(Failure::Output(e)) => return Err(CliError::output("the output", e)),
         Err(Failure::Input(e)) => return Err(e.into()),
         Ok(()) => {}
+    }
+    if let Some(audit) = &audit {
+        audit
+            .flush()
+            .map_err(|e| CliError::output("the audit log", e))?;
     }
     if !args.quiet && args.format != OutputFormat::Table {
         eprintln!("{}", tally.summary());
@@ -179,8 +198,9 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Exit, CliError> {
     })
 }
 
-/// Builds the record for one sample given as flags, through the same checks as a file.
-fn sample_from_flags(flags: &SampleFlags) -> Result<Record, String> {
+/// Builds the record for one sample given as flags, through the same checks
+/// as a file, and the sample as JSON text (for the audit log).
+fn sample_from_flags(flags: &SampleFlags) -> Result<(Record, String), String> {
     let mut map = Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(v) = value {
@@ -249,9 +269,10 @@ fn sample_from_flags(flags: &SampleFlags) -> Result<Record, String> {
         };
         map.insert(name.trim().to_owned(), value);
     }
-    Ok(Record {
+    let record = Record {
         index: 1,
         line: 0,
         sample: Sample::from_map(&map, Cells::Typed),
-    })
+    };
+    Ok((record, Value::Object(map).to_string()))
 }

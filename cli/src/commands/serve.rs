@@ -8,18 +8,21 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Args;
 use serde_json::json;
-use tdm_core::{LoadOptions, reload::LivePack, reload::ReloadOutcome, reload::WatchOptions};
+use tdm_core::{reload::LivePack, reload::ReloadOutcome, reload::WatchOptions};
 
+use super::serve_checks::Token;
+use super::serve_log::{self as log, LogFormat};
+use crate::audit::AuditLog;
 use crate::context::{self, CliError};
 use crate::exit::Exit;
 
@@ -32,7 +35,8 @@ pub(crate) struct ServeArgs {
     /// Address to listen on. A non-loopback address needs --token-file.
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub addr: String,
-    /// File holding the bearer token every request must carry.
+    /// File of the bearer tokens a request may carry, one a line (one per
+    /// client system: the log and the audit log name which asked).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Largest request body, in bytes.
@@ -59,18 +63,27 @@ pub(crate) struct ServeArgs {
     /// Load the native plugins the pack pins.
     #[arg(long)]
     pub allow_plugins: bool,
+    /// The log on standard error: `text`, or `json` lines for a collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub trust: crate::trust::TrustArgs,
+    #[command(flatten)]
+    pub audit: crate::audit::AuditArgs,
 }
 
 pub(crate) struct AppState {
     pub(crate) live: Arc<LivePack>,
-    token: Option<String>,
+    /// No tokens: loopback only, every caller `loopback`.
+    pub(crate) tokens: Vec<Token>,
+    pub(crate) audit: Option<Arc<AuditLog>>,
     pub(crate) timeout: Duration,
     pub(crate) log_ids: bool,
     pub(crate) max_samples: usize,
     pub(crate) max_body: usize,
     idle: Duration,
     /// The address the server listens on, once bound.
-    local: std::sync::OnceLock<SocketAddr>,
+    pub(crate) local: std::sync::OnceLock<SocketAddr>,
 }
 
 pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
@@ -78,19 +91,20 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
         .addr
         .parse()
         .map_err(|e| CliError::Usage(format!("--addr `{}` is not an address: {e}", args.addr)))?;
-    let token = match &args.token_file {
-        None => None,
-        Some(path) => Some(read_token(path)?),
+    super::serve_log::set_format(args.log_format);
+    let tokens = match &args.token_file {
+        None => Vec::new(),
+        Some(path) => read_tokens(path)?,
     };
-    if !addr.ip().is_loopback() && token.is_none() {
+    if !addr.ip().is_loopback() && tokens.is_empty() {
         return Err(CliError::Usage(format!(
             "refusing to listen on {addr} without a bearer token: give --token-file FILE, \
              or listen on a loopback address such as 127.0.0.1:7878"
         )));
     }
-    let options = LoadOptions {
-        plugins: context::plugins(args.allow_plugins),
-    };
+    let options = args
+        .trust
+        .load_options(context::plugins(args.allow_plugins))?;
     let live = LivePack::load(&args.pack, options)?;
     let watch_options = WatchOptions {
         debounce: Duration::from_millis(100),
@@ -103,9 +117,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
                 error: std::io::Error::other(message),
             }
         })?;
+    let audit = args.audit.open()?.map(Arc::new);
     let state = Arc::new(AppState {
         live,
-        token,
+        tokens,
+        audit,
         timeout: Duration::from_secs(args.timeout),
         log_ids: args.log_ids,
         max_samples: args.max_samples,
@@ -125,11 +141,18 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-fn read_token(path: &Path) -> Result<String, CliError> {
-    match std::fs::read_to_string(path).map(|t| t.trim().to_owned()) {
+fn read_tokens(path: &Path) -> Result<Vec<Token>, CliError> {
+    let tokens = |text: String| -> Vec<Token> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| Token::new(l.to_owned()))
+            .collect()
+    };
+    match std::fs::read_to_string(path).map(tokens) {
         Ok(t) if !t.is_empty() => Ok(t),
         Ok(_) => Err(CliError::Usage(format!(
-            "the token file `{}` is empty",
+            "the token file `{}` holds no token",
             path.display()
         ))),
         Err(e) => Err(CliError::Usage(format!(
@@ -144,12 +167,22 @@ fn log_reload(outcome: &ReloadOutcome) {
         ReloadOutcome::Reloaded {
             old_digest,
             new_digest,
-        } => eprintln!("reload: {old_digest} -> {new_digest}"),
-        ReloadOutcome::Unchanged => eprintln!("reload: no change in content"),
+        } => log::event(
+            "info",
+            "reload",
+            &format!("reload: {old_digest} -> {new_digest}"),
+            json!({"old_digest": old_digest, "new_digest": new_digest}),
+        ),
+        ReloadOutcome::Unchanged => {
+            log::event("info", "reload", "reload: no change in content", json!({}));
+        }
         ReloadOutcome::Failed(message) => {
-            eprintln!(
-                "reload refused, the last good pack stays: {}",
-                message.lines().next().unwrap_or("")
+            let first = message.lines().next().unwrap_or("");
+            log::event(
+                "warn",
+                "reload_refused",
+                &format!("reload refused, the last good pack stays: {first}"),
+                json!({"error": message}),
             );
         }
     }
@@ -168,7 +201,10 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::serve_guard::guard,
+        ))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen)?;
     let local = listener.local_addr().map_err(listen)?;
@@ -181,10 +217,16 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
     // staged copy, are dropped.
     let stop = super::serve_http::stop_signal();
     println!("listening on http://{local}");
-    eprintln!(
-        "serving pack {} from {}",
-        state.live.pack().id().digest,
-        state.live.dir().display()
+    let id = state.live.pack().id().clone();
+    log::event(
+        "info",
+        "start",
+        &format!(
+            "serving pack {} from {}",
+            id.digest,
+            state.live.dir().display()
+        ),
+        json!({"pack": id, "addr": local.to_string(), "engine": tdm_core::result::ENGINE}),
     );
     let live = state.live.clone();
     tokio::spawn(async move {
@@ -198,73 +240,23 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
         }
     });
     super::serve_http::serve(listener, app, state.idle, stop).await;
+    // In-flight requests are done: what they recorded goes to the disk.
+    if let Some(audit) = &state.audit
+        && let Err(e) = audit.flush()
+    {
+        log::event(
+            "error",
+            "audit",
+            &format!("the audit log could not be flushed: {e}"),
+            json!({}),
+        );
+    }
+    log::event("info", "stop", "stopped", json!({}));
     Ok(())
 }
 
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-/// Bearer token (when configured) and one log line per request, without
-/// sample values or patient identifiers.
-async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let path = crate::output::shown(&path).into_owned();
-    if let Some(local) = state.local.get()
-        && let Err(why) =
-            super::serve_checks::addressed_to_us(request.uri(), request.headers(), *local)
-    {
-        eprintln!("{method} {path} 400 (not addressed to this server)");
-        return error(StatusCode::BAD_REQUEST, why);
-    }
-    // `/healthz` and `/readyz` tell nothing and are what a load balancer
-    // and an orchestrator ask.
-    if let Some(token) = &state.token
-        && path != "/healthz"
-        && path != "/readyz"
-        && !super::serve_checks::authorised(request.headers(), token)
-    {
-        eprintln!("{method} {path} 401 (missing or wrong bearer token)");
-        let mut refused = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-        // RFC 6750 §3: a 401 names the scheme the client must use.
-        refused.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer realm=\"tdm\""),
-        );
-        return refused;
-    }
-    // A declared length beyond the limit is refused at once, not waited for.
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.max_body as u64) {
-        eprintln!("{method} {path} 413 (declared body above --max-body)");
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the body may be at most {} bytes (--max-body)",
-                state.max_body
-            ),
-        );
-    }
-    if method == axum::http::Method::POST && !super::serve_checks::declared_json(request.headers())
-    {
-        eprintln!("{method} {path} 415 (not declared application/json)");
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be sent as Content-Type: application/json",
-        );
-    }
-    let response = next.run(request).await;
-    eprintln!(
-        "{method} {path} {} {:.1} ms",
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    response
 }
 
 async fn pack_info(State(state): State<Arc<AppState>>) -> Response {
@@ -276,6 +268,8 @@ async fn pack_info(State(state): State<Arc<AppState>>) -> Response {
         "digest": pack.id().digest,
         "loaded_at": status.loaded_at,
         "last_reload_error": status.last_reload_error,
+        "pack_refused": status.pack_refused,
+        "signatures": pack.signed_by().map(|s| &s.verdict),
     }))
     .into_response()
 }
@@ -284,11 +278,30 @@ async fn health() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// Ready to answer: a valid pack is always active once the service listens
-/// (it starts only with one, and a reload that fails keeps the last good
-/// one); a pack refused for its signature will be the case to answer 503.
-async fn ready() -> Response {
-    Json(json!({ "status": "ready" })).into_response()
+/// Ready to answer: a valid (and, with --require-signature, approved) pack
+/// is active. It starts only with one and a reload that fails keeps the
+/// last good one; only a pack whose approval stopped holding (a key revoked,
+/// read again at a reload) makes the service unready: 503, with why.
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let pack = state.live.pack();
+    let signatures = match pack.signed_by() {
+        None => "not required".to_owned(),
+        Some(s) => format!(
+            "{} valid of {} required",
+            s.verdict.valid, s.verdict.required
+        ),
+    };
+    match state.live.status().pack_refused {
+        None => {
+            Json(json!({ "status": "ready", "pack": pack.id().digest, "signatures": signatures }))
+                .into_response()
+        }
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unready", "pack": pack.id().digest, "error": why })),
+        )
+            .into_response(),
+    }
 }
 
 const ROUTES: &str = "POST /v1/evaluate, GET /v1/pack, GET /healthz, GET /readyz";

@@ -9,19 +9,34 @@ use std::net::SocketAddr;
 use axum::http::{HeaderMap, Uri, header};
 use subtle::ConstantTimeEq;
 
-/// The `Authorization: Bearer <token>` header matches `token`.
-pub(crate) fn authorised(headers: &HeaderMap, token: &str) -> bool {
-    let Some(given) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some((scheme, credentials)) = given.split_once(' ') else {
-        return false;
-    };
-    scheme.eq_ignore_ascii_case("bearer")
-        && bool::from(credentials.trim().as_bytes().ct_eq(token.as_bytes()))
+/// A bearer token the service accepts, and the id the audit log and the
+/// log name its caller by (`token:` and the first 8 hex digits of its
+/// sha256: which client system asked, without the secret).
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    secret: String,
+    pub(crate) id: String,
+}
+
+impl Token {
+    pub(crate) fn new(secret: String) -> Token {
+        let id = format!("token:{}", &crate::audit::sha256(secret.as_bytes())[7..15]);
+        Token { secret, id }
+    }
+}
+
+/// The token of the `Authorization: Bearer <token>` header, when it is one
+/// of `tokens` (each compared in constant time, the scheme in any case).
+pub(crate) fn authorised<'a>(headers: &HeaderMap, tokens: &'a [Token]) -> Option<&'a Token> {
+    let given = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = given.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let credentials = credentials.trim().as_bytes();
+    tokens
+        .iter()
+        .find(|t| bool::from(credentials.ct_eq(t.secret.as_bytes())))
 }
 
 /// The request names this server: origin-form URI, and on a loopback

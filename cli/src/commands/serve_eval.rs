@@ -28,6 +28,8 @@ use tdm_core::{Pack, Record};
 use tokio::sync::mpsc;
 
 use super::serve::{AppState, error};
+use super::serve_guard::{Caller, DECISION_ID};
+use crate::audit::{self, AuditLog, Given};
 
 /// Results are sent in chunks of about this many bytes.
 const CHUNK: usize = 64 * 1024;
@@ -36,6 +38,10 @@ const CHUNK: usize = 64 * 1024;
 const CHUNKS_AHEAD: usize = 8;
 
 pub(crate) async fn evaluate(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let caller = request
+        .extensions()
+        .get::<Caller>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.clone());
     // The body must arrive within the request's time limit: a client that
     // sends half a body and stops holds nothing for longer.
     let read = axum::body::to_bytes(request.into_body(), state.max_body);
@@ -54,10 +60,16 @@ pub(crate) async fn evaluate(State(state): State<Arc<AppState>>, request: Reques
             );
         }
     };
+    // A pack whose approval no longer holds (a key revoked since) answers
+    // nothing until a newly signed pack replaces it.
+    let pack = match state.live.usable_pack() {
+        Ok(pack) => pack,
+        Err(why) => return error(StatusCode::SERVICE_UNAVAILABLE, why),
+    };
     if is_array(&body) {
-        array(state, body).await
+        array(state, pack, body, caller).await
     } else {
-        single(state, &body).await
+        single(state, pack, body, caller).await
     }
 }
 
@@ -67,8 +79,8 @@ fn is_array(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
-async fn single(state: Arc<AppState>, body: &[u8]) -> Response {
-    let value: Value = match tdm_core::input::parse_json(body) {
+async fn single(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: String) -> Response {
+    let value: Value = match tdm_core::input::parse_json(&body) {
         Ok(v) => v,
         Err(e) => {
             return error(
@@ -77,21 +89,49 @@ async fn single(state: Arc<AppState>, body: &[u8]) -> Response {
             );
         }
     };
-    let pack = state.live.pack();
     let log_ids = state.log_ids;
-    let work = move || {
-        let result = evaluate_value(&pack, &value);
+    let audit = state.audit.clone();
+    let work = move || -> Result<(Vec<u8>, Option<String>), (StatusCode, String)> {
+        let mut result = evaluate_value(&pack, &value);
         if log_ids {
             log(&[result.id.as_deref().unwrap_or("")]);
         }
-        serde_json::to_vec(&result)
+        if let Some(audit) = &audit {
+            let text = String::from_utf8_lossy(&body);
+            let given = Given {
+                text: &text,
+                caller: &caller,
+            };
+            // Written before the answer: a decision that cannot be
+            // recorded is not given.
+            let id = audit.record(&result, &given).map_err(|e| {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the decision could not be written to the audit log ({e}); it is not given"
+                    ),
+                )
+            })?;
+            result.decision_id = Some(id);
+        }
+        let bytes = serde_json::to_vec(&result).map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write the result: {e}"),
+            )
+        })?;
+        Ok((bytes, result.decision_id))
     };
     match tokio::time::timeout(state.timeout, tokio::task::spawn_blocking(work)).await {
-        Ok(Ok(Ok(body))) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Ok(Ok(Err(e))) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot write the result: {e}"),
-        ),
+        Ok(Ok(Ok((body, decision_id)))) => {
+            let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Some(value) = decision_id.and_then(|id| header::HeaderValue::from_str(&id).ok())
+            {
+                response.headers_mut().insert(DECISION_ID, value);
+            }
+            response
+        }
+        Ok(Ok(Err((status, why)))) => error(status, why),
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("evaluation failed: {e}"),
@@ -103,7 +143,7 @@ async fn single(state: Arc<AppState>, body: &[u8]) -> Response {
     }
 }
 
-async fn array(state: Arc<AppState>, body: Bytes) -> Response {
+async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: String) -> Response {
     let max = state.max_samples;
     let counted = {
         let body = body.clone();
@@ -135,10 +175,12 @@ async fn array(state: Arc<AppState>, body: Bytes) -> Response {
     let (tx, rx) = mpsc::channel(CHUNKS_AHEAD);
     let batch = Batch {
         // One pack for the whole request, even if a reload happens meanwhile.
-        pack: state.live.pack(),
+        pack,
         deadline: Instant::now() + state.timeout,
         log_ids: state.log_ids,
         histories: Histories::default(),
+        audit: state.audit.clone(),
+        caller,
     };
     tokio::task::spawn_blocking(move || batch.run(&body, &tx));
     (
@@ -168,6 +210,8 @@ struct Batch {
     log_ids: bool,
     /// The array is one batch: a patient's samples are fitted together.
     histories: Histories,
+    audit: Option<Arc<AuditLog>>,
+    caller: String,
 }
 
 impl Batch {
@@ -179,10 +223,22 @@ impl Batch {
         let mut ids = Vec::new();
         let mut first = true;
         let outcome = read_raw_records(Cursor::new(body), InputFormat::Json, |raw| {
+            let given = self.audit.as_ref().map(|_| raw.as_given());
             let mut record = raw.check();
             // Lines of the request body are not part of the service's answer.
             record.line = 0;
             let result = self.result(record);
+            // Each decision is recorded before it is sent; one that cannot
+            // be is replaced by an error result in its place.
+            let text = given.as_deref().unwrap_or("");
+            let result = audit::recorded(
+                self.audit.as_deref(),
+                result,
+                &Given {
+                    text,
+                    caller: &self.caller,
+                },
+            );
             if self.log_ids {
                 ids.push(result.id.clone().unwrap_or_default());
             }

@@ -20,6 +20,8 @@ pub(crate) struct TestArgs {
     /// Load the native plugins the packs pin (their sha256 is checked first).
     #[arg(long)]
     pub allow_plugins: bool,
+    #[command(flatten)]
+    pub trust: crate::trust::TrustArgs,
     /// `human` (default) or `json` (for tooling: every case with its outcome).
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     pub format: TestFormat,
@@ -38,7 +40,7 @@ pub(crate) fn run(args: &TestArgs) -> Exit {
     let (mut passed, mut failed) = (0u64, 0u64);
     let mut packs = Vec::new();
     for dir in &args.packs {
-        let pack = match context::load_pack(dir, args.allow_plugins) {
+        let pack = match context::load_pack_trusted(dir, args.allow_plugins, &args.trust) {
             Ok(p) => p,
             Err(e) => return e.report(),
         };

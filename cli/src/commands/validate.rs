@@ -51,6 +51,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Exit {
         // Plugins' pins are checked; the libraries are not loaded.
         let options = LoadOptions {
             plugins: Plugins::VerifyOnly,
+            trust: None,
         };
         let outcome = load_pack_with(PackSource::parse(&dir.to_string_lossy()), &options)
             .and_then(|pack| load_cases(dir).map(|cases| (pack, cases.len())));

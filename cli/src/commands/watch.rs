@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tdm_core::{
-    EvalResult, LoadOptions, Pack, reload::LivePack, reload::ReloadOutcome, reload::WatchOptions,
+    EvalResult, Pack, reload::LivePack, reload::ReloadOutcome, reload::WatchOptions,
     reload::describe_error,
 };
 
@@ -32,12 +32,14 @@ pub(crate) struct WatchArgs {
     /// Load the native plugins the pack pins.
     #[arg(long)]
     pub allow_plugins: bool,
+    #[command(flatten)]
+    pub trust: crate::trust::TrustArgs,
 }
 
 pub(crate) fn run(args: &WatchArgs) -> Result<Exit, CliError> {
-    let options = LoadOptions {
-        plugins: context::plugins(args.allow_plugins),
-    };
+    let options = args
+        .trust
+        .load_options(context::plugins(args.allow_plugins))?;
     let samples = match &args.samples {
         None => Vec::new(),
         Some(path) => read_samples(path)?,

@@ -94,6 +94,7 @@ pub(crate) fn result(
         rationale: Some(rationale),
         pack: cx.pack.id().clone(),
         engine: crate::result::ENGINE,
+        decision_id: None,
     }
 }
 

@@ -23,6 +23,11 @@ pub(crate) struct CsvHeader {
 }
 
 impl CsvHeader {
+    /// The column names, in order.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
     pub(crate) fn new(names: Vec<String>) -> Self {
         let mut by_name: Vec<usize> = (0..names.len()).collect();
         by_name.sort_by(|&a, &b| names[a].cmp(&names[b]));

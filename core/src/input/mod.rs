@@ -160,6 +160,26 @@ impl RawRecord {
         RawRecord { index, line, body }
     }
 
+    /// The record as it was given, for an audit log: an NDJSON line or a
+    /// JSON element as its text (invalid UTF-8 replaced), a CSV row as a
+    /// JSON object of its header's names and its cells.
+    pub fn as_given(&self) -> String {
+        match &self.body {
+            Body::Line(text) => text.clone(),
+            Body::Json(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Body::Row { header, row } => {
+                let cells: serde_json::Map<String, serde_json::Value> = header
+                    .names()
+                    .iter()
+                    .zip(row.iter())
+                    .map(|(name, cell)| (name.clone(), serde_json::Value::String(cell.to_owned())))
+                    .collect();
+                serde_json::Value::Object(cells).to_string()
+            }
+            Body::Unreadable(why) => why.clone(),
+        }
+    }
+
     /// Checks the fields: the sample, or the error that replaces it.
     pub fn check(self) -> Record {
         let RawRecord { index, line, body } = self;

@@ -37,11 +37,13 @@ pub enum ProblemKind {
     Plugin,
     /// A test case of the pack.
     Case,
+    /// The approvers' signatures: missing, invalid, untrusted, too few.
+    Signature,
 }
 
 impl ProblemKind {
     /// The spelling in machine-readable output: `file`, `syntax`, `shape`,
-    /// `rule`, `overlay`, `plugin`, `case`.
+    /// `rule`, `overlay`, `plugin`, `case`, `signature`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemKind::File => "file",
@@ -51,6 +53,7 @@ impl ProblemKind {
             ProblemKind::Overlay => "overlay",
             ProblemKind::Plugin => "plugin",
             ProblemKind::Case => "case",
+            ProblemKind::Signature => "signature",
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::pack::overlay::ResolvedFile;
 use crate::pack::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
 use crate::pack::raw::*;
 use crate::pack::source::{PackFiles, PackSource};
+use crate::pack::trust::Trust;
 use crate::pack::{schema, yaml};
 use crate::result::PackId;
 
@@ -38,18 +39,38 @@ pub fn load_pack_with(
 ) -> Result<Pack, PackError> {
     let source = source.into();
     let files = source.read()?;
-    if !crate::pack::overlay::is_overlay(&files[0].1) {
-        return load_from_texts(&source, &files, options);
+    let mut pack = if !crate::pack::overlay::is_overlay(&files[0].1) {
+        load_from_texts(&source, &files, options)?
+    } else {
+        let check = |base: &PackSource, files: &PackFiles| check_base(base, files, options);
+        let resolved = crate::pack::overlay::resolve(&source, files, 0, "", &check)?;
+        let texts: Vec<(String, String)> = resolved
+            .iter()
+            .map(|f| (f.name.clone(), f.text.clone()))
+            .collect();
+        load_from_texts(&source, &texts, options).map_err(|e| {
+            let original = |file: &str| source.read_text(file).map(Arc::from);
+            crate::pack::overlay::relocate(e, &resolved, &original)
+        })?
+    };
+    if let Some(trust) = &options.trust {
+        pack.signatures = Some(require_signatures(&source, &pack, trust)?);
     }
-    let resolved = crate::pack::overlay::resolve(&source, files, 0, "", &check_base)?;
-    let texts: Vec<(String, String)> = resolved
-        .iter()
-        .map(|f| (f.name.clone(), f.text.clone()))
-        .collect();
-    load_from_texts(&source, &texts, options).map_err(|e| {
-        let original = |file: &str| source.read_text(file).map(Arc::from);
-        crate::pack::overlay::relocate(e, &resolved, &original)
-    })
+    Ok(pack)
+}
+
+/// The pack's signatures, when they satisfy `trust`; else the pack is refused.
+fn require_signatures(
+    source: &PackSource,
+    pack: &Pack,
+    trust: &Trust,
+) -> Result<SignedBy, PackError> {
+    crate::pack::signature::require(source, pack.id(), trust)
+        .map(|(signatures, verdict)| SignedBy {
+            signatures,
+            verdict,
+        })
+        .map_err(|problem| PackError::invalid(source.location(), vec![problem]))
 }
 
 /// The files of a pack as the loader reads them, each line with the file
@@ -59,7 +80,9 @@ pub fn resolve_pack(source: impl Into<PackSource>) -> Result<Vec<ResolvedFile>, 
     let source = source.into();
     let files = source.read()?;
     if crate::pack::overlay::is_overlay(&files[0].1) {
-        return crate::pack::overlay::resolve(&source, files, 0, "", &check_base);
+        let check =
+            |base: &PackSource, files: &PackFiles| check_base(base, files, &LoadOptions::default());
+        return crate::pack::overlay::resolve(&source, files, 0, "", &check);
     }
     Ok(files
         .iter()
@@ -67,9 +90,18 @@ pub fn resolve_pack(source: impl Into<PackSource>) -> Result<Vec<ResolvedFile>, 
         .collect())
 }
 
-/// An overlay's base must be valid on its own: its version, when it is.
-fn check_base(source: &PackSource, files: &PackFiles) -> Result<String, PackError> {
-    load_from_texts(source, files, &LoadOptions::default()).map(|p| p.id().version.clone())
+/// An overlay's base must be valid on its own, and signed when signatures
+/// are required: its version, when it is.
+fn check_base(
+    source: &PackSource,
+    files: &PackFiles,
+    options: &LoadOptions,
+) -> Result<String, PackError> {
+    let base = load_from_texts(source, files, &LoadOptions::default())?;
+    if let Some(trust) = &options.trust {
+        require_signatures(source, &base, trust)?;
+    }
+    Ok(base.id().version.clone())
 }
 
 /// Builds a pack from `(relative file name, text)` pairs; the first is the manifest.
@@ -192,6 +224,7 @@ pub(crate) fn load_from_texts(
         effective: manifest.effective.as_ref().map(|e| e.value.clone()),
         changelog,
         approval,
+        signatures: None,
         policy,
         drugs,
         sources: manifest

@@ -17,19 +17,22 @@ pub(crate) mod raw_pk;
 pub(crate) mod schema;
 pub(crate) mod script;
 pub(crate) mod shape;
+pub mod signature;
 pub(crate) mod source;
+pub(crate) mod trust;
 pub(crate) mod yaml;
 
 pub use error::{MAX_PROBLEMS_PER_FILE, PackError, Position, Problem, ProblemKind, ProblemReport};
 pub use load::{load_pack, load_pack_with, resolve_pack};
 pub use model::{
     Analyte, Approval, ChangelogEntry, DoseLevel, Dosing, Drug, DrugModel, Frequency, HookProvider,
-    Intervention, Lower, Pack, Policy, Signal, Spread, Target, TroughCorrection,
+    Intervention, Lower, Pack, Policy, Signal, SignedBy, Spread, Target, TroughCorrection,
 };
 pub use overlay::{Origin, ResolvedFile};
 pub use plugin::{LoadOptions, NativePlugin, PluginLoader, Plugins};
 pub use script::Script;
 pub use source::PackSource;
+pub use trust::{NAMESPACE as SIGNATURE_NAMESPACE, Trust, TrustError};
 pub use yaml::to_json_value as yaml_to_json;
 
 /// The content digest (`sha256:<hex>`) of pack files given as (name

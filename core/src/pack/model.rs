@@ -24,6 +24,8 @@ pub struct Pack {
     /// Newest first.
     pub(crate) changelog: Vec<ChangelogEntry>,
     pub(crate) approval: Option<Approval>,
+    /// The approvers' signatures, when the pack was loaded requiring them.
+    pub(crate) signatures: Option<SignedBy>,
     /// Citations by source id.
     pub(crate) sources: Vec<(String, String)>,
     /// Lower-case name or alias -> index in `drugs` (a few dozen names:
@@ -37,6 +39,27 @@ impl Pack {
     /// Name, version and digest: what every result is stamped with.
     pub fn id(&self) -> &PackId {
         &self.id
+    }
+
+    /// The signatures the pack was accepted with; `None` when it was loaded
+    /// without requiring any ([`crate::LoadOptions::trust`]).
+    pub fn signed_by(&self) -> Option<&SignedBy> {
+        self.signatures.as_ref()
+    }
+
+    /// The pack's signatures checked again against `trust` now: a key
+    /// revoked or expired since the pack was loaded no longer counts.
+    /// `None` when the pack was loaded without requiring signatures.
+    pub fn recheck_signatures(
+        &self,
+        trust: &crate::pack::trust::Trust,
+    ) -> Option<crate::pack::signature::Verdict> {
+        let signed = self.signatures.as_ref()?;
+        Some(
+            signed
+                .signatures
+                .check(&self.id, trust, jiff::Timestamp::now()),
+        )
     }
 
     /// Human title.
@@ -118,6 +141,15 @@ pub struct ChangelogEntry {
     pub date: String,
     /// What changed.
     pub changes: Vec<String>,
+}
+
+/// The signatures a pack was accepted with.
+#[derive(Debug, Clone)]
+pub struct SignedBy {
+    /// The signatures file as read, to check again under a changed trust.
+    pub(crate) signatures: std::sync::Arc<crate::pack::signature::Signatures>,
+    /// What the check found when the pack was loaded.
+    pub verdict: crate::pack::signature::Verdict,
 }
 
 /// The approval of a pack version.

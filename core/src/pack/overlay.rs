@@ -25,7 +25,7 @@ use crate::pack::source::{PackFiles, PackSource};
 
 /// Checks that a base pack is valid on its own and gives its version (the
 /// loader's check, passed in so that resolving needs no loader).
-pub(crate) type CheckBase = dyn Fn(&PackSource, &PackFiles) -> Result<String, PackError>;
+pub(crate) type CheckBase<'a> = dyn Fn(&PackSource, &PackFiles) -> Result<String, PackError> + 'a;
 
 /// Where a line of a resolved file came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +108,7 @@ pub(crate) fn resolve(
     files: PackFiles,
     depth: usize,
     prefix: &str,
-    check_base: &CheckBase,
+    check_base: &CheckBase<'_>,
 ) -> Result<Vec<ResolvedFile>, PackError> {
     let dir = source.location();
     let refuse = |file: &str, line: u64, message: String, help: &str| {
@@ -148,7 +148,14 @@ pub(crate) fn resolve(
         refuse(
             "pack.yaml",
             extends_line,
-            format!("the base pack `{}` cannot be used: {e}", extends.pack),
+            format!(
+                "the base pack `{}` cannot be used: {e}{}",
+                extends.pack,
+                e.problems()
+                    .first()
+                    .map(|p| format!(" (first: {p})"))
+                    .unwrap_or_default()
+            ),
             "fix the base pack, or point `extends.pack` at a valid one",
         )
     };

@@ -44,6 +44,9 @@ pub enum Plugins {
 pub struct LoadOptions {
     /// What to do with native plugins.
     pub plugins: Plugins,
+    /// When given, a pack (and an overlay's base) is refused unless enough
+    /// trusted approvers signed its content (`signatures.yaml`).
+    pub trust: Option<Arc<crate::pack::trust::Trust>>,
 }
 
 /// The largest plugin library read for its checksum.

@@ -657,3 +657,24 @@ pub(crate) struct RawLevel {
 fn yes() -> bool {
     true
 }
+
+/// `signatures.yaml`: the approvers' signatures of a pack version, kept
+/// beside its files and outside its digest (a signature cannot sign itself).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSignatures {
+    /// One entry per approver.
+    pub signatures: Vec<Spanned<RawSignature>>,
+}
+
+/// One approver's signature.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSignature {
+    /// The exact text that was signed: `tdm pack approval v1`, then `pack:`,
+    /// `version:`, `digest:`, `signer:`, `role:` and `signed_at:` lines.
+    pub statement: String,
+    /// The `ssh-keygen -Y sign -n tdm-pack` signature of the statement
+    /// (`-----BEGIN SSH SIGNATURE-----` ...).
+    pub signature: String,
+}

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use crate::pack::error::PackError;
+use crate::pack::error::{PackError, Position, Problem, ProblemKind};
 use crate::pack::yaml::MAX_FILE_BYTES;
 
 /// Where a pack is read from.
@@ -90,6 +90,40 @@ impl PackSource {
             PackSource::Dir(dir) => crate::pack::files::read_dir(dir),
             PackSource::Git { dir, rev } => read_git(dir, rev),
             PackSource::Texts(files) => Ok(files.to_vec()),
+        }
+    }
+
+    /// A file of the pack that may be absent (`signatures.yaml`), read
+    /// with the same limits as the pack's own files.
+    pub(crate) fn read_optional(&self, name: &str) -> Result<Option<String>, Problem> {
+        let unreadable = |why: String| {
+            Problem::new(
+                ProblemKind::File,
+                name,
+                Position::default(),
+                format!("cannot be read: {why}"),
+            )
+        };
+        match self {
+            PackSource::Dir(dir) => {
+                if std::fs::symlink_metadata(dir.join(name)).is_err() {
+                    return Ok(None);
+                }
+                crate::pack::files::read_one(dir, name)
+                    .map(Some)
+                    .map_err(|e| unreadable(e.to_string()))
+            }
+            PackSource::Git { dir, rev } => {
+                let object = git_object(dir, rev, name);
+                if git(&["cat-file", "-e", &object]).is_err() {
+                    return Ok(None);
+                }
+                git(&["show", &object]).map(Some).map_err(unreadable)
+            }
+            PackSource::Texts(files) => Ok(files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())),
         }
     }
 

@@ -47,6 +47,9 @@ impl EvalResult {
         o.key("pack");
         pack(o.out, &self.pack);
         o.str("engine", self.engine);
+        if let Some(id) = &self.decision_id {
+            o.str("decision_id", id);
+        }
         o.end();
     }
 }

@@ -51,6 +51,10 @@ pub struct EvalResult {
     /// ([`ENGINE`]), so that a result names the exact code as well as the
     /// exact rules.
     pub engine: &'static str,
+    /// The id of this decision's record in the audit log, when one is
+    /// kept (`tdm serve --audit-log`, `tdm eval --audit-log`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
 
 /// `tdm-core <version>`: the engine every result names.
@@ -298,6 +302,7 @@ impl EvalResult {
             rationale: None,
             pack: pack.clone(),
             engine: ENGINE,
+            decision_id: None,
         }
     }
 }

@@ -274,6 +274,10 @@ spelled! {
         TimeLimit = "time_limit",
         /// Evaluating the record failed inside tdm (a defect to report).
         Internal = "internal",
+        /// Evaluated, but not given: the decision could not be written to
+        /// the audit log (a full disk), and a decision without its record
+        /// is not given.
+        Audit = "audit",
     }
 }
 

@@ -22,6 +22,7 @@ pub fn overlay_losses(source: impl Into<PackSource>) -> Result<Vec<Problem>, Pac
     let (base_source, prefix) = base_of(&source, &files[0].1)?;
     let options = LoadOptions {
         plugins: Plugins::VerifyOnly,
+        ..LoadOptions::default()
     };
     let base = load_pack_with(base_source.clone(), &options)?;
     let resolved = load_pack_with(source, &options)?;

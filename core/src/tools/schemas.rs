@@ -2,11 +2,11 @@
 //! results, generated from the Rust types the loader and writers use.
 
 use crate::input::SampleInput;
-use crate::pack::raw::{RawDrug, RawManifest};
+use crate::pack::raw::{RawDrug, RawManifest, RawSignatures};
 use crate::result::EvalResult;
 use crate::tools::cases::RawCaseFile;
 
-/// The schemas, by file name: `pack`, `drug`, `tests` for pack files;
+/// The schemas, by file name: `pack`, `drug`, `tests`, `signatures` for pack files;
 /// `sample` and `result` for the evaluation contracts.
 pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     let mut all = vec![
@@ -29,6 +29,12 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         (
             "tests.schema.json",
             crate::pack::schema::generate::<RawCaseFile>("TDM pack test cases (tests/<name>.yaml)"),
+        ),
+        (
+            "signatures.schema.json",
+            crate::pack::schema::generate::<RawSignatures>(
+                "Approvers' signatures of a TDM rule pack (signatures.yaml)",
+            ),
         ),
         (
             "sample.schema.json",

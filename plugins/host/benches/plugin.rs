@@ -21,6 +21,7 @@ fn benches(c: &mut Criterion) {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
     let options = LoadOptions {
         plugins: Plugins::Load(Arc::new(HostLoader)),
+        ..LoadOptions::default()
     };
     let plugin_pack = load_pack_with(rules.join("examples/plugin-ratio"), &options).unwrap();
     let yaml_pack = load_pack(rules.join("ki-oncology")).unwrap();

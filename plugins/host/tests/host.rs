@@ -59,6 +59,7 @@ static MISBEHAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn allow() -> LoadOptions {
     LoadOptions {
         plugins: Plugins::Load(Arc::new(HostLoader)),
+        ..LoadOptions::default()
     }
 }
 
@@ -201,6 +202,7 @@ fn without_the_opt_in_the_pack_is_refused_with_how_to_allow_it() {
         dir.path(),
         &LoadOptions {
             plugins: Plugins::VerifyOnly,
+            ..LoadOptions::default()
         },
     );
     assert!(verified.is_ok());
