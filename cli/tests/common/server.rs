@@ -26,6 +26,16 @@ pub fn start(pack: &Path, extra: &[&str]) -> Server {
 
 /// A server whose temporary files go to `tmp`.
 pub fn start_in(pack: &Path, extra: &[&str], tmp: &Path) -> Server {
+    start_with(pack, extra, tmp, Stdio::null())
+}
+
+/// A server whose log (standard error) goes to the file `log`.
+pub fn start_logged(pack: &Path, extra: &[&str], log: &Path) -> Server {
+    let file = std::fs::File::create(log).unwrap();
+    start_with(pack, extra, &std::env::temp_dir(), Stdio::from(file))
+}
+
+fn start_with(pack: &Path, extra: &[&str], tmp: &Path, stderr: Stdio) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
         .args(["serve", "--pack"])
         .arg(pack)
@@ -33,7 +43,7 @@ pub fn start_in(pack: &Path, extra: &[&str], tmp: &Path) -> Server {
         .args(extra)
         .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
