@@ -13,6 +13,7 @@ mod serve_eval;
 mod serve_guard;
 mod serve_http;
 mod serve_log;
+mod serve_openapi;
 pub(crate) mod shell;
 pub(crate) mod show;
 pub(crate) mod sign;

@@ -77,6 +77,8 @@ pub(crate) struct AppState {
     /// No tokens: loopback only, every caller `loopback`.
     pub(crate) tokens: Vec<Token>,
     pub(crate) audit: Option<Arc<AuditLog>>,
+    /// The OpenAPI document served at /openapi.json.
+    openapi: axum::body::Bytes,
     pub(crate) timeout: Duration,
     pub(crate) log_ids: bool,
     pub(crate) max_samples: usize,
@@ -118,10 +120,14 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
             }
         })?;
     let audit = args.audit.open()?.map(Arc::new);
+    let openapi = super::serve_openapi::document().map_err(|why| {
+        CliError::Usage(format!("the built-in OpenAPI document is broken: {why}"))
+    })?;
     let state = Arc::new(AppState {
         live,
         tokens,
         audit,
+        openapi: axum::body::Bytes::from(openapi.to_string()),
         timeout: Duration::from_secs(args.timeout),
         log_ids: args.log_ids,
         max_samples: args.max_samples,
@@ -198,6 +204,7 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
         .route("/v1/pack", get(pack_info))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
@@ -304,7 +311,16 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-const ROUTES: &str = "POST /v1/evaluate, GET /v1/pack, GET /healthz, GET /readyz";
+const ROUTES: &str =
+    "POST /v1/evaluate, GET /v1/pack, GET /healthz, GET /readyz, GET /openapi.json";
+
+async fn openapi(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        state.openapi.clone(),
+    )
+        .into_response()
+}
 
 async fn not_found(request: Request) -> Response {
     error(
