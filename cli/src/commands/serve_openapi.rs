@@ -84,6 +84,7 @@ fn walk(value: &mut Value, f: &mut dyn FnMut(&mut String)) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn the_document_is_whole() {
