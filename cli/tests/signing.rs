@@ -32,6 +32,8 @@ impl Committee {
             &root().join("rules/ki-oncology"),
             &dir.path().join("ki-oncology"),
         );
+        // The README's example signature is not this committee's.
+        fs::remove_file(dir.path().join("ki-oncology/signatures.yaml")).unwrap();
         let c = Committee { dir };
         for key in ["a", "b", "c"] {
             keygen(&c.path(key), "");

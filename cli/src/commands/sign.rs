@@ -118,13 +118,15 @@ pub(crate) fn sign(args: &SignArgs) -> Result<Exit, CliError> {
     );
     if dropped > 0 {
         println!(
-            "removed {dropped} signature(s) of an earlier content of the pack: they can no longer count"
+            "removed {}: {} can no longer count",
+            plural(dropped, "signature of an earlier content"),
+            if dropped == 1 { "it" } else { "they" }
         );
     }
     println!(
-        "{} holds {} signature(s) of this content",
+        "{} holds {} of this content",
         dir.join(signature::FILE).display(),
-        existing.len() + 1 - dropped
+        plural(existing.len() + 1 - dropped, "signature")
     );
     Ok(Exit::Ok)
 }
@@ -249,4 +251,15 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
     let temporary = path.with_extension("yaml.new");
     let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
     written.map_err(|error| CliError::output(path.display().to_string(), error))
+}
+
+/// `1 signature`, `2 signatures`: the noun's first word takes the plural.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.split_once(' ') {
+        Some((first, rest)) => format!("{n} {first}s {rest}"),
+        None => format!("{n} {noun}s"),
+    }
 }
