@@ -203,6 +203,8 @@ impl Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct Signatures {
     entries: Vec<Entry>,
+    /// The file's text, for the snippet of a refusal.
+    text: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,7 +230,10 @@ impl Signatures {
                 signature: s.value.signature,
             })
             .collect();
-        Ok(Signatures { entries })
+        Ok(Signatures {
+            entries,
+            text: Some(Arc::from(text)),
+        })
     }
 
     /// How many entries the file has.
@@ -419,7 +424,14 @@ pub(crate) fn require(
         None => Ok((Arc::new(signatures), verdict)),
         Some(why) => {
             let line = verdict.signatures.first().map_or(0, |c| c.line);
-            Err(Problem::new(ProblemKind::Signature, FILE, Position { line, column: 1 }, why)
+            let mut problem = Problem::new(
+                ProblemKind::Signature,
+                FILE,
+                Position { line, column: 1 },
+                why,
+            );
+            problem.text = signatures.text.clone();
+            Err(problem
                 .with_help(format!(
                     "a committee member signs this content with `tdm sign {} --key KEY --signer WHO --role ROLE` \
                      (or ssh-keygen -Y sign -n {NAMESPACE}); its key must be in the trusted keys",
@@ -475,6 +487,7 @@ tziclqVDOoxdp58ZRTo1/O3B4rBw==
                 statement: statement.text(),
                 signature,
             }],
+            text: None,
         }
     }
 
