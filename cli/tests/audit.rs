@@ -6,9 +6,8 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -27,28 +26,14 @@ fn lines(path: &Path) -> Vec<Value> {
 
 /// sha256 by coreutils: an implementation independent of ours.
 fn sha256sum(text: &str) -> String {
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = common::with_input(Command::new("sha256sum"), text);
     let hex = String::from_utf8(output.stdout).unwrap();
     format!("sha256:{}", hex.split_whitespace().next().unwrap())
 }
 
-#[test]
-fn every_decision_of_a_batch_is_recorded_and_traceable() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("audit.ndjson");
-    let input = root().join("examples/samples.ndjson");
-    let o = tdm(&[
+/// `tdm eval` on the shipped pack, NDJSON out, recording to `log`.
+fn eval_audited(log: &str, rest: &[&str]) -> std::process::Output {
+    let mut args = vec![
         "eval",
         "--pack",
         "rules/ki-oncology",
@@ -56,9 +41,18 @@ fn every_decision_of_a_batch_is_recorded_and_traceable() {
         "ndjson",
         "-q",
         "--audit-log",
-        log.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ]);
+        log,
+    ];
+    args.extend_from_slice(rest);
+    tdm(&args)
+}
+
+#[test]
+fn every_decision_of_a_batch_is_recorded_and_traceable() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.ndjson");
+    let input = root().join("examples/samples.ndjson");
+    let o = eval_audited(log.to_str().unwrap(), &[input.to_str().unwrap()]);
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", out(&o));
     let results: Vec<Value> = stdout(&o)
         .lines()
@@ -96,18 +90,10 @@ fn every_decision_of_a_batch_is_recorded_and_traceable() {
 fn with_include_input_the_sample_and_result_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.ndjson");
-    let o = tdm(&[
-        "eval",
-        "--pack",
-        "rules/ki-oncology",
-        "--format",
-        "ndjson",
-        "-q",
-        "--audit-log",
+    let o = eval_audited(
         log.to_str().unwrap(),
-        "--audit-include-input",
-        "examples/samples.csv",
-    ]);
+        &["--audit-include-input", "examples/samples.csv"],
+    );
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", out(&o));
     let first = &lines(&log)[0];
     assert_eq!(first["input"]["patient"], "P-01");
@@ -123,17 +109,7 @@ fn with_include_input_the_sample_and_result_are_recorded() {
 #[test]
 fn a_decision_that_cannot_be_recorded_is_not_given() {
     // eval: every record gets its error result, in its place.
-    let o = tdm(&[
-        "eval",
-        "--pack",
-        "rules/ki-oncology",
-        "--format",
-        "ndjson",
-        "-q",
-        "--audit-log",
-        "/dev/full",
-        "examples/samples.csv",
-    ]);
+    let o = eval_audited("/dev/full", &["examples/samples.csv"]);
     assert_eq!(o.status.code(), Some(1));
     let results: Vec<Value> = stdout(&o)
         .lines()
@@ -177,21 +153,16 @@ fn the_log_rotates_by_size_and_keeps_as_many_files_as_asked() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.ndjson");
     for _ in 0..3 {
-        let o = tdm(&[
-            "eval",
-            "--pack",
-            "rules/ki-oncology",
-            "--format",
-            "ndjson",
-            "-q",
-            "--audit-log",
+        let o = eval_audited(
             log.to_str().unwrap(),
-            "--audit-max-bytes",
-            "2000",
-            "--audit-keep",
-            "3",
-            "examples/samples.csv",
-        ]);
+            &[
+                "--audit-max-bytes",
+                "2000",
+                "--audit-keep",
+                "3",
+                "examples/samples.csv",
+            ],
+        );
         assert!(o.status.code().is_some_and(|c| c <= 1));
     }
     let mut files: Vec<String> = fs::read_dir(dir.path())

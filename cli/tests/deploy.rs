@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -50,21 +49,10 @@ fn setup(dir: &Path) {
 
 /// Starts `args` (the binary first), waits for /readyz, stops it with SIGTERM.
 fn serves(args: &[String]) {
-    let mut child = Command::new(&args[0])
-        .args(&args[1..])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_owned();
+    let mut command = Command::new(&args[0]);
+    command.args(&args[1..]).stderr(Stdio::null());
+    let mut server = common::server::spawn(command);
+    let base = server.base.clone();
     let mut response = agent().get(format!("{base}/readyz")).call().unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let ready: Value =
@@ -77,10 +65,13 @@ fn serves(args: &[String]) {
         .unwrap();
     assert_eq!(evaluated.status().as_u16(), 200);
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
-    assert!(child.wait().unwrap().success(), "SIGTERM ends it cleanly");
+    assert!(
+        server.child.wait().unwrap().success(),
+        "SIGTERM ends it cleanly"
+    );
 }
 
 /// Our paths for the example's.

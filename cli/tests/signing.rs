@@ -91,14 +91,21 @@ impl Committee {
 
     /// `tdm eval` of one imatinib sample with signatures required.
     fn eval(&self, extra: &[&str]) -> std::process::Output {
-        let (pack, allowed) = (self.pack(), self.allowed());
+        self.eval_pack(&self.pack(), extra)
+    }
+
+    /// `tdm eval --pack PACK` of one imatinib sample with signatures required.
+    fn eval_pack(&self, pack: &str, extra: &[&str]) -> std::process::Output {
+        let allowed = self.allowed();
         let mut args = vec![
             "eval",
             "--pack",
-            pack.as_str(),
+            pack,
             "--require-signature",
             "--trusted-keys",
             &allowed,
+        ];
+        args.extend_from_slice(&[
             "--drug",
             "imatinib",
             "--value",
@@ -115,7 +122,7 @@ impl Committee {
             "30",
             "--toxicity-grade",
             "0",
-        ];
+        ]);
         args.extend_from_slice(extra);
         tdm(&args)
     }
@@ -154,24 +161,13 @@ fn entries(pack: &Path) -> Vec<(String, String)> {
 fn ssh_keygen_verifies(c: &Committee, signer: &str, statement: &str, signature: &str) -> bool {
     let sig = c.path("entry.sig");
     fs::write(&sig, signature).unwrap();
-    let mut child = Command::new("ssh-keygen")
+    let mut command = Command::new("ssh-keygen");
+    command
         .args(["-Y", "verify", "-n", "tdm-pack", "-I", signer, "-f"])
         .arg(c.path("allowed_signers"))
         .arg("-s")
-        .arg(&sig)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(statement.as_bytes())
-        .unwrap();
-    child.wait().unwrap().success()
+        .arg(&sig);
+    common::with_input(command, statement).status.success()
 }
 
 #[test]
@@ -392,32 +388,7 @@ fn an_overlay_needs_its_base_signed_too() {
     };
     assert!(sign(&next).status.success());
     let allowed = c.allowed();
-    let eval = || {
-        tdm(&[
-            "eval",
-            "--pack",
-            &next,
-            "--require-signature",
-            "--trusted-keys",
-            &allowed,
-            "--drug",
-            "imatinib",
-            "--value",
-            "800",
-            "--unit",
-            "ng/mL",
-            "--indication",
-            "CML",
-            "--dose-mg",
-            "400",
-            "--hours-since-dose",
-            "24",
-            "--days-on-dose",
-            "30",
-            "--toxicity-grade",
-            "0",
-        ])
-    };
+    let eval = || c.eval_pack(&next, &[]);
     let refused = eval();
     assert_eq!(refused.status.code(), Some(3));
     assert!(

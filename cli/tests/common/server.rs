@@ -36,16 +36,20 @@ pub fn start_logged(pack: &Path, extra: &[&str], log: &Path) -> Server {
 }
 
 fn start_with(pack: &Path, extra: &[&str], tmp: &Path, stderr: Stdio) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tdm"));
+    command
         .args(["serve", "--pack"])
         .arg(pack)
         .args(["--addr", "127.0.0.1:0"])
         .args(extra)
         .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+        .stderr(stderr);
+    spawn(command)
+}
+
+/// Runs `command` (a `tdm serve`) and waits until it says where it listens.
+pub fn spawn(mut command: Command) -> Server {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
