@@ -59,7 +59,7 @@ fn every_rule_file_names_its_schema_and_is_valid_against_it() {
         let schema_path = file.parent().unwrap().join(reference);
         // A pack that extends another has its own manifest schema, and its
         // drug files may be overrides (only `drug` required) or whole files.
-        let pack_dir = if file.ends_with("pack.yaml") {
+        let pack_dir = if file.ends_with("pack.yaml") || file.ends_with("signatures.yaml") {
             file.parent().unwrap()
         } else {
             file.parent().unwrap().parent().unwrap()
@@ -68,7 +68,9 @@ fn every_rule_file_names_its_schema_and_is_valid_against_it() {
             .unwrap()
             .lines()
             .any(|l| l.starts_with("extends:"));
-        let expected: &[&str] = if file.ends_with("pack.yaml") {
+        let expected: &[&str] = if file.ends_with("signatures.yaml") {
+            &["signatures.schema.json"]
+        } else if file.ends_with("pack.yaml") {
             if overlay {
                 &["overlay.schema.json"]
             } else {

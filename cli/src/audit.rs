@@ -140,6 +140,9 @@ impl AuditLog {
             "caller": given.caller,
             "pack": result.pack,
             "engine": result.engine,
+            // The binary's commit: the results name the engine's version
+            // only, so that they stay the same across builds.
+            "engine_commit": env!("TDM_COMMIT"),
             "input_sha256": sha256(given.text.as_bytes()),
             "drug": result.drug,
             "status": result.status,

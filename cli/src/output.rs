@@ -172,6 +172,7 @@ pub(crate) const CSV_COLUMNS: &[&str] = &[
     "pack_version",
     "pack_digest",
     "engine",
+    "decision_id",
 ];
 
 struct Csv<W: Write> {
@@ -249,6 +250,7 @@ impl<W: Write> Writer for Csv<W> {
             r.pack.version.clone(),
             r.pack.digest.clone(),
             r.engine.to_owned(),
+            opt(r.decision_id.as_deref()),
         ];
         let row: Vec<String> = row.into_iter().map(inert).collect();
         self.out.write_record(&row)?;
@@ -450,6 +452,9 @@ impl<W: Write> Writer for Table<W> {
         }
         for w in &r.warnings {
             writeln!(self.out, "    ! {}", shown(w))?;
+        }
+        if let Some(id) = &r.decision_id {
+            writeln!(self.out, "    decision: {id} (audit log)")?;
         }
         writeln!(self.out)
     }

@@ -278,3 +278,67 @@ fn the_service_returns_the_decision_id_and_names_the_caller() {
     assert!(!fs::read_to_string(&stderr).unwrap().contains("P-SECRET-77"));
     assert!(!fs::read_to_string(&log).unwrap().contains("P-SECRET-77"));
 }
+
+#[test]
+fn csv_and_table_outputs_name_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.ndjson");
+    let log = log.to_str().unwrap();
+    let o = tdm(&[
+        "eval",
+        "--pack",
+        "rules/ki-oncology",
+        "--format",
+        "csv",
+        "-q",
+        "--audit-log",
+        log,
+        "examples/samples.csv",
+    ]);
+    let mut rows = csv::Reader::from_reader(o.stdout.as_slice());
+    let column = rows
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "decision_id")
+        .unwrap();
+    let ids: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap()[column].to_owned())
+        .collect();
+    let records = lines(Path::new(log));
+    let logged: Vec<&str> = records
+        .iter()
+        .map(|r| r["decision_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 10);
+    assert!(ids.iter().all(|id| logged.contains(&id.as_str())));
+    assert!(
+        records
+            .iter()
+            .all(|r| r["engine_commit"].as_str().is_some_and(|c| !c.is_empty()))
+    );
+
+    let table = tdm(&[
+        "eval",
+        "--pack",
+        "rules/ki-oncology",
+        "-q",
+        "--audit-log",
+        log,
+        "examples/samples.csv",
+    ]);
+    assert_eq!(stdout(&table).matches("    decision: ").count(), 10);
+    // Without an audit log the column is there, empty.
+    let plain = tdm(&[
+        "eval",
+        "--pack",
+        "rules/ki-oncology",
+        "--format",
+        "csv",
+        "-q",
+        "examples/samples.csv",
+    ]);
+    let mut rows = csv::Reader::from_reader(plain.stdout.as_slice());
+    assert!(rows.records().all(|r| r.unwrap()[column].is_empty()));
+}

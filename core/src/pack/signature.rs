@@ -271,7 +271,15 @@ impl Signatures {
     /// signed for another content than `digest` are dropped (they can
     /// never count again) and their number given.
     pub fn render_with(&self, added: (&str, &str), digest: &str) -> (String, usize) {
-        let mut text = String::from(
+        // An editor's schema line (yaml-language-server) is kept: where the
+        // schema lies depends on where the pack lies.
+        let schema_line = self
+            .text
+            .as_deref()
+            .and_then(|t| t.lines().next())
+            .filter(|l| l.starts_with("# yaml-language-server:"));
+        let mut text = schema_line.map(|l| format!("{l}\n")).unwrap_or_default();
+        text.push_str(
             "# Approvers' signatures of this pack (tdm sign, or ssh-keygen -Y sign -n tdm-pack;\n\
              # see docs/signing.md). Not part of the pack's digest.\nsignatures:\n",
         );
@@ -601,6 +609,22 @@ tziclqVDOoxdp58ZRTo1/O3B4rBw==
         let raw: RawSignatures = crate::pack::yaml::parse(&text, FILE).unwrap();
         assert_eq!((raw.signatures.len(), dropped), (2, 0));
         assert_eq!(raw.signatures[0].value.statement, s.entries[0].statement);
+    }
+
+    #[test]
+    fn the_editors_schema_line_is_kept() {
+        let mut s = signed("sha256:a");
+        s.text = Some(Arc::from(
+            "# yaml-language-server: $schema=../x.json\nsignatures: []\n",
+        ));
+        let (text, _) = s.render_with(("x\n", "y\n"), "sha256:a");
+        assert!(text.starts_with("# yaml-language-server: $schema=../x.json\n# Approvers'"));
+        s.text = Some(Arc::from("signatures: []\n"));
+        assert!(
+            s.render_with(("x\n", "y\n"), "sha256:a")
+                .0
+                .starts_with("# Approvers'")
+        );
     }
 
     #[test]
