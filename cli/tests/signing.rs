@@ -503,3 +503,50 @@ fn reload_until(server: &common::server::Server, done: impl Fn(&Value) -> bool) 
         }
     }
 }
+
+/// `tdm watch` waits for a signed pack, says why once, and starts when an
+/// approver signs.
+#[test]
+fn watch_waits_for_the_signature() {
+    use std::io::{BufRead, BufReader};
+    let c = Committee::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tdm"))
+        .args([
+            "watch",
+            &c.pack(),
+            "--require-signature",
+            "--trusted-keys",
+            &c.allowed(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut until = |done: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| loop {
+        let line = lines.next().expect("watch ended early").unwrap();
+        let finished = done(&line);
+        seen.push(line);
+        if finished {
+            return;
+        }
+    };
+    until(&|l| l.starts_with("waiting for a valid pack"), &mut seen);
+    // Waiting a while does not repeat the reason.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(c.sign("a", "a.smit@hospital.example").status.success());
+    until(&|l| l.contains(": valid, "), &mut seen);
+    let _ = child.kill();
+    let _ = child.wait();
+    let reasons = seen
+        .iter()
+        .filter(|l| l.contains("the pack is not signed"))
+        .count();
+    assert_eq!(reasons, 1, "{seen:#?}");
+    assert!(
+        seen.last()
+            .unwrap()
+            .starts_with("pack ki-oncology 1.4.0 (sha256:")
+    );
+}

@@ -44,13 +44,19 @@ pub(crate) fn run(args: &WatchArgs) -> Result<Exit, CliError> {
         None => Vec::new(),
         Some(path) => read_samples(path)?,
     };
-    // Wait for a valid pack to start from.
+    // Wait for a valid (and, if required, signed) pack to start from,
+    // saying why once for each different reason.
+    let mut said = String::new();
     let live = loop {
         match LivePack::load(&args.pack, options.clone()) {
             Ok(live) => break live,
             Err(e) => {
-                println!("{}", describe_error(&e));
-                println!("waiting for a valid pack…");
+                let why = describe_error(&e);
+                if why != said {
+                    println!("{why}");
+                    println!("waiting for a valid pack…");
+                    said = why;
+                }
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
