@@ -3,15 +3,18 @@
 # sends it: the sunitinib example patient (both analytes fitted, the dose
 # table and its probabilities), N requests on one kept-alive connection;
 # the median, 95th percentile and worst time from request to full answer.
-# Usage: tests/bench/serve-latency.sh [N]   (default 1000)
+# Usage: tests/bench/serve-latency.sh [N [SERVE-FLAGS...]]   (default 1000)
+#   e.g. tests/bench/serve-latency.sh 1000 --audit-log /tmp/audit.ndjson --audit-sync
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+n="${1:-1000}"
+shift || true
 cargo build --release -q -p tdm-cli
 port=$((20000 + RANDOM % 20000))
-target/release/tdm serve --pack rules/ki-oncology --addr "127.0.0.1:$port" > /dev/null 2>&1 &
+target/release/tdm serve --pack rules/ki-oncology --addr "127.0.0.1:$port" "$@" > /dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
-python3 - "$port" "${1:-1000}" <<'PY'
+python3 - "$port" "$n" <<'PY'
 import http.client, json, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 body = json.dumps({"id": "S-01", "drug": "sunitinib", "regimen": "continuous", "value": 24,

@@ -40,6 +40,8 @@ enum Cell {
 struct RecordGate<R> {
     inner: R,
     limit: usize,
+    /// The cell separator: `,`, or `;` (European exports) or a tab.
+    delimiter: u8,
     cell: Cell,
     /// The record being read; emptied once it is too long.
     record: Vec<u8>,
@@ -58,10 +60,11 @@ struct RecordGate<R> {
 }
 
 impl<R: BufRead> RecordGate<R> {
-    fn new(inner: R, limit: usize, seen: Ledger) -> Self {
+    fn new(inner: R, limit: usize, delimiter: u8, seen: Ledger) -> Self {
         RecordGate {
             inner,
             limit,
+            delimiter,
             cell: Cell::Start,
             record: Vec::new(),
             content: false,
@@ -81,7 +84,7 @@ impl<R: BufRead> RecordGate<R> {
             _ if ends => Cell::Start,
             (Cell::Quoted, b'"') => Cell::QuoteInQuoted,
             (Cell::Quoted, _) | (Cell::QuoteInQuoted, b'"') | (Cell::Start, b'"') => Cell::Quoted,
-            (_, b',') => Cell::Start,
+            (_, d) if d == self.delimiter => Cell::Start,
             _ => Cell::Unquoted,
         };
         if b == b'\n' {
@@ -159,18 +162,20 @@ impl<R: BufRead> Read for RecordGate<R> {
 }
 
 pub(super) fn csv_records<R: BufRead>(
-    input: R,
+    mut input: R,
     each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
+    let delimiter = detect_delimiter(input.fill_buf().map_err(InputError::Io)?);
     let seen = Ledger::default();
-    let gate = RecordGate::new(input, MAX_RECORD_BYTES, seen.clone());
+    let gate = RecordGate::new(input, MAX_RECORD_BYTES, delimiter, seen.clone());
     // Cells are trimmed when they are read (`fields.rs`): the csv crate's
     // own trimming copies every record twice.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::None)
         .flexible(false)
+        .delimiter(delimiter)
         .from_reader(gate);
-    let header = Arc::new(read_header(&mut reader)?);
+    let header = Arc::new(read_header(&mut reader, delimiter)?);
     seen.borrow_mut().pop_front();
     let mut row = csv::StringRecord::new();
     let mut index = 0;
@@ -215,8 +220,43 @@ pub(super) fn csv_records<R: BufRead>(
     }
 }
 
+/// The separator of the header row, outside quotes: the most frequent of
+/// `,`, `;` (spreadsheets in locales whose decimal mark is a comma) and a
+/// tab; `,` when there is none or a tie.
+fn detect_delimiter(start: &[u8]) -> u8 {
+    let line = start
+        .split(|&b| b == b'\n' || b == b'\r')
+        .next()
+        .unwrap_or_default();
+    let mut quoted = false;
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|c| c.0 == b) {
+            c.1 += 1;
+        }
+    }
+    counts
+        .iter()
+        .fold((b',', 0), |best, c| if c.1 > best.1 { *c } else { best })
+        .0
+}
+
+/// How a separator is named in a message.
+fn separator_name(delimiter: u8) -> &'static str {
+    match delimiter {
+        b';' => "`;`",
+        b'\t' => "a tab",
+        _ => "`,`",
+    }
+}
+
 /// The header row: trimmed names, not all empty, none twice.
-fn read_header<R: Read>(reader: &mut csv::Reader<R>) -> Result<CsvHeader, InputError> {
+fn read_header<R: Read>(
+    reader: &mut csv::Reader<R>,
+    delimiter: u8,
+) -> Result<CsvHeader, InputError> {
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| InputError::CsvHeader(e.to_string()))?
@@ -225,6 +265,19 @@ fn read_header<R: Read>(reader: &mut csv::Reader<R>) -> Result<CsvHeader, InputE
         .collect();
     if headers.iter().all(String::is_empty) {
         return Err(InputError::CsvHeader("the first row is empty".into()));
+    }
+    // One column whose name holds another separator: a file of another
+    // separator than the one seen (say `|`), whose columns would all be
+    // missing.
+    if let [only] = headers.as_slice()
+        && let Some(other) = only.chars().find(|c| matches!(c, ',' | ';' | '\t' | '|'))
+    {
+        return Err(InputError::CsvHeader(format!(
+            "the header row is one column `{only}` read with {} as the separator; the file seems \
+             to separate its cells with `{}`, which is not supported: export it with `,` or `;`",
+            separator_name(delimiter),
+            other.escape_default()
+        )));
     }
     // As with a JSON key given twice, which column was meant cannot be told.
     // A set, so that a header of 100,000 columns is checked in linear time.
@@ -259,7 +312,7 @@ mod tests {
     /// (index, line, drug cell or the error) of each record.
     fn records(text: &str, limit: usize) -> Vec<(usize, u64, String)> {
         let seen = Ledger::default();
-        let gate = RecordGate::new(text.as_bytes(), limit, seen.clone());
+        let gate = RecordGate::new(text.as_bytes(), limit, b',', seen.clone());
         let mut reader = csv::ReaderBuilder::new().from_reader(gate);
         reader.headers().unwrap();
         seen.borrow_mut().pop_front();
@@ -312,7 +365,7 @@ mod tests {
     #[test]
     fn an_over_long_header_stops_the_input() {
         let text = format!("{},x\na,1\n", "d".repeat(200));
-        let gate = RecordGate::new(text.as_bytes(), 100, Rc::default());
+        let gate = RecordGate::new(text.as_bytes(), 100, b',', Rc::default());
         let e = csv::Reader::from_reader(gate)
             .headers()
             .map(|_| ())
@@ -321,6 +374,57 @@ mod tests {
             e.to_string()
                 .contains("header row is longer than 100 bytes"),
             "{e}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod separator_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<String>, InputError> {
+        let mut out = Vec::new();
+        csv_records(text.as_bytes(), &mut |r| {
+            out.push(format!("{}:{}", r.line, r.as_given()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn the_separator_is_the_headers() {
+        assert_eq!(detect_delimiter(b"id;drug;value;unit\n1,5"), b';');
+        assert_eq!(detect_delimiter(b"id,drug,value\n"), b',');
+        assert_eq!(detect_delimiter(b"id\tdrug\tvalue\r\n"), b'\t');
+        // A separator inside a quoted name does not count.
+        assert_eq!(detect_delimiter(b"\"a;b;c\",drug\n"), b',');
+        assert_eq!(detect_delimiter(b"drug\n"), b',');
+    }
+
+    #[test]
+    fn a_semicolon_file_reads_with_its_lines_right() {
+        let rows = read("id;drug;value;unit\r\nA;imatinib;1000;ng/mL\r\n\r\nB;\"x;y\";2;ng/mL\r\n")
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(
+            rows[0].starts_with("2:") && rows[0].contains("\"drug\":\"imatinib\""),
+            "{rows:?}"
+        );
+        assert!(
+            rows[1].starts_with("4:") && rows[1].contains("\"drug\":\"x;y\""),
+            "{rows:?}"
+        );
+    }
+
+    #[test]
+    fn another_separator_is_named() {
+        let Err(InputError::CsvHeader(why)) = read("id|drug|value\nA|imatinib|1\n") else {
+            panic!("a header read as one column must be refused");
+        };
+        assert!(
+            why.contains("`|`") && why.contains("`,` as the separator"),
+            "{why}"
         );
     }
 }
