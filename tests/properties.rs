@@ -12,12 +12,27 @@ use tdm_core::{
     load_pack, read_records, result::Advice, result::Classification,
 };
 
+/// `cases` cases, past failures kept in tests/proptest-regressions/ (the
+/// tests run in the `tests` directory), not at the repository's top.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/properties.txt",
+            ),
+        )),
+        ..ProptestConfig::default()
+    }
+}
+
 fn ki() -> &'static Pack {
     static PACK: OnceLock<Pack> = OnceLock::new();
     PACK.get_or_init(|| load_pack(tdm_tests::tests_dir().join("../rules/ki-oncology")).unwrap())
 }
 
 proptest! {
+    #![proptest_config(config(256))]
     /// Converting to the canonical unit and back is the identity, and molar
     /// units go through the molar mass.
     #[test]
@@ -99,6 +114,7 @@ fn direction(a: Advice) -> Option<i8> {
 }
 
 proptest! {
+    #![proptest_config(config(256))]
     /// For a fixed drug, dose and toxicity, a higher exposure never gives a
     /// lower classification nor a more aggressive increase.
     #[test]
@@ -134,6 +150,7 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(config(256))]
     /// A value outside the range expected for the dose (improbable: outside
     /// the 0.5–99.5th percentile; impossible: 100 times off) never raises the
     /// dose: it is verified or refused; with toxicity, the toxicity decides.
@@ -181,6 +198,7 @@ fn line() -> impl Strategy<Value = (String, bool)> {
 }
 
 proptest! {
+    #![proptest_config(config(256))]
     /// Any mix of valid and invalid records: exactly one result per record,
     /// in order, and each valid record's result equals its result alone.
     #[test]
@@ -271,7 +289,7 @@ fn digest_with_drug_file(text: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(config(32))]
 
     /// Formatting, key order and comments never change the digest; a
     /// changed clinical number always does.
@@ -291,6 +309,7 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(config(256))]
     /// Any finite input numbers, at any magnitude the format allows, give
     /// either an error result or a result whose every number is finite:
     /// never "inf" or "NaN" in a sentence, never a decision on one.
@@ -360,7 +379,7 @@ fn ids_read(text: &str, format: InputFormat) -> Vec<Option<String>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(config(300))]
 
     /// The JSON array splitter agrees with serde_json writing the array
     /// (compact or pretty): the same samples, in order, as when each is
