@@ -7,6 +7,7 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod output_fhir;
 mod trust;
 
 use std::process::ExitCode;

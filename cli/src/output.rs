@@ -17,6 +17,9 @@ pub(crate) enum OutputFormat {
     Ndjson,
     /// One CSV row per result, flattened.
     Csv,
+    /// One FHIR R4 Bundle: an Observation per judged sample, a
+    /// MedicationRequest proposal per next dose, an OperationOutcome per error.
+    Fhir,
 }
 
 /// Writes results one at a time.
@@ -65,6 +68,11 @@ fn writer_after<'a, W: Write + 'a>(
         }),
         OutputFormat::Csv => Box::new(Csv {
             out: csv::Writer::from_writer(out),
+            begun,
+        }),
+        OutputFormat::Fhir => Box::new(crate::output_fhir::Fhir {
+            out,
+            count: written.unwrap_or(0),
             begun,
         }),
     }
