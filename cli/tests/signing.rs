@@ -221,6 +221,28 @@ fn the_committee_signs_and_the_pack_is_used_only_then() {
     ]);
     assert_eq!(added.status.code(), Some(0), "{}", out(&added));
 
+    // A statement saved with Windows line ends cannot be kept as signed.
+    let crlf = c.path("approval-crlf.txt");
+    fs::write(&crlf, stdout(&statement).replace('\n', "\r\n")).unwrap();
+    let refused = tdm(&[
+        "sign",
+        &c.pack(),
+        "--signer",
+        "b.berg@hospital.example",
+        "--role",
+        "clinical pharmacologist",
+        "--statement-file",
+        &crlf.display().to_string(),
+        "--signature-file",
+        &c.path("approval.txt.sig").display().to_string(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        out(&refused).contains("Windows line ends"),
+        "{}",
+        out(&refused)
+    );
+
     // ssh-keygen accepts what tdm sign wrote, and both entries are there.
     let entries = entries(&c.path("ki-oncology"));
     assert_eq!(entries.len(), 2);

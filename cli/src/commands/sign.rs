@@ -110,6 +110,16 @@ pub(crate) fn sign(args: &SignArgs) -> Result<Exit, CliError> {
     let existing = signature::read_signatures(&PackSource::Dir(dir.clone()))
         .map_err(|p| CliError::Usage(format!("{} cannot be read: {p}", signature::FILE)))?;
     let (file, dropped) = existing.render_with((&text, &armoured), &pack.id().digest);
+    // The file must give back the very bytes that were signed (a statement
+    // with Windows line ends, or blanks at a line's end, would not).
+    let read_back = signature::Signatures::statements_of(&file).map_err(CliError::Usage)?;
+    if read_back.last() != Some(&text) {
+        return Err(CliError::Usage(
+            "the statement cannot be kept as signed (Windows line ends, or blanks at the end of a line?): \
+             print it again with --statement into a file, sign that file, and add it unchanged"
+                .into(),
+        ));
+    }
     write_atomically(&dir.join(signature::FILE), &file)?;
     let id = pack.id();
     println!(
@@ -134,6 +144,13 @@ pub(crate) fn sign(args: &SignArgs) -> Result<Exit, CliError> {
 /// A statement brought from ssh-keygen must be the one --statement prints
 /// for this pack and these names (its time aside).
 fn check_statement(text: &str, pack: &Pack, args: &SignArgs) -> Result<(), CliError> {
+    if text.contains('\r') {
+        return Err(CliError::Usage(
+            "the statement file has Windows line ends (CR LF), which signatures.yaml cannot keep as \
+             signed: print it again with --statement on this machine, and sign that file unchanged"
+                .into(),
+        ));
+    }
     let given = Statement::parse(text)
         .map_err(|why| CliError::Usage(format!("the statement file does not read: {why}")))?;
     let id = pack.id();

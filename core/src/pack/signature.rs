@@ -36,6 +36,10 @@ use crate::result::PackId;
 /// The file of a pack that holds its signatures.
 pub const FILE: &str = "signatures.yaml";
 
+/// The most entries a signatures file may hold: a committee is a few
+/// people, and each entry costs a signature check at every load.
+pub const MAX_SIGNATURES: usize = 64;
+
 /// The first line of every statement; a later format gets a new one.
 const HEADER: &str = "tdm pack approval v1";
 
@@ -221,6 +225,17 @@ impl Signatures {
             return Ok(Signatures::default());
         };
         let raw: RawSignatures = crate::pack::yaml::parse(&text, FILE).map_err(|p| *p)?;
+        if raw.signatures.len() > MAX_SIGNATURES {
+            return Err(Problem::new(
+                ProblemKind::Signature,
+                FILE,
+                Position { line: 1, column: 1 },
+                format!(
+                    "{} signatures; at most {MAX_SIGNATURES} are read (the signatures of earlier contents can go: `tdm sign` drops them)",
+                    raw.signatures.len()
+                ),
+            ));
+        }
         let entries = raw
             .signatures
             .into_iter()
@@ -234,6 +249,17 @@ impl Signatures {
             entries,
             text: Some(Arc::from(text)),
         })
+    }
+
+    /// The statements of `text` (a rendered file) as they read back: what
+    /// a reader of the file will check the signatures against.
+    pub fn statements_of(text: &str) -> Result<Vec<String>, String> {
+        let raw: RawSignatures = crate::pack::yaml::parse(text, FILE).map_err(|p| p.message)?;
+        Ok(raw
+            .signatures
+            .into_iter()
+            .map(|s| s.value.statement)
+            .collect())
     }
 
     /// How many entries the file has.
@@ -624,6 +650,19 @@ tziclqVDOoxdp58ZRTo1/O3B4rBw==
             s.render_with(("x\n", "y\n"), "sha256:a")
                 .0
                 .starts_with("# Approvers'")
+        );
+    }
+
+    #[test]
+    fn a_file_of_too_many_signatures_is_refused() {
+        let entry = "  - statement: |\n      x\n    signature: |\n      y\n";
+        let text = format!("signatures:\n{}", entry.repeat(MAX_SIGNATURES + 1));
+        let source = PackSource::texts(vec![(FILE.to_owned(), text)]);
+        let problem = Signatures::read(&source).unwrap_err();
+        assert!(
+            problem.message.contains("at most 64"),
+            "{}",
+            problem.message
         );
     }
 
