@@ -42,7 +42,7 @@ struct AllowedSigner {
 
 /// An allowed-signers or revoked-keys file that cannot be used.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct TrustError {
     /// The file.
     pub file: String,
