@@ -128,6 +128,12 @@ impl Committee {
     }
 }
 
+/// The command refused the pack (exit 3), saying `why`.
+fn refused_for(o: &std::process::Output, why: &str) {
+    assert_eq!(o.status.code(), Some(3), "{}", out(o));
+    assert!(out(o).contains(why), "{}", out(o));
+}
+
 fn keygen(path: &Path, passphrase: &str) {
     let status = Command::new("ssh-keygen")
         .args([
@@ -175,11 +181,9 @@ fn the_committee_signs_and_the_pack_is_used_only_then() {
     let c = Committee::new();
     // Unsigned: refused, and the message says so.
     let refused = c.eval(&[]);
-    assert_eq!(refused.status.code(), Some(3), "{}", out(&refused));
-    assert!(
-        out(&refused).contains("the pack is not signed (no entry in signatures.yaml)"),
-        "{}",
-        out(&refused)
+    refused_for(
+        &refused,
+        "the pack is not signed (no entry in signatures.yaml)",
     );
 
     // The pharmacist signs with tdm sign.
@@ -288,8 +292,7 @@ fn the_committee_signs_and_the_pack_is_used_only_then() {
     );
     // Three approvers are not there.
     let too_few = c.eval(&["--min-signatures", "3"]);
-    assert_eq!(too_few.status.code(), Some(3));
-    assert!(out(&too_few).contains("2 valid signatures of 3 required"));
+    refused_for(&too_few, "2 valid signatures of 3 required");
     // tdm test refuses the same way.
     let allowed = c.allowed();
     let tested = tdm(&[
@@ -311,12 +314,7 @@ fn a_tampered_pack_or_statement_is_refused_naming_why() {
     let original = fs::read_to_string(&drug).unwrap();
     fs::write(&drug, original.replacen("lower: 1000", "lower: 900", 1)).unwrap();
     for refused in [c.eval(&[]), c.verify(&[])] {
-        assert_eq!(refused.status.code(), Some(3));
-        assert!(
-            out(&refused).contains("changed after it was signed"),
-            "{}",
-            out(&refused)
-        );
+        refused_for(&refused, "changed after it was signed");
     }
     // A comment or a reformatting is no change of content.
     fs::write(&drug, format!("# reviewed\n{original}")).unwrap();
@@ -331,12 +329,7 @@ fn a_tampered_pack_or_statement_is_refused_naming_why() {
     )
     .unwrap();
     let refused = c.verify(&[]);
-    assert_eq!(refused.status.code(), Some(3));
-    assert!(
-        out(&refused).contains("does not match the statement"),
-        "{}",
-        out(&refused)
-    );
+    refused_for(&refused, "does not match the statement");
 }
 
 #[test]
@@ -359,8 +352,7 @@ fn untrusted_revoked_and_protected_keys() {
     fs::write(&revoked, format!("{}\n", c.public("a"))).unwrap();
     let revoked = revoked.display().to_string();
     let refused = c.eval(&["--revoked-keys", &revoked]);
-    assert_eq!(refused.status.code(), Some(3));
-    assert!(out(&refused).contains("is revoked"), "{}", out(&refused));
+    refused_for(&refused, "is revoked");
 
     // A key with a passphrase is for ssh-keygen, which asks for it.
     keygen(&c.path("locked"), "a passphrase");
@@ -378,12 +370,7 @@ fn untrusted_revoked_and_protected_keys() {
     )
     .unwrap();
     let broken = c.eval(&[]);
-    assert_eq!(broken.status.code(), Some(3));
-    assert!(
-        out(&broken).contains("allowed_signers:1:"),
-        "{}",
-        out(&broken)
-    );
+    refused_for(&broken, "allowed_signers:1:");
 }
 
 #[test]
@@ -412,12 +399,7 @@ fn an_overlay_needs_its_base_signed_too() {
     let allowed = c.allowed();
     let eval = || c.eval_pack(&next, &[]);
     let refused = eval();
-    assert_eq!(refused.status.code(), Some(3));
-    assert!(
-        out(&refused).contains("the base pack `../../ki-oncology` cannot be used"),
-        "{}",
-        out(&refused)
-    );
+    refused_for(&refused, "the base pack `../../ki-oncology` cannot be used");
     assert!(out(&refused).contains("not signed"), "{}", out(&refused));
     let verify = tdm(&["verify", &next, "--trusted-keys", &allowed]);
     assert_eq!(verify.status.code(), Some(3));
