@@ -46,14 +46,13 @@ impl<W: Write> Writer for Fhir<W> {
 
     fn write(&mut self, result: &EvalResult) -> io::Result<()> {
         self.begin()?;
+        // Every result has at least one entry: only the Bundle's very first
+        // entry goes without a comma.
+        let mut first = self.count == 0;
         for resource in resources(result, self.count) {
-            // Entries are numbered across results, so one comma rule holds.
-            if self.count > 0 || !is_first(&resource) {
-                self.out.write_all(b",\n")?;
-            } else {
-                self.out.write_all(b"\n")?;
-            }
-            serde_json::to_writer(&mut self.out, &resource.1)?;
+            self.out.write_all(if first { b"\n" } else { b",\n" })?;
+            first = false;
+            serde_json::to_writer(&mut self.out, &resource)?;
         }
         self.count += 1;
         Ok(())
@@ -70,16 +69,9 @@ impl<W: Write> Writer for Fhir<W> {
     }
 }
 
-/// (is this the result's first entry, the entry).
-type Entry = (bool, Value);
-
-fn is_first(entry: &Entry) -> bool {
-    entry.0
-}
-
 /// The entries of one result: its Observation (and proposal), or its
 /// OperationOutcome.
-fn resources(result: &EvalResult, index: u64) -> Vec<Entry> {
+fn resources(result: &EvalResult, index: u64) -> Vec<Value> {
     let id = |kind: &str| {
         let name = format!("{}/{index}/{kind}", result.pack.digest);
         format!(
@@ -102,13 +94,13 @@ fn resources(result: &EvalResult, index: u64) -> Vec<Entry> {
                 "diagnostics": result.error.clone().unwrap_or_default(),
             }],
         });
-        return vec![(true, entry(&id("outcome"), outcome))];
+        return vec![entry(&id("outcome"), outcome)];
     };
     let observation_id = id("observation");
-    let mut entries = vec![(true, entry(&observation_id, observation(result, a, &meta)))];
+    let mut entries = vec![entry(&observation_id, observation(result, a, &meta))];
     if let (Some(mg), Some(hours)) = (a.next_dose_mg, a.next_interval_h) {
         let proposal = proposal(result, a, &meta, &observation_id, mg, hours);
-        entries.push((false, entry(&id("proposal"), proposal)));
+        entries.push(entry(&id("proposal"), proposal));
     }
     entries
 }

@@ -81,6 +81,24 @@ impl Committee {
         ])
     }
 
+    /// `tdm sign --statement-file STATEMENT --signature-file approval.txt.sig`
+    /// for the pharmacologist: a signature made with ssh-keygen, added.
+    fn add_pharmacologists(&self, statement: &Path) -> std::process::Output {
+        let (pack, signature) = (self.pack(), self.path("approval.txt.sig"));
+        tdm(&[
+            "sign",
+            &pack,
+            "--signer",
+            "b.berg@hospital.example",
+            "--role",
+            "clinical pharmacologist",
+            "--statement-file",
+            &statement.display().to_string(),
+            "--signature-file",
+            &signature.display().to_string(),
+        ])
+    }
+
     /// `tdm verify` with the committee's trusted keys.
     fn verify(&self, extra: &[&str]) -> std::process::Output {
         let (pack, allowed) = (self.pack(), self.allowed());
@@ -211,35 +229,13 @@ fn the_committee_signs_and_the_pack_is_used_only_then() {
         .status()
         .unwrap();
     assert!(status.success());
-    let added = tdm(&[
-        "sign",
-        &c.pack(),
-        "--signer",
-        "b.berg@hospital.example",
-        "--role",
-        "clinical pharmacologist",
-        "--statement-file",
-        &statement_file.display().to_string(),
-        "--signature-file",
-        &c.path("approval.txt.sig").display().to_string(),
-    ]);
+    let added = c.add_pharmacologists(&statement_file);
     assert_eq!(added.status.code(), Some(0), "{}", out(&added));
 
     // A statement saved with Windows line ends cannot be kept as signed.
     let crlf = c.path("approval-crlf.txt");
     fs::write(&crlf, stdout(&statement).replace('\n', "\r\n")).unwrap();
-    let refused = tdm(&[
-        "sign",
-        &c.pack(),
-        "--signer",
-        "b.berg@hospital.example",
-        "--role",
-        "clinical pharmacologist",
-        "--statement-file",
-        &crlf.display().to_string(),
-        "--signature-file",
-        &c.path("approval.txt.sig").display().to_string(),
-    ]);
+    let refused = c.add_pharmacologists(&crlf);
     assert_eq!(refused.status.code(), Some(2));
     assert!(
         out(&refused).contains("Windows line ends"),

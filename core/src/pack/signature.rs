@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::Serialize;
+use ssh_key::public::KeyData;
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
 use crate::pack::error::{Position, Problem, ProblemKind};
@@ -334,14 +335,18 @@ fn write_entry(out: &mut String, statement: &str, signature: &str) {
 }
 
 fn check_entry(entry: &Entry, id: &PackId, trust: &Trust, now: Timestamp) -> SignatureCheck {
-    let mut check = SignatureCheck {
-        line: entry.position.line,
-        statement: Statement::parse(&entry.statement).ok(),
-        key: None,
-        problem: None,
+    let parsed = Statement::parse(&entry.statement);
+    let mut key = None;
+    let problem = match &parsed {
+        Err(why) => Some(format!("the statement does not read: {why}")),
+        Ok(statement) => problem_of(entry, statement, &mut key, id, trust, now).err(),
     };
-    check.problem = problem_of(entry, &mut check, id, trust, now).err();
-    check
+    SignatureCheck {
+        line: entry.position.line,
+        statement: parsed.ok(),
+        key,
+        problem,
+    }
 }
 
 /// The first reason the entry does not count, checked in the order that
@@ -349,39 +354,19 @@ fn check_entry(entry: &Entry, id: &PackId, trust: &Trust, now: Timestamp) -> Sig
 /// which pack it names.
 fn problem_of(
     entry: &Entry,
-    check: &mut SignatureCheck,
+    statement: &Statement,
+    fingerprint: &mut Option<String>,
     id: &PackId,
     trust: &Trust,
     now: Timestamp,
 ) -> Result<(), String> {
-    let statement = match Statement::parse(&entry.statement) {
-        Ok(s) => s,
-        Err(why) => return Err(format!("the statement does not read: {why}")),
-    };
-    let sig = SshSig::from_pem(entry.signature.trim())
-        .map_err(|e| format!("the signature does not read as an SSH signature: {e}"))?;
-    let key = sig.public_key().clone();
-    check.key = Some(key.fingerprint(HashAlg::Sha256).to_string());
-    if sig.namespace() != NAMESPACE {
-        return Err(format!(
-            "signed in namespace `{}`, not `{NAMESPACE}` (ssh-keygen -Y sign -n {NAMESPACE})",
-            sig.namespace()
-        ));
-    }
-    PublicKey::from(key.clone())
-        .verify(NAMESPACE, entry.statement.as_bytes(), &sig)
-        .map_err(|_| {
-            "the signature does not match the statement: it was altered, or not made for it"
-                .to_owned()
-        })?;
+    let key = authentic(&entry.statement, &entry.signature, fingerprint)?;
+    let shown = fingerprint.as_deref().unwrap_or("");
     if trust.is_revoked(&key) {
-        return Err(format!(
-            "the key {} is revoked",
-            check.key.as_deref().unwrap_or("")
-        ));
+        return Err(format!("the key {shown} is revoked"));
     }
     if let Some(why) = trust.refuses(&key, &statement.signer, now) {
-        return Err(format!("{why} ({})", check.key.as_deref().unwrap_or("")));
+        return Err(format!("{why} ({shown})"));
     }
     if (statement.pack.as_str(), statement.version.as_str())
         != (id.name.as_str(), id.version.as_str())
@@ -437,12 +422,36 @@ pub fn read_signatures(source: &PackSource) -> Result<Signatures, Problem> {
 /// gives that key's fingerprint. Whether the key is trusted is for
 /// [`Trust`] to say when the pack is loaded.
 pub fn check_authentic(statement: &str, signature: &str) -> Result<String, String> {
-    let sig =
-        SshSig::from_pem(signature.trim()).map_err(|e| format!("not an SSH signature: {e}"))?;
-    PublicKey::from(sig.public_key().clone())
+    let mut fingerprint = None;
+    authentic(statement, signature, &mut fingerprint)?;
+    Ok(fingerprint.unwrap_or_default())
+}
+
+/// The key of an SSH signature of exactly `statement` in the `tdm-pack`
+/// namespace; `fingerprint` is set as soon as the key is known, so that a
+/// refusal can name it.
+fn authentic(
+    statement: &str,
+    signature: &str,
+    fingerprint: &mut Option<String>,
+) -> Result<KeyData, String> {
+    let sig = SshSig::from_pem(signature.trim())
+        .map_err(|e| format!("the signature does not read as an SSH signature: {e}"))?;
+    let key = sig.public_key().clone();
+    *fingerprint = Some(key.fingerprint(HashAlg::Sha256).to_string());
+    if sig.namespace() != NAMESPACE {
+        return Err(format!(
+            "signed in namespace `{}`, not `{NAMESPACE}` (ssh-keygen -Y sign -n {NAMESPACE})",
+            sig.namespace()
+        ));
+    }
+    PublicKey::from(key.clone())
         .verify(NAMESPACE, statement.as_bytes(), &sig)
-        .map_err(|_| format!("not a signature of this statement in the `{NAMESPACE}` namespace"))?;
-    Ok(sig.public_key().fingerprint(HashAlg::Sha256).to_string())
+        .map_err(|_| {
+            "the signature does not match the statement: it was altered, or not made for it"
+                .to_owned()
+        })?;
+    Ok(key)
 }
 
 /// The signatures of a pack checked against `trust`, as a problem of

@@ -68,16 +68,10 @@ impl Trust {
     ) -> Result<Trust, TrustError> {
         let allowed = read_capped(allowed_signers)?;
         let revoked_text = revoked.map(read_capped).transpose()?;
-        let mut trust = Trust::parse(
-            &allowed,
-            &allowed_signers.display().to_string(),
-            revoked_text
-                .as_deref()
-                .zip(revoked.map(|p| p.display().to_string()))
-                .as_ref()
-                .map(|(t, f)| (*t, f.as_str())),
-            min_signatures,
-        )?;
+        let revoked_name = revoked.map(|p| p.display().to_string());
+        let revoked_file = revoked_text.as_deref().zip(revoked_name.as_deref());
+        let allowed_name = allowed_signers.display().to_string();
+        let mut trust = Trust::parse(&allowed, &allowed_name, revoked_file, min_signatures)?;
         trust.files = Some((
             allowed_signers.to_path_buf(),
             revoked.map(Path::to_path_buf),
