@@ -19,7 +19,7 @@ fn pack() -> Pack {
 /// One line per record: what came out, in order; or why the input stopped.
 fn outcome(pack: &Pack, input: impl Read, format: InputFormat) -> String {
     let mut lines = Vec::new();
-    let read = read_records(BufReader::new(input), format, |record| {
+    let read = read_records(BufReader::new(input), format, pack, |record| {
         let index = record.index;
         let r = evaluate_record(pack, record);
         let what = match (&r.status, &r.assessment) {

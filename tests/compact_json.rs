@@ -68,7 +68,7 @@ fn every_example_and_adversarial_input() {
             continue;
         };
         let input = BufReader::new(fs::File::open(&path).unwrap());
-        let _ = read_records(input, format, |record| {
+        let _ = read_records(input, format, &pack, |record| {
             let result = evaluate_record(&pack, record);
             assert_same_bytes(&result, &path.display().to_string());
             checked += 1;

@@ -209,7 +209,7 @@ proptest! {
             if *valid { v["id"] = json!(format!("r{i}")); v.to_string() } else { l.clone() }
         }).collect::<Vec<_>>().join("\n");
         let mut results = Vec::new();
-        read_records(Cursor::new(text.clone()), InputFormat::Ndjson, |r| {
+        read_records(Cursor::new(text.clone()), InputFormat::Ndjson, ki(), |r| {
             results.push(evaluate_record(ki(), r));
             Ok(())
         }).unwrap();
@@ -370,7 +370,7 @@ fn tricky_text() -> impl Strategy<Value = String> {
 /// The ids of the records read, in order (None for an error record).
 fn ids_read(text: &str, format: InputFormat) -> Vec<Option<String>> {
     let mut ids = Vec::new();
-    read_records(Cursor::new(text.as_bytes()), format, |r| {
+    read_records(Cursor::new(text.as_bytes()), format, ki(), |r| {
         ids.push(r.sample.ok().and_then(|s| s.id));
         Ok(())
     })

@@ -39,11 +39,14 @@ fn main() {
     let path = &args[2];
     let input = BufReader::with_capacity(1 << 16, File::open(path).unwrap());
     let format = InputFormat::from_path(path).unwrap();
+    // FHIR and HL7 input read through the pack's code maps.
+    let pack =
+        tdm_core::load_pack(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/ki-oncology")).unwrap();
     let stdout = std::io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     if args[1] == "csv" {
         let mut w = csv::Writer::from_writer(out);
-        tdm_core::read_records(input, format, |r| {
+        tdm_core::read_records(input, format, &pack, |r| {
             let (id, drug, value, unit, error) = fields(&r);
             w.write_record([id, drug, value.to_string(), unit, error])?;
             Ok(())
@@ -52,7 +55,7 @@ fn main() {
         w.flush().unwrap();
     } else {
         let mut out = out;
-        tdm_core::read_records(input, format, |r| {
+        tdm_core::read_records(input, format, &pack, |r| {
             let (id, drug, value, unit, error) = fields(&r);
             serde_json::to_writer(
                 &mut out,

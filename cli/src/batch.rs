@@ -35,6 +35,10 @@ pub(crate) enum InputFormatArg {
     Ndjson,
     /// CSV with contract field names as headers.
     Csv,
+    /// A FHIR R4 Bundle or resource (JSON): one sample per drug-level Observation.
+    Fhir,
+    /// HL7 v2.5.1 ORU^R01 messages: one sample per drug-level OBX segment.
+    Hl7,
 }
 
 /// Records per chunk: large enough that handing chunks between threads
@@ -141,7 +145,7 @@ pub(crate) fn run(
             before += len;
             Ok(())
         };
-        let read = tdm_core::input::read_raw_records(input, format, |record| {
+        let read = tdm_core::input::read_raw_records(input, format, pack, |record| {
             chunk.push(record);
             if chunk.len() == CHUNK {
                 send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;

@@ -152,16 +152,16 @@ pub(crate) fn open_samples(
         Some(f) => f.into(),
         None if path == "-" => {
             return Err(CliError::Usage(
-                "reading standard input needs --input-format json|ndjson|csv".into(),
+                "reading standard input needs --input-format json|ndjson|csv|fhir|hl7".into(),
             ));
         }
         None => InputFormat::from_path(path).ok_or_else(|| {
             CliError::Usage(format!(
-                "cannot tell the format of `{path}` from its extension (.json, .ndjson, .jsonl, .csv); give --input-format"
+                "cannot tell the format of `{path}` from its extension (.json, .ndjson, .jsonl, .csv, .hl7); give --input-format"
             ))
         })?,
     };
-    let reader: Box<dyn BufRead + Send> = if path == "-" {
+    let mut reader: Box<dyn BufRead + Send> = if path == "-" {
         Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
     } else {
         let file = File::open(path).map_err(|error| CliError::Open {
@@ -169,6 +169,17 @@ pub(crate) fn open_samples(
             error,
         })?;
         Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    // A `.json` file that is a FHIR resource says so by its `resourceType`.
+    let format = match (format, given) {
+        (InputFormat::Json, None) => {
+            let head = reader.fill_buf().map_err(|error| CliError::Open {
+                path: path.to_owned(),
+                error,
+            })?;
+            InputFormat::sniff_json(head)
+        }
+        _ => format,
     };
     Ok(SampleFile { format, reader })
 }
@@ -179,6 +190,8 @@ impl From<InputFormatArg> for InputFormat {
             InputFormatArg::Json => InputFormat::Json,
             InputFormatArg::Ndjson => InputFormat::Ndjson,
             InputFormatArg::Csv => InputFormat::Csv,
+            InputFormatArg::Fhir => InputFormat::Fhir,
+            InputFormatArg::Hl7 => InputFormat::Hl7,
         }
     }
 }

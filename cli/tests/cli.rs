@@ -124,7 +124,7 @@ fn csv_batch_to_json_keeps_order_and_stamps_every_result() {
     assert_eq!(ids, expected);
     for r in &v {
         assert_eq!(r["status"], "ok");
-        assert_eq!(r["pack"]["version"], "1.4.0");
+        assert_eq!(r["pack"]["version"], "1.5.0");
         // The engine is named beside the pack: the code as well as the rules.
         assert_eq!(r["engine"], concat!("tdm-core ", env!("CARGO_PKG_VERSION")));
         assert!(r["rationale"].as_str().is_some_and(|s| !s.is_empty()));
@@ -418,7 +418,7 @@ fn validate_accepts_the_shipped_pack() {
     let o = tdm(&["validate", PACK]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("valid — ki-oncology 1.4.0"),
+        stdout(&o).contains("valid — ki-oncology 1.5.0"),
         "{}",
         stdout(&o)
     );

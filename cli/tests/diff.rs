@@ -34,7 +34,7 @@ fn diff(edited: &Path, extra: &[&str]) -> (i32, String) {
     args.extend_from_slice(extra);
     let o = tdm(&args);
     let text = stdout(&o);
-    assert!(text.starts_with("ki-oncology 1.4.0 (sha256:"), "{text}");
+    assert!(text.starts_with("ki-oncology 1.5.0 (sha256:"), "{text}");
     let body = text
         .split_once('\n')
         .map_or("", |(_, rest)| rest)
@@ -317,7 +317,7 @@ fn release(pack: &Path, version: &str) {
     replace(
         pack,
         "pack.yaml",
-        "version: \"1.4.0\"",
+        "version: \"1.5.0\"",
         &format!("version: \"{version}\""),
     );
     replace(
@@ -347,7 +347,7 @@ fn validate_against_flags_content_changed_under_the_same_version() {
     let (code, text) = validate_against(pack.path());
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("but the version is still 1.4.0: raise it"),
+        text.contains("but the version is still 1.5.0: raise it"),
         "{text}"
     );
 }
@@ -356,12 +356,12 @@ fn validate_against_flags_content_changed_under_the_same_version() {
 fn validate_against_flags_a_moved_target_under_a_patch_bump() {
     let pack = edited(|p| {
         replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n");
-        release(p, "1.4.1");
+        release(p, "1.5.1");
     });
     let (code, text) = validate_against(pack.path());
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("a major clinical change under a patch-level bump (1.4.0 -> 1.4.1): imatinib: target `cml` lower bound"),
+        text.contains("a major clinical change under a patch-level bump (1.5.0 -> 1.5.1): imatinib: target `cml` lower bound"),
         "{text}"
     );
 }
@@ -370,12 +370,12 @@ fn validate_against_flags_a_moved_target_under_a_patch_bump() {
 fn validate_against_accepts_a_minor_bump_with_its_changelog() {
     let pack = edited(|p| {
         replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n");
-        release(p, "1.5.0");
+        release(p, "1.6.0");
     });
     let (code, text) = validate_against(pack.path());
     assert_eq!(code, 0, "{text}");
     assert!(
-        text.contains("version 1.5.0 against 1.4.0: consistent"),
+        text.contains("version 1.6.0 against 1.5.0: consistent"),
         "{text}"
     );
     // An editorial fix under a patch bump is fine too.
@@ -386,7 +386,7 @@ fn validate_against_accepts_a_minor_bump_with_its_changelog() {
             "outcome: improved MMR, CCyR",
             "outcome: improved MMR and CCyR",
         );
-        release(p, "1.4.1");
+        release(p, "1.5.1");
     });
     assert_eq!(validate_against(pack.path()).0, 0);
 }
@@ -397,7 +397,7 @@ fn validate_against_flags_a_version_that_went_down() {
     let (code, text) = validate_against(pack.path());
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("the version went down: 1.4.0 -> 0.9.0"),
+        text.contains("the version went down: 1.5.0 -> 0.9.0"),
         "{text}"
     );
 }
@@ -411,14 +411,14 @@ fn validate_against_wants_a_changelog_entry_for_a_new_version() {
         let start = text.find("changelog:\n").unwrap();
         let end = text[start..].find("\nsources:").unwrap() + start + 1;
         let text = format!("{}{}", &text[..start], &text[end..])
-            .replace("version: \"1.4.0\"", "version: \"1.5.0\"");
+            .replace("version: \"1.5.0\"", "version: \"1.6.0\"");
         fs::write(&manifest, text).unwrap();
         replace(p, "drugs/imatinib.yaml", "lower: 1000\n", "lower: 1100\n");
     });
     let (code, text) = validate_against(pack.path());
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("version 1.5.0 has no changelog entry saying what changed"),
+        text.contains("version 1.6.0 has no changelog entry saying what changed"),
         "{text}"
     );
 }

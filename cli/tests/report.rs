@@ -115,7 +115,7 @@ fn the_html_chart_draws_every_sample_and_the_target_at_its_value() {
         );
     }
     assert!(html.contains("@page { size: A4"));
-    assert!(html.contains("Pack ki-oncology 1.4.0"));
+    assert!(html.contains("Pack ki-oncology 1.5.0"));
 }
 
 #[test]

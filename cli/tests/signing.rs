@@ -207,7 +207,7 @@ fn the_committee_signs_and_the_pack_is_used_only_then() {
     // The pharmacist signs with tdm sign.
     let signed = c.sign("a", "a.smit@hospital.example");
     assert_eq!(signed.status.code(), Some(0), "{}", out(&signed));
-    assert!(stdout(&signed).contains("signed ki-oncology 1.4.0 (sha256:"));
+    assert!(stdout(&signed).contains("signed ki-oncology 1.5.0 (sha256:"));
 
     // The pharmacologist signs with ssh-keygen alone, from the statement.
     let statement = tdm(&[
@@ -547,6 +547,6 @@ fn watch_waits_for_the_signature() {
     assert!(
         seen.last()
             .unwrap()
-            .starts_with("pack ki-oncology 1.4.0 (sha256:")
+            .starts_with("pack ki-oncology 1.5.0 (sha256:")
     );
 }

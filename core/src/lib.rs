@@ -12,6 +12,7 @@
 
 pub mod eval;
 pub mod input;
+pub mod interop;
 pub mod pack;
 pub mod pk;
 #[cfg(feature = "reload")]

@@ -19,7 +19,7 @@ fn pack() -> &'static Pack {
 fn evaluate(pack: &Pack, ndjson: &str) -> Vec<EvalResult> {
     let mut histories = Histories::default();
     let mut results = Vec::new();
-    read_records(ndjson.as_bytes(), InputFormat::Ndjson, |record| {
+    read_records(ndjson.as_bytes(), InputFormat::Ndjson, pack, |record| {
         results.push(histories.evaluate_record(pack, record));
         Ok(())
     })

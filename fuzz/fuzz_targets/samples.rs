@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     // Through a batch's histories, as `tdm eval` reads a file: a patient's
     // earlier samples are fitted with each later one.
     let mut histories = tdm_core::eval::Histories::default();
-    let _ = tdm_core::read_records(std::io::Cursor::new(body), format, |record| {
+    let _ = tdm_core::read_records(std::io::Cursor::new(body), format, pack(), |record| {
         count += 1;
         let r = histories.evaluate_record(pack(), record);
         assert!(r.error.is_some() || r.assessment.is_some());

@@ -189,7 +189,8 @@ fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, CliError> 
     let mut samples = 0;
     let mut changed = Vec::new();
     let (mut old_histories, mut new_histories) = <(Histories, Histories)>::default();
-    tdm_core::read_records(input.reader, input.format, |record: Record| {
+    // FHIR and HL7 input are read through the new version's code maps.
+    tdm_core::read_records(input.reader, input.format, new, |record: Record| {
         samples += 1;
         let before = old_histories.evaluate_record(old, record.clone());
         let after = new_histories.evaluate_record(new, record);

@@ -9,11 +9,21 @@ use clap::Args;
 use serde_json::{Map, Value, json};
 use tdm_core::{Pack, pack::Lower, pack::TroughCorrection, result::Measure};
 
-use crate::batch::InputFormatArg;
 use crate::context;
 use crate::exit::Exit;
 
 /// Arguments of `tdm gen-samples`.
+/// The formats samples are written in.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Written {
+    /// A JSON array of samples.
+    Json,
+    /// One JSON sample per line.
+    Ndjson,
+    /// CSV with contract field names as headers.
+    Csv,
+}
+
 #[derive(Args)]
 pub(crate) struct GenArgs {
     /// The pack whose drugs, targets and dose levels the samples follow.
@@ -26,8 +36,8 @@ pub(crate) struct GenArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = InputFormatArg::Ndjson)]
-    pub format: InputFormatArg,
+    #[arg(long, value_enum, default_value_t = Written::Ndjson)]
+    pub format: Written,
     /// Share of deliberately bad records (unknown drug, bad unit, negative or text value).
     #[arg(long, default_value_t = 0.02)]
     pub bad_fraction: f64,
@@ -207,20 +217,20 @@ pub(crate) fn run(args: &GenArgs) -> Exit {
         .collect();
     let written = (|| -> io::Result<()> {
         match args.format {
-            InputFormatArg::Csv => writeln!(out, "{}", columns.join(","))?,
-            InputFormatArg::Json => out.write_all(b"[\n")?,
-            InputFormatArg::Ndjson => {}
+            Written::Csv => writeln!(out, "{}", columns.join(","))?,
+            Written::Json => out.write_all(b"[\n")?,
+            Written::Ndjson => {}
         }
         for i in 0..args.n {
             let bad = rng.unit() < args.bad_fraction;
             let s = sample(&pack, &mut rng, i, bad);
             match args.format {
-                InputFormatArg::Ndjson => writeln!(out, "{}", Value::Object(s))?,
-                InputFormatArg::Json => {
+                Written::Ndjson => writeln!(out, "{}", Value::Object(s))?,
+                Written::Json => {
                     let sep = if i + 1 < args.n { "," } else { "" };
                     writeln!(out, "{}{sep}", Value::Object(s))?;
                 }
-                InputFormatArg::Csv => {
+                Written::Csv => {
                     let cell = |v: Option<&Value>| match v {
                         None | Some(Value::Null) => String::new(),
                         Some(Value::String(t)) => t.clone(),
@@ -239,7 +249,7 @@ pub(crate) fn run(args: &GenArgs) -> Exit {
                 }
             }
         }
-        if args.format == InputFormatArg::Json {
+        if args.format == Written::Json {
             out.write_all(b"]\n")?;
         }
         out.flush()

@@ -119,7 +119,7 @@ fn forecast(
     let input = context::open_samples(path, format)?;
     let mut histories = Histories::default();
     let mut forecasts = Forecasts::default();
-    tdm_core::read_records(input.reader, input.format, |record: Record| {
+    tdm_core::read_records(input.reader, input.format, pack, |record: Record| {
         forecasts.add(&histories.evaluate_record(pack, record));
         Ok(())
     })?;

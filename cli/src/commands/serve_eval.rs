@@ -147,7 +147,8 @@ async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Strin
     let max = state.max_samples;
     let counted = {
         let body = body.clone();
-        tokio::task::spawn_blocking(move || count(&body, max)).await
+        let pack = pack.clone();
+        tokio::task::spawn_blocking(move || count(&body, max, &pack)).await
     };
     match counted {
         Ok(Ok(_)) => {}
@@ -192,9 +193,9 @@ async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Strin
 
 /// Splits the array without evaluating it: its elements, or why not (a
 /// break in its structure; `Stopped` past `max` elements).
-fn count(body: &[u8], max: usize) -> Result<usize, InputError> {
+fn count(body: &[u8], max: usize, pack: &Pack) -> Result<usize, InputError> {
     let mut n = 0;
-    read_raw_records(Cursor::new(body), InputFormat::Json, |_| {
+    read_raw_records(Cursor::new(body), InputFormat::Json, pack, |_| {
         n += 1;
         if n > max {
             return Err(io::Error::other("too many samples"));
@@ -222,7 +223,8 @@ impl Batch {
         out.push(b'[');
         let mut ids = Vec::new();
         let mut first = true;
-        let outcome = read_raw_records(Cursor::new(body), InputFormat::Json, |raw| {
+        let pack = self.pack.clone();
+        let outcome = read_raw_records(Cursor::new(body), InputFormat::Json, &pack, |raw| {
             let given = self.audit.as_ref().map(|_| raw.as_given());
             let mut record = raw.check();
             // Lines of the request body are not part of the service's answer.

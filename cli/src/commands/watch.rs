@@ -40,10 +40,6 @@ pub(crate) fn run(args: &WatchArgs) -> Result<Exit, CliError> {
     let options = args
         .trust
         .load_options(context::plugins(args.allow_plugins))?;
-    let samples = match &args.samples {
-        None => Vec::new(),
-        Some(path) => read_samples(path)?,
-    };
     // Wait for a valid (and, if required, signed) pack to start from,
     // saying why once for each different reason.
     let mut said = String::new();
@@ -60,6 +56,10 @@ pub(crate) fn run(args: &WatchArgs) -> Result<Exit, CliError> {
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
+    };
+    let samples = match &args.samples {
+        None => Vec::new(),
+        Some(path) => read_samples(path, &live.pack())?,
     };
     let mut previous = report(&live.pack(), &args.pack, &samples, None);
     let (tx, rx) = mpsc::channel();
@@ -97,10 +97,11 @@ pub(crate) fn run(args: &WatchArgs) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-fn read_samples(path: &str) -> Result<Vec<tdm_core::Record>, CliError> {
+/// The samples, read once (FHIR and HL7 through the first pack's code maps).
+fn read_samples(path: &str, pack: &tdm_core::Pack) -> Result<Vec<tdm_core::Record>, CliError> {
     let input = context::open_samples(path, None)?;
     let mut records = Vec::new();
-    tdm_core::read_records(input.reader, input.format, |r| {
+    tdm_core::read_records(input.reader, input.format, pack, |r| {
         records.push(r);
         Ok(())
     })?;

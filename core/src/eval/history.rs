@@ -51,7 +51,7 @@ impl Earlier {
 /// "#;
 /// let mut histories = tdm_core::eval::Histories::default();
 /// let mut levels_used = Vec::new();
-/// tdm_core::read_records(batch.as_bytes(), tdm_core::InputFormat::Ndjson, |record| {
+/// tdm_core::read_records(batch.as_bytes(), tdm_core::InputFormat::Ndjson, &pack, |record| {
 ///     let result = histories.evaluate_record(&pack, record);
 ///     levels_used.push(result.assessment.and_then(|a| a.model).map(|m| m.levels_used));
 ///     Ok(())

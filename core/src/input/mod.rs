@@ -44,6 +44,11 @@ pub enum InputFormat {
     Ndjson,
     /// A header row of contract field names, then one sample per row.
     Csv,
+    /// A FHIR R4 JSON Bundle or resource: one sample per drug-level
+    /// Observation, read through the pack's code maps.
+    Fhir,
+    /// HL7 v2.5.1 ORU^R01 messages: one sample per drug-level OBX.
+    Hl7,
 }
 
 impl InputFormat {
@@ -56,8 +61,24 @@ impl InputFormat {
             Some(InputFormat::Json)
         } else if lower.ends_with(".csv") {
             Some(InputFormat::Csv)
+        } else if lower.ends_with(".hl7") {
+            Some(InputFormat::Hl7)
         } else {
             None
+        }
+    }
+}
+
+impl InputFormat {
+    /// A JSON document's format from its first bytes: a FHIR resource (an
+    /// object whose `resourceType` appears there) or samples.
+    pub fn sniff_json(head: &[u8]) -> InputFormat {
+        let text = String::from_utf8_lossy(head);
+        let body = text.trim_start_matches('\u{feff}').trim_start();
+        if body.starts_with('{') && body.contains("\"resourceType\"") {
+            InputFormat::Fhir
+        } else {
+            InputFormat::Json
         }
     }
 }
@@ -101,18 +122,25 @@ pub enum InputError {
         help("the first row names the fields: drug,value,unit,...")
     )]
     CsvHeader(String),
+    /// A FHIR document or HL7 message stream that cannot be read as a whole.
+    #[error("{0}")]
+    #[diagnostic(code(tdm::input::document))]
+    Document(String),
     /// The callback asked to stop (for example, output failed).
     #[error("stopped: {0}")]
     Stopped(io::Error),
 }
 
-/// Reads every record of `input` and hands each to `each`, in order.
+/// Reads every record of `input` and hands each to `each`, in order. FHIR
+/// and HL7 input are read through `pack`'s code maps; the other formats
+/// do not use it.
 pub fn read_records<R: BufRead>(
     input: R,
     format: InputFormat,
+    pack: &crate::Pack,
     mut each: impl FnMut(Record) -> io::Result<()>,
 ) -> Result<(), InputError> {
-    read_raw_records(input, format, |raw| each(raw.check()))
+    read_raw_records(input, format, pack, |raw| each(raw.check()))
 }
 
 /// Splits `input` into records, in order, without checking their fields:
@@ -121,13 +149,36 @@ pub fn read_records<R: BufRead>(
 pub fn read_raw_records<R: BufRead>(
     input: R,
     format: InputFormat,
+    pack: &crate::Pack,
     mut each: impl FnMut(RawRecord) -> io::Result<()>,
 ) -> Result<(), InputError> {
     match format {
         InputFormat::Ndjson => ndjson(input, &mut each),
         InputFormat::Csv => csv_split::csv_records(input, &mut each),
         InputFormat::Json => json(input, &mut each),
+        InputFormat::Fhir => mapped(input, pack, &mut each, crate::interop::fhir::read),
+        InputFormat::Hl7 => mapped(input, pack, &mut each, crate::interop::hl7::read),
     }
+}
+
+/// The function that reads a FHIR document or HL7 messages.
+type MapReader<R> = fn(
+    R,
+    &crate::Pack,
+    &mut dyn FnMut(crate::interop::Mapped) -> io::Result<()>,
+) -> Result<(), InputError>;
+
+fn mapped<R: BufRead>(
+    input: R,
+    pack: &crate::Pack,
+    each: &mut dyn FnMut(RawRecord) -> io::Result<()>,
+    read: MapReader<R>,
+) -> Result<(), InputError> {
+    let mut index = 0;
+    read(input, pack, &mut |m| {
+        index += 1;
+        each(RawRecord::new(index, m.line, Body::Mapped(Box::new(m))))
+    })
 }
 
 /// One record as split from the input, its fields not yet checked.
@@ -151,6 +202,8 @@ enum Body {
     },
     /// A JSON array element (or the lone object), not yet parsed.
     Json(Vec<u8>),
+    /// A FHIR or HL7 result read into a contract sample.
+    Mapped(Box<crate::interop::Mapped>),
     /// Could not be split out as a record: why.
     Unreadable(String),
 }
@@ -176,6 +229,7 @@ impl RawRecord {
                     .collect();
                 serde_json::Value::Object(cells).to_string()
             }
+            Body::Mapped(m) => m.given.clone(),
             Body::Unreadable(why) => why.clone(),
         }
     }
@@ -202,6 +256,15 @@ impl RawRecord {
                 sample: Sample::from_row(&header, &row),
             },
             Body::Json(bytes) => json_element(index, line, &bytes),
+            Body::Mapped(m) => Record {
+                index,
+                line,
+                sample: match m.sample {
+                    Ok(map) => Sample::from_map(&map, Cells::Typed)
+                        .map_err(|e| crate::interop::name_element(e, &m.read_from)),
+                    Err(e) => Err(e),
+                },
+            },
             Body::Unreadable(message) => unreadable(index, line, message),
         }
     }

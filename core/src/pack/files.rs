@@ -73,10 +73,11 @@ fn resolved_root(dir: &Path) -> Result<PathBuf, PackError> {
 
 fn read_beneath(dir: &Path, root: &Root) -> Result<PackFiles, PackError> {
     let mut names = vec!["pack.yaml".to_owned()];
-    for sub in ["drugs", "scripts"] {
+    for sub in ["drugs", "scripts", "codes"] {
         let path = root.resolved.join(sub);
-        // A pack needs drugs; scripts are optional.
-        if sub == "scripts" && !path.is_dir() {
+        // Each directory may be absent: a pack without drugs is refused
+        // by the loader, with its reason; an overlay may add only codes.
+        if !path.is_dir() {
             continue;
         }
         let io = |error| PackError::Io {

@@ -8,11 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::pack::check::{Checker, PluginState};
+use crate::pack::codes::Codes;
 use crate::pack::error::{PackError, Position, Problem, ProblemKind};
 use crate::pack::model::*;
 use crate::pack::overlay::ResolvedFile;
 use crate::pack::plugin::{LoadOptions, MAX_PLUGIN_BYTES, Plugins, sha256_hex};
 use crate::pack::raw::*;
+use crate::pack::raw_codes::RawCodes;
 use crate::pack::source::{PackFiles, PackSource};
 use crate::pack::trust::Trust;
 use crate::pack::{schema, yaml};
@@ -115,6 +117,7 @@ pub(crate) fn load_from_texts(
     let mut values = Vec::new();
     let mut manifest = None;
     let mut raw_drugs = Vec::new();
+    let mut raw_codes = Vec::new();
     let engine = Arc::new(crate::pack::script::ScriptEngine::default());
     let mut scripts = HashMap::new();
     for (i, (name, text)) in files.iter().enumerate() {
@@ -130,6 +133,14 @@ pub(crate) fn load_from_texts(
             match parse_checked::<RawManifest>(text, name, schema::for_file(name)) {
                 Ok((m, value)) => {
                     manifest = Some(m);
+                    values.push((name.as_str(), value));
+                }
+                Err(mut p) => problems.append(&mut p),
+            }
+        } else if name.starts_with("codes/") {
+            match parse_checked::<RawCodes>(text, name, schema::for_file(name)) {
+                Ok((c, value)) => {
+                    raw_codes.push((name.as_str(), text.as_str(), c));
                     values.push((name.as_str(), value));
                 }
                 Err(mut p) => problems.append(&mut p),
@@ -198,6 +209,14 @@ pub(crate) fn load_from_texts(
         }
         drugs.push(drug);
     }
+    let mut codes = Codes::default();
+    let mut seen = BTreeMap::new();
+    let find = |name: &str| index.get(&name.to_ascii_lowercase()).copied();
+    for (file, text, raw) in &raw_codes {
+        checker.file = file;
+        checker.text = Arc::from(*text);
+        crate::pack::codes::check(&mut checker, raw, &drugs, &find, &mut codes, &mut seen);
+    }
     if raw_drugs.is_empty() && problems.is_empty() {
         problems.push(
             Problem::new(
@@ -233,6 +252,7 @@ pub(crate) fn load_from_texts(
             .map(|(k, v)| (k.clone(), v.citation.clone()))
             .collect(),
         index,
+        codes,
         engine,
     })
 }

@@ -3,6 +3,7 @@
 //! evaluation reads.
 
 pub(crate) mod check;
+pub mod codes;
 pub(crate) mod digest;
 pub(crate) mod error;
 pub(crate) mod files;
@@ -13,6 +14,7 @@ pub(crate) mod overlay;
 pub(crate) mod pk;
 pub(crate) mod plugin;
 pub(crate) mod raw;
+pub(crate) mod raw_codes;
 pub(crate) mod raw_pk;
 pub(crate) mod schema;
 pub(crate) mod script;
@@ -22,6 +24,7 @@ pub(crate) mod source;
 pub(crate) mod trust;
 pub(crate) mod yaml;
 
+pub use codes::Codes;
 pub use error::{MAX_PROBLEMS_PER_FILE, PackError, Position, Problem, ProblemKind, ProblemReport};
 pub use load::{load_pack, load_pack_with, resolve_pack};
 pub use model::{

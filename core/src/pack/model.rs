@@ -31,6 +31,8 @@ pub struct Pack {
     /// Lower-case name or alias -> index in `drugs` (a few dozen names:
     /// a sorted map is found faster than a hash is computed).
     pub(crate) index: BTreeMap<String, usize>,
+    /// How laboratory and EHR codes name the pack's drugs, units and indications.
+    pub(crate) codes: crate::pack::codes::Codes,
     /// The sandboxed engine the pack's scripts run on.
     pub(crate) engine: std::sync::Arc<crate::pack::script::ScriptEngine>,
 }
@@ -113,6 +115,11 @@ impl Pack {
             None => self.index.get(&name.to_ascii_lowercase()),
         };
         found.map(|&i| &self.drugs[i])
+    }
+
+    /// The code maps of `codes/*.yaml`.
+    pub fn codes(&self) -> &crate::pack::codes::Codes {
+        &self.codes
     }
 
     /// Every name and alias the pack knows, for suggestions.

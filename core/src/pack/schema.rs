@@ -8,14 +8,26 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
 use crate::pack::raw::{RawDrug, RawManifest};
+use crate::pack::raw_codes::RawCodes;
 
 /// The schema a pack file is checked against, by its place in the pack;
 /// generated once per process.
 pub(crate) fn for_file(file: &str) -> &'static serde_json::Value {
-    static SCHEMAS: OnceLock<[serde_json::Value; 2]> = OnceLock::new();
-    let [manifest, drug] =
-        SCHEMAS.get_or_init(|| [generate::<RawManifest>(""), generate::<RawDrug>("")]);
-    if file == "pack.yaml" { manifest } else { drug }
+    static SCHEMAS: OnceLock<[serde_json::Value; 3]> = OnceLock::new();
+    let [manifest, drug, codes] = SCHEMAS.get_or_init(|| {
+        [
+            generate::<RawManifest>(""),
+            generate::<RawDrug>(""),
+            generate::<RawCodes>(""),
+        ]
+    });
+    if file == "pack.yaml" {
+        manifest
+    } else if file.starts_with("codes/") {
+        codes
+    } else {
+        drug
+    }
 }
 
 /// The manifest of a pack that extends another: `extends` and `disable`

@@ -6,7 +6,7 @@
 //! ```text
 //! tdm pack approval v1
 //! pack: ki-oncology
-//! version: 1.4.0
+//! version: 1.5.0
 //! digest: sha256:c16f…
 //! signer: a.smit@hospital.example
 //! role: hospital pharmacist

@@ -1,8 +1,8 @@
 //! Where a pack's files come from: a directory, a directory as it was at a
 //! git revision, or texts in memory. Every command reads a pack through
 //! this one reader, so `tdm diff pack@rev` sees the same files as
-//! `tdm eval pack`: the manifest, `drugs/*.yaml` (or `.yml`) and
-//! `scripts/*.rhai`.
+//! `tdm eval pack`: the manifest, `drugs/*.yaml` (or `.yml`),
+//! `scripts/*.rhai` and `codes/*.yaml`.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -26,12 +26,12 @@ pub enum PackSource {
         rev: String,
     },
     /// Files given as `(relative name, text)`: `pack.yaml`, `drugs/*.yaml`,
-    /// `scripts/*.rhai`. Native plugins cannot be loaded from texts.
+    /// `scripts/*.rhai`, `codes/*.yaml`. Native plugins cannot be loaded from texts.
     Texts(Arc<[(String, String)]>),
 }
 
-/// The pack's text files, manifest first, then scripts, then drugs, each
-/// group in name order.
+/// The pack's text files, manifest first, then scripts, then drugs, then
+/// code maps, each group in name order.
 pub(crate) type PackFiles = Vec<(String, String)>;
 
 impl PackSource {
@@ -198,12 +198,15 @@ pub(crate) fn group(name: &str) -> Option<u8> {
         Some(1)
     } else if in_dir("drugs/", &[".yaml", ".yml"]) {
         Some(2)
+    } else if in_dir("codes/", &[".yaml", ".yml"]) {
+        Some(3)
     } else {
         None
     }
 }
 
-/// Puts the manifest first, then scripts, then drugs, each in name order.
+/// Puts the manifest first, then scripts, then drugs, then code maps, each
+/// in name order (the code maps name drugs).
 pub(crate) fn order(files: &mut PackFiles) {
     files.sort_by(|a, b| (group(&a.0), &a.0).cmp(&(group(&b.0), &b.0)));
 }
@@ -310,11 +313,13 @@ mod tests {
     }
 
     #[test]
-    fn the_loader_reads_yaml_and_yml_drug_files_and_rhai_scripts_only() {
+    fn the_loader_reads_yaml_drug_and_code_files_and_rhai_scripts_only() {
         assert_eq!(group("pack.yaml"), Some(0));
         assert_eq!(group("scripts/a.rhai"), Some(1));
         assert_eq!(group("drugs/a.yaml"), Some(2));
         assert_eq!(group("drugs/a.yml"), Some(2));
+        assert_eq!(group("codes/loinc.yaml"), Some(3));
+        assert_eq!(group("codes/a.rhai"), None);
         assert_eq!(group("drugs/.yml"), None);
         assert_eq!(group("drugs/sub/a.yaml"), None);
         assert_eq!(group("tests/a.yaml"), None);

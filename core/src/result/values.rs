@@ -252,6 +252,9 @@ spelled! {
         InvalidField = "invalid_field",
         /// The drug is not in the pack.
         UnknownDrug = "unknown_drug",
+        /// A code of a FHIR resource or an HL7 v2 segment (a result's
+        /// analyte, a diagnosis) is not in the pack's code maps.
+        UnknownCode = "unknown_code",
         /// The unit is unknown, does not fit the measure, or needs a molar mass the pack lacks.
         Unit = "unit",
         /// No target applies: the indication, regimen or measure selects none, or several.

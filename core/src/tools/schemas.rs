@@ -27,6 +27,12 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             crate::pack::schema::drug_override(),
         ),
         (
+            "codes.schema.json",
+            crate::pack::schema::generate::<crate::pack::raw_codes::RawCodes>(
+                "TDM code maps (codes/<name>.yaml)",
+            ),
+        ),
+        (
             "tests.schema.json",
             crate::pack::schema::generate::<RawCaseFile>("TDM pack test cases (tests/<name>.yaml)"),
         ),

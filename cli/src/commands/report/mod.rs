@@ -91,7 +91,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
     let mut patients: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     let mut skipped = 0;
     let mut histories = tdm_core::eval::Histories::default();
-    tdm_core::read_records(input.reader, input.format, |record: Record| {
+    tdm_core::read_records(input.reader, input.format, &pack, |record: Record| {
         let line = record.line;
         let sample = record.sample.clone().ok();
         let result = histories.evaluate_record(&pack, record);

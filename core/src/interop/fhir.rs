@@ -1,0 +1,342 @@
+//! FHIR R4 JSON in: a Bundle (any type) or a single resource. Each
+//! drug-level `Observation` (its code in the pack's code maps) is one
+//! result, in document order; its metabolites come from its components or
+//! from metabolite Observations of the same patient at the same time; the
+//! dose, indication, toxicity and covariates from the patient's other
+//! resources (`fhir_context.rs`). An Observation whose code is not mapped
+//! but whose name reads like a drug of the pack is an error with a
+//! suggestion; other Observations (a creatinine, a blood count) are not
+//! drug levels and give no result.
+
+use std::io::{self, BufRead, Read};
+
+use serde_json::{Map, Value};
+
+use crate::input::InputError;
+use crate::interop::fhir_context::Context;
+use crate::interop::fhir_read::{self, Res, codings, names};
+use crate::interop::{Built, Mapped, Refusal, drug_named};
+use crate::pack::Pack;
+use crate::pack::codes::AnalyteCode;
+
+/// The largest FHIR document read: it is read whole (a Bundle's references
+/// point anywhere in it). 64 MiB holds tens of thousands of Observations.
+pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Statuses of a result that is judged (FHIR R4 ObservationStatus).
+const FINAL: [&str; 3] = ["final", "amended", "corrected"];
+
+/// Reads a FHIR document and hands each drug-level result to `each`.
+pub(crate) fn read<R: BufRead>(
+    mut input: R,
+    pack: &Pack,
+    each: &mut dyn FnMut(Mapped) -> io::Result<()>,
+) -> Result<(), InputError> {
+    let mut bytes = Vec::new();
+    (&mut input)
+        .take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(InputError::Document(format!(
+            "the FHIR document is larger than {} MiB: split the Bundle",
+            MAX_DOCUMENT_BYTES >> 20
+        )));
+    }
+    let doc = crate::input::strict::from_slice(&bytes).map_err(|e| InputError::Json {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if let Some(key) = doc
+        .get(crate::input::strict::DUPLICATE)
+        .and_then(Value::as_str)
+    {
+        return Err(InputError::Document(format!(
+            "the FHIR document gives the key `{key}` twice in one object: which value was meant cannot be told"
+        )));
+    }
+    let resources = resources(&doc)?;
+    for mapped in map_resources(&resources, pack) {
+        each(mapped).map_err(InputError::Stopped)?;
+    }
+    Ok(())
+}
+
+/// The resources of a Bundle (each entry's `resource`), or the one resource.
+fn resources(doc: &Value) -> Result<Vec<Res<'_>>, InputError> {
+    let kind = doc.get("resourceType").and_then(Value::as_str);
+    match kind {
+        Some("Bundle") => Ok(doc
+            .get("entry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(place, entry)| {
+                Some(Res {
+                    value: entry.get("resource")?,
+                    full_url: entry.get("fullUrl").and_then(Value::as_str),
+                    place,
+                })
+            })
+            .collect()),
+        Some(_) => Ok(vec![Res {
+            value: doc,
+            full_url: None,
+            place: 0,
+        }]),
+        None => Err(InputError::Document(
+            "not a FHIR resource: the document has no `resourceType`".into(),
+        )),
+    }
+}
+
+/// Every drug-level result of the resources, in order.
+pub(crate) fn map_resources(resources: &[Res<'_>], pack: &Pack) -> Vec<Mapped> {
+    let context = Context::new(resources, pack);
+    let observations: Vec<(Res<'_>, Option<&AnalyteCode>)> = resources
+        .iter()
+        .filter(|r| r.kind() == "Observation")
+        .map(|r| (*r, analyte_of(r, pack)))
+        .collect();
+    let mut out = Vec::new();
+    for (obs, code) in &observations {
+        match code {
+            Some(code) if code.metabolite.is_none() => {
+                out.push(parent(obs, code, &observations, &context, pack));
+            }
+            Some(code) => {
+                let has_parent = observations.iter().any(|(other, c)| {
+                    c.is_some_and(|c| c.drug == code.drug && c.metabolite.is_none())
+                        && same_draw(obs, other)
+                });
+                if !has_parent {
+                    let refusal = Refusal::invalid(format!(
+                        "{}: a level of {} without a level of {} drawn at the same time from the same patient: the metabolite alone is not judged",
+                        obs.path(),
+                        code.metabolite.as_deref().unwrap_or_default(),
+                        code.drug
+                    ));
+                    out.push(refused(obs, Some(&code.drug), refusal));
+                }
+            }
+            None => {
+                if let Some(refusal) = unknown_code(obs, pack) {
+                    out.push(refused(obs, None, refusal));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The mapped analyte of an Observation's code, if any.
+fn analyte_of<'p>(obs: &Res<'_>, pack: &'p Pack) -> Option<&'p AnalyteCode> {
+    codings(obs.get("code"))
+        .into_iter()
+        .find_map(|(system, code)| pack.codes().analyte(system, code))
+}
+
+/// An Observation that looks like a drug level (a quantity whose name
+/// reads like a drug of the pack) under a code the maps do not hold.
+fn unknown_code(obs: &Res<'_>, pack: &Pack) -> Option<Refusal> {
+    obs.get("valueQuantity")?;
+    let words = names(obs.get("code"));
+    let (drug, _) = drug_named(pack, &words)?;
+    let given: Vec<String> = codings(obs.get("code"))
+        .iter()
+        .map(|(s, c)| format!("`{c}` of `{s}`"))
+        .collect();
+    let mapped: Vec<String> = pack
+        .codes()
+        .codes_of(&drug.name)
+        .iter()
+        .map(|a| format!("{} of {} ({})", a.code, a.system, a.display))
+        .collect();
+    let suggestion = if mapped.is_empty() {
+        format!("the pack maps no code for {}", drug.name)
+    } else {
+        format!("the pack maps {} for {}", mapped.join(", "), drug.name)
+    };
+    Some(Refusal::unknown_code(format!(
+        "{}.code: {} is not in the pack's code maps, yet the result reads like {}: {suggestion}; add the laboratory's code to an overlay's codes/ file",
+        obs.path(),
+        if given.is_empty() {
+            "no coding".to_owned()
+        } else {
+            given.join(", ")
+        },
+        drug.name
+    )))
+}
+
+/// Two Observations of one patient with the same effective time.
+fn same_draw(a: &Res<'_>, b: &Res<'_>) -> bool {
+    let time = |r: &Res<'_>| effective(r).ok().flatten().map(|(_, t)| t);
+    a.patient().is_some() && a.patient() == b.patient() && time(a).is_some() && time(a) == time(b)
+}
+
+/// The Observation's time, as given and as an instant.
+fn effective(obs: &Res<'_>) -> Result<Option<(String, i64)>, Refusal> {
+    let path = obs.path();
+    for key in ["effectiveDateTime", "effectiveInstant"] {
+        if let Some(text) = obs.str(key) {
+            return fhir_read::date_time(text, &format!("{path}.{key}")).map(Some);
+        }
+    }
+    if obs.get("effectivePeriod").is_some() {
+        return Err(Refusal::invalid(format!(
+            "{path}.effectivePeriod: a level is drawn at one time: give effectiveDateTime"
+        )));
+    }
+    Ok(None)
+}
+
+fn refused(obs: &Res<'_>, drug: Option<&str>, refusal: Refusal) -> Mapped {
+    Mapped {
+        line: 0,
+        given: obs.value.to_string(),
+        sample: Err(refusal.into_error(Some(obs.path()), obs.patient(), drug.map(str::to_owned))),
+        read_from: Vec::new(),
+    }
+}
+
+/// The result of a parent drug's level Observation.
+fn parent(
+    obs: &Res<'_>,
+    code: &AnalyteCode,
+    observations: &[(Res<'_>, Option<&AnalyteCode>)],
+    context: &Context<'_>,
+    pack: &Pack,
+) -> Mapped {
+    match parent_sample(obs, code, observations, context, pack) {
+        Ok(built) => Mapped {
+            line: 0,
+            given: obs.value.to_string(),
+            sample: Ok(built.fields),
+            read_from: built.read_from,
+        },
+        Err(refusal) => refused(obs, Some(&code.drug), refusal),
+    }
+}
+
+fn parent_sample(
+    obs: &Res<'_>,
+    code: &AnalyteCode,
+    observations: &[(Res<'_>, Option<&AnalyteCode>)],
+    context: &Context<'_>,
+    pack: &Pack,
+) -> Result<Built, Refusal> {
+    let path = obs.path();
+    let status = obs.str("status").unwrap_or("missing");
+    if !FINAL.contains(&status) {
+        return Err(Refusal::invalid(format!(
+            "{path}.status: `{status}`: only a final, amended or corrected result is judged"
+        )));
+    }
+    let patient = obs.patient().ok_or_else(|| {
+        Refusal::missing(format!(
+            "{path}.subject: missing: whose level it is cannot be told"
+        ))
+    })?;
+    let mut b = Built::default();
+    b.set("id", path.clone(), &path);
+    b.set("patient", patient.clone(), &format!("{path}.subject"));
+    b.set("drug", code.drug.clone(), &format!("{path}.code"));
+    let time = effective(obs)?;
+    if let Some((text, _)) = &time {
+        b.set(
+            "sampled_at",
+            text.clone(),
+            &format!("{path}.effectiveDateTime"),
+        );
+    }
+    let level = fhir_read::level(obs.value, &path, pack.codes())?;
+    let value_at = format!("{path}.valueQuantity");
+    b.set("value", level.value, &value_at);
+    b.set("unit", level.unit.clone(), &value_at);
+    if level.below {
+        b.set("below_lloq", true, &format!("{value_at}.comparator"));
+        b.set("lloq", level.value, &value_at);
+    }
+    if let Some(m) = code.matrix {
+        b.set("matrix", m.as_str(), &format!("{path}.code"));
+    }
+    let metabolites = metabolites(obs, code, &level.unit, observations, pack)?;
+    if !metabolites.is_empty() {
+        b.fields
+            .insert("metabolites".into(), Value::Object(metabolites));
+    }
+    let drug = pack
+        .drug(&code.drug)
+        .ok_or_else(|| Refusal::invalid(format!("{path}.code: no drug `{}`", code.drug)))?;
+    context.apply(&mut b, &patient, drug, time.map(|(_, t)| t))?;
+    Ok(b)
+}
+
+/// The metabolite levels that go with a parent's level: its components,
+/// and metabolite Observations of the same draw; in the parent's unit.
+fn metabolites(
+    obs: &Res<'_>,
+    code: &AnalyteCode,
+    unit: &str,
+    observations: &[(Res<'_>, Option<&AnalyteCode>)],
+    pack: &Pack,
+) -> Result<Map<String, Value>, Refusal> {
+    let path = obs.path();
+    let mut found: Vec<(String, &Value, String)> = Vec::new();
+    for (i, component) in obs
+        .get("component")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mapped = codings(component.get("code"))
+            .into_iter()
+            .find_map(|(s, c)| pack.codes().analyte(s, c));
+        if let Some(m) = mapped.filter(|m| m.drug == code.drug) {
+            let name = m.metabolite.clone().unwrap_or_else(|| m.drug.clone());
+            found.push((name, component, format!("{path}.component[{i}]")));
+        }
+    }
+    for (other, c) in observations {
+        if let Some(m) = c.filter(|m| m.drug == code.drug && m.metabolite.is_some())
+            && same_draw(obs, other)
+        {
+            let status = other.str("status").unwrap_or("missing");
+            if !FINAL.contains(&status) {
+                return Err(Refusal::invalid(format!(
+                    "{}.status: `{status}`: the metabolite's result is not final",
+                    other.path()
+                )));
+            }
+            found.push((
+                m.metabolite.clone().unwrap_or_default(),
+                other.value,
+                other.path(),
+            ));
+        }
+    }
+    let mut out = Map::new();
+    for (name, holder, at) in found {
+        let level = fhir_read::level(holder, &at, pack.codes())?;
+        if level.unit != unit {
+            return Err(Refusal::unit(format!(
+                "{at}.valueQuantity.code: {name} is in {}, {} in {unit}: the input contract reads a drug and its metabolites in one unit",
+                level.unit, code.drug
+            )));
+        }
+        if level.below {
+            return Err(Refusal::invalid(format!(
+                "{at}.valueQuantity.comparator: {name} below the limit of quantification: the total cannot be told"
+            )));
+        }
+        if out.insert(name.clone(), level.value.into()).is_some() {
+            return Err(Refusal::invalid(format!(
+                "{at}: a second level of {name} for the same draw: which one was meant cannot be told"
+            )));
+        }
+    }
+    Ok(out)
+}
