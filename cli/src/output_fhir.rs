@@ -133,6 +133,11 @@ fn observation(result: &EvalResult, a: &Assessment, meta: &Value) -> Value {
     });
     if let Some(sample) = &result.id {
         o["identifier"] = json!([{"system": "urn:tdm:sample", "value": sample}]);
+        // A sample read from FHIR is named by its Observation: the advice
+        // is derived from it.
+        if let Some(reference) = fhir_reference(sample, "Observation") {
+            o["derivedFrom"] = json!([{"reference": reference}]);
+        }
     }
     if let Some(when) = result.sampled_at.as_deref().and_then(fhir_date_time) {
         o["effectiveDateTime"] = json!(when);
@@ -188,9 +193,31 @@ fn proposal(
 /// display, so none is made up when the sample named nobody.
 fn subject(result: &EvalResult) -> Value {
     match &result.patient {
-        Some(p) => json!({"identifier": {"system": "urn:tdm:patient", "value": p}, "display": p}),
+        Some(p) => match fhir_reference(p, "Patient") {
+            Some(reference) => json!({"reference": reference}),
+            None => json!({"identifier": {"system": "urn:tdm:patient", "value": p}, "display": p}),
+        },
         None => json!({"display": "patient not named in the sample"}),
     }
+}
+
+/// `text` as a FHIR reference to a resource of `kind`: `Patient/p1` (an id
+/// of FHIR's syntax: 1-64 letters, digits, `-` and `.`) or a `urn:uuid:`.
+fn fhir_reference<'a>(text: &'a str, kind: &str) -> Option<&'a str> {
+    let id_ok = |id: &str| {
+        (1..=64).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    };
+    let is_uuid = text
+        .strip_prefix("urn:uuid:")
+        .is_some_and(|u| uuid::Uuid::parse_str(u).is_ok());
+    let is_kind = text
+        .strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(id_ok);
+    (is_uuid || is_kind).then_some(text)
 }
 
 fn quantity(value: f64, unit: &str) -> Value {
