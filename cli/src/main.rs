@@ -53,6 +53,8 @@ enum Command {
     Eval(Box<commands::eval::EvalArgs>),
     /// Run the test cases of one or more packs (tests/*.yaml in each pack).
     Test(commands::test::TestArgs),
+    /// What tdm reads from FHIR or HL7 v2 input: the contract samples, as NDJSON.
+    Convert(commands::convert::ConvertArgs),
     /// Check one or more packs and report every problem with file, line and column.
     Validate(commands::validate::ValidateArgs),
     /// Write the JSON Schemas (draft-07) of pack files, samples and results.
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&args),
         Command::Test(args) => Ok(commands::test::run(&args)),
         Command::Validate(args) => Ok(commands::validate::run(&args)),
+        Command::Convert(args) => commands::convert::run(&args),
         Command::Schema(args) => Ok(commands::schema::run(&args)),
         Command::Watch(args) => commands::watch::run(&args),
         Command::Serve(args) => commands::serve::run(&args),

@@ -1,5 +1,6 @@
 //! One module per command: its arguments and what it does.
 
+pub(crate) mod convert;
 pub(crate) mod diff;
 pub(crate) mod eval;
 pub(crate) mod gen_samples;

@@ -234,6 +234,16 @@ impl RawRecord {
         }
     }
 
+    /// A FHIR or HL7 result as the contract sample it was read into
+    /// (before the contract's checks), or why it could not be; None for
+    /// the other formats, whose records are contract samples already.
+    pub fn mapped(&self) -> Option<Result<&serde_json::Map<String, Value>, &SampleError>> {
+        match &self.body {
+            Body::Mapped(m) => Some(m.sample.as_ref()),
+            _ => None,
+        }
+    }
+
     /// Checks the fields: the sample, or the error that replaces it.
     pub fn check(self) -> Record {
         let RawRecord { index, line, body } = self;

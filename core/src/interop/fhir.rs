@@ -147,27 +147,12 @@ fn unknown_code(obs: &Res<'_>, pack: &Pack) -> Option<Refusal> {
         .iter()
         .map(|(s, c)| format!("`{c}` of `{s}`"))
         .collect();
-    let mapped: Vec<String> = pack
-        .codes()
-        .codes_of(&drug.name)
-        .iter()
-        .map(|a| format!("{} of {} ({})", a.code, a.system, a.display))
-        .collect();
-    let suggestion = if mapped.is_empty() {
-        format!("the pack maps no code for {}", drug.name)
-    } else {
-        format!("the pack maps {} for {}", mapped.join(", "), drug.name)
-    };
-    Some(Refusal::unknown_code(format!(
-        "{}.code: {} is not in the pack's code maps, yet the result reads like {}: {suggestion}; add the laboratory's code to an overlay's codes/ file",
-        obs.path(),
-        if given.is_empty() {
-            "no coding".to_owned()
-        } else {
-            given.join(", ")
-        },
-        drug.name
-    )))
+    Some(crate::interop::unknown_code(
+        &format!("{}.code", obs.path()),
+        &given,
+        drug,
+        pack,
+    ))
 }
 
 /// Two Observations of one patient with the same effective time.

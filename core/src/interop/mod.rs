@@ -12,6 +12,7 @@ pub(crate) mod fhir;
 mod fhir_context;
 mod fhir_read;
 pub(crate) mod hl7;
+mod hl7_oru;
 
 use serde_json::{Map, Value};
 
@@ -145,4 +146,34 @@ pub(crate) fn drug_named<'a>(
         }
     }
     found
+}
+
+/// The refusal of a result whose code is not mapped but whose name reads
+/// like `drug`: it names the codes the pack does map for the drug.
+pub(crate) fn unknown_code(
+    element: &str,
+    given: &[String],
+    drug: &crate::pack::Drug,
+    pack: &crate::Pack,
+) -> Refusal {
+    let mapped: Vec<String> = pack
+        .codes()
+        .codes_of(&drug.name)
+        .iter()
+        .map(|a| format!("{} of {} ({})", a.code, a.system, a.display))
+        .collect();
+    let suggestion = if mapped.is_empty() {
+        format!("the pack maps no code for {}", drug.name)
+    } else {
+        format!("the pack maps {} for {}", mapped.join(", "), drug.name)
+    };
+    let given = if given.is_empty() {
+        "no code".to_owned()
+    } else {
+        given.join(", ")
+    };
+    Refusal::unknown_code(format!(
+        "{element}: {given} is not in the pack's code maps, yet the result reads like {}: {suggestion}; add the laboratory's code to an overlay's codes/ file",
+        drug.name
+    ))
 }
