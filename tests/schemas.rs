@@ -78,6 +78,8 @@ fn every_rule_file_names_its_schema_and_is_valid_against_it() {
             }
         } else if file.parent().unwrap().ends_with("tests") {
             &["tests.schema.json"]
+        } else if file.parent().unwrap().ends_with("codes") {
+            &["codes.schema.json"]
         } else if overlay {
             &["drug-override.schema.json", "drug.schema.json"]
         } else {

@@ -615,6 +615,7 @@ fn completions_and_man_pages_cover_every_command() {
     let commands = [
         "eval",
         "test",
+        "convert",
         "validate",
         "schema",
         "watch",

@@ -217,7 +217,7 @@ fn init_scaffolds_a_local_pack_that_validates_and_passes() {
     }
     let manifest = fs::read_to_string(local.join("pack.yaml")).unwrap();
     assert!(manifest.contains("extends:\n  pack: "), "{manifest}");
-    assert!(manifest.contains("  version: \"^1.4\""), "{manifest}");
+    assert!(manifest.contains("  version: \"^1.5\""), "{manifest}");
     let l = local.to_str().unwrap();
     let o = tdm(&["validate", l]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));

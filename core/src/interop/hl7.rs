@@ -211,8 +211,14 @@ fn read_segment<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> io::Result<usiz
         input.consume(used);
         read += used;
         if done {
+            let ended_cr = buf.last() == Some(&b'\r');
             if let Some(b'\r' | b'\n') = buf.last() {
                 buf.pop();
+            }
+            // `\r\n` ends one segment, not two.
+            if ended_cr && input.fill_buf()?.first() == Some(&b'\n') {
+                input.consume(1);
+                read += 1;
             }
             return Ok(read);
         }

@@ -247,7 +247,7 @@ pub(crate) fn check(
                 .push((u.ucum.value.clone(), u.unit.value.clone()));
         }
     }
-    indications(checker, raw, drugs, codes, seen);
+    indications(checker, raw, codes, seen);
     for r in &raw.regimens {
         checker.source(&r.source);
         let place = format!("{}:{}", checker.file, yaml::position(&r.code).line);
@@ -332,32 +332,15 @@ pub(crate) fn check(
     }
 }
 
-fn indications(
-    checker: &mut Checker<'_>,
-    raw: &RawCodes,
-    drugs: &[Drug],
-    codes: &mut Codes,
-    seen: &mut Seen,
-) {
+fn indications(checker: &mut Checker<'_>, raw: &RawCodes, codes: &mut Codes, seen: &mut Seen) {
     for i in &raw.indications {
         checker.source(&i.source);
         let place = format!("{}:{}", checker.file, yaml::position(&i.code).line);
         once(checker, seen, &i.system, &i.code, place);
+        // An indication no drug names is not refused: an overlay may drop
+        // a target its base's code maps still name, and a sample with that
+        // indication is then refused by the target choice, which says why.
         let wanted = &i.indication.value;
-        let known = drugs.iter().flat_map(every_rule).any(|d| {
-            d.targets
-                .iter()
-                .flat_map(|t| &t.indications)
-                .chain(d.no_target.iter().flat_map(|n| &n.indications))
-                .any(|x| x.eq_ignore_ascii_case(wanted))
-        });
-        if !known {
-            checker.report(
-                yaml::position(&i.indication),
-                format!("no drug of the pack has the indication `{wanted}`"),
-                Some("name an indication as the drugs' targets do (`CML`, `GIST`)"),
-            );
-        }
         codes.indications.push(IndicationCode {
             system: i.system.value.clone(),
             code: i.code.value.clone(),
