@@ -94,21 +94,29 @@ fn resources(doc: &Value) -> Result<Vec<Res<'_>>, InputError> {
 /// Every drug-level result of the resources, in order.
 pub(crate) fn map_resources(resources: &[Res<'_>], pack: &Pack) -> Vec<Mapped> {
     let context = Context::new(resources, pack);
-    let observations: Vec<(Res<'_>, Option<&AnalyteCode>)> = resources
+    // Each Observation's code and draw, read once.
+    let observations: Vec<Obs<'_, '_>> = resources
         .iter()
         .filter(|r| r.kind() == "Observation")
-        .map(|r| (*r, analyte_of(r, pack)))
+        .map(|r| Obs {
+            res: *r,
+            code: analyte_of(r, pack),
+            draw: draw_of(r),
+        })
         .collect();
     let mut out = Vec::new();
-    for (obs, code) in &observations {
-        match code {
+    for o in &observations {
+        let obs = &o.res;
+        match o.code {
             Some(code) if code.metabolite.is_none() => {
-                out.push(parent(obs, code, &observations, &context, pack));
+                out.push(parent(o, code, &observations, &context, pack));
             }
             Some(code) => {
-                let has_parent = observations.iter().any(|(other, c)| {
-                    c.is_some_and(|c| c.drug == code.drug && c.metabolite.is_none())
-                        && same_draw(obs, other)
+                let has_parent = observations.iter().any(|other| {
+                    other
+                        .code
+                        .is_some_and(|c| c.drug == code.drug && c.metabolite.is_none())
+                        && o.same_draw(other)
                 });
                 if !has_parent {
                     let refusal = Refusal::invalid(format!(
@@ -155,10 +163,24 @@ fn unknown_code(obs: &Res<'_>, pack: &Pack) -> Option<Refusal> {
     ))
 }
 
-/// Two Observations of one patient with the same effective time.
-fn same_draw(a: &Res<'_>, b: &Res<'_>) -> bool {
-    let time = |r: &Res<'_>| effective(r).ok().flatten().map(|(_, t)| t);
-    a.patient().is_some() && a.patient() == b.patient() && time(a).is_some() && time(a) == time(b)
+/// An Observation with its mapped code and its draw (patient and time).
+struct Obs<'r, 'p> {
+    res: Res<'r>,
+    code: Option<&'p AnalyteCode>,
+    draw: Option<(String, i64)>,
+}
+
+impl Obs<'_, '_> {
+    /// Of one patient at the same effective time.
+    fn same_draw(&self, other: &Obs<'_, '_>) -> bool {
+        self.draw.is_some() && self.draw == other.draw
+    }
+}
+
+/// The patient and effective time of an Observation, when it has both.
+fn draw_of(obs: &Res<'_>) -> Option<(String, i64)> {
+    let time = effective(obs).ok().flatten()?.1;
+    Some((obs.patient()?, time))
 }
 
 /// The Observation's time, as given and as an instant.
@@ -188,13 +210,14 @@ fn refused(obs: &Res<'_>, drug: Option<&str>, refusal: Refusal) -> Mapped {
 
 /// The result of a parent drug's level Observation.
 fn parent(
-    obs: &Res<'_>,
+    o: &Obs<'_, '_>,
     code: &AnalyteCode,
-    observations: &[(Res<'_>, Option<&AnalyteCode>)],
+    observations: &[Obs<'_, '_>],
     context: &Context<'_>,
     pack: &Pack,
 ) -> Mapped {
-    match parent_sample(obs, code, observations, context, pack) {
+    let obs = &o.res;
+    match parent_sample(o, code, observations, context, pack) {
         Ok(built) => Mapped {
             line: 0,
             given: obs.value.to_string(),
@@ -206,12 +229,13 @@ fn parent(
 }
 
 fn parent_sample(
-    obs: &Res<'_>,
+    o: &Obs<'_, '_>,
     code: &AnalyteCode,
-    observations: &[(Res<'_>, Option<&AnalyteCode>)],
+    observations: &[Obs<'_, '_>],
     context: &Context<'_>,
     pack: &Pack,
 ) -> Result<Built, Refusal> {
+    let obs = &o.res;
     let path = obs.path();
     let status = obs.str("status").unwrap_or("missing");
     if !FINAL.contains(&status) {
@@ -247,7 +271,7 @@ fn parent_sample(
     if let Some(m) = code.matrix {
         b.set("matrix", m.as_str(), &format!("{path}.code"));
     }
-    let metabolites = metabolites(obs, code, &level.unit, observations, pack)?;
+    let metabolites = metabolites(o, code, &level.unit, observations, pack)?;
     if !metabolites.is_empty() {
         b.fields
             .insert("metabolites".into(), Value::Object(metabolites));
@@ -262,12 +286,13 @@ fn parent_sample(
 /// The metabolite levels that go with a parent's level: its components,
 /// and metabolite Observations of the same draw; in the parent's unit.
 fn metabolites(
-    obs: &Res<'_>,
+    o: &Obs<'_, '_>,
     code: &AnalyteCode,
     unit: &str,
-    observations: &[(Res<'_>, Option<&AnalyteCode>)],
+    observations: &[Obs<'_, '_>],
     pack: &Pack,
 ) -> Result<Map<String, Value>, Refusal> {
+    let obs = &o.res;
     let path = obs.path();
     let mut found: Vec<(String, &Value, String)> = Vec::new();
     for (i, component) in obs
@@ -285,10 +310,13 @@ fn metabolites(
             found.push((name, component, format!("{path}.component[{i}]")));
         }
     }
-    for (other, c) in observations {
-        if let Some(m) = c.filter(|m| m.drug == code.drug && m.metabolite.is_some())
-            && same_draw(obs, other)
+    for other in observations {
+        if let Some(m) = other
+            .code
+            .filter(|m| m.drug == code.drug && m.metabolite.is_some())
+            && o.same_draw(other)
         {
+            let other = &other.res;
             let status = other.str("status").unwrap_or("missing");
             if !FINAL.contains(&status) {
                 return Err(Refusal::invalid(format!(

@@ -7,6 +7,8 @@
 //! the same patient are read; where two give different answers for one
 //! field, the result is refused rather than one chosen.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::interop::fhir_read::{self, Res, codings, names};
@@ -16,10 +18,12 @@ use crate::pack::{Drug, Pack};
 /// Doses older than this before the sample are not read (the contract's limit).
 const YEAR_S: i64 = 366 * 24 * 3600;
 
-/// The resources a level's context is read from.
+/// The resources a level's context is read from, by patient (indexed once:
+/// a Bundle may hold thousands of levels and many more resources).
 pub(crate) struct Context<'a> {
     pack: &'a Pack,
     resources: &'a [Res<'a>],
+    by_patient: HashMap<String, Vec<Res<'a>>>,
 }
 
 /// A medication order or statement of the drug, read.
@@ -39,17 +43,43 @@ struct Use {
 
 impl<'a> Context<'a> {
     pub(crate) fn new(resources: &'a [Res<'a>], pack: &'a Pack) -> Self {
-        Context { pack, resources }
+        let mut by_patient: HashMap<String, Vec<Res<'a>>> = HashMap::new();
+        for r in resources {
+            if let Some(p) = r.patient() {
+                by_patient.entry(p).or_default().push(*r);
+            }
+        }
+        Context {
+            pack,
+            resources,
+            by_patient,
+        }
     }
 
     fn of_patient<'s>(
         &'s self,
         kind: &'s str,
-        patient: &'s str,
+        patient: &str,
     ) -> impl Iterator<Item = &'s Res<'a>> + 's {
-        self.resources
-            .iter()
-            .filter(move |r| r.kind() == kind && r.patient().as_deref() == Some(patient))
+        self.by_patient
+            .get(patient)
+            .into_iter()
+            .flatten()
+            .filter(move |r| r.kind() == kind)
+    }
+
+    /// The patient's medication resources of `kind` that give `drug`, with
+    /// the product each names.
+    fn giving<'s>(
+        &'s self,
+        kind: &'s str,
+        patient: &str,
+        drug: &'s Drug,
+    ) -> impl Iterator<Item = (&'s Res<'a>, Option<String>)> + 's {
+        self.of_patient(kind, patient).filter_map(move |r| {
+            let (d, product) = self.medication_of(r)?;
+            (d.name == drug.name).then_some((r, product))
+        })
     }
 
     /// Adds to `b` what the patient's resources say about the level of
@@ -93,13 +123,7 @@ impl<'a> Context<'a> {
     ) -> Result<Option<Reasons>, Refusal> {
         let mut uses = Vec::new();
         for kind in ["MedicationRequest", "MedicationStatement"] {
-            for r in self.of_patient(kind, patient) {
-                let Some((d, product)) = self.medication_of(r) else {
-                    continue;
-                };
-                if d.name != drug.name {
-                    continue;
-                }
+            for (r, product) in self.giving(kind, patient, drug) {
                 if let Some(u) = read_use(r, product, self.pack)? {
                     uses.push(u);
                 }
@@ -169,14 +193,8 @@ impl<'a> Context<'a> {
     ) -> Result<(), Refusal> {
         let Some(t) = time else { return Ok(()) };
         let mut given: Vec<(i64, Option<f64>, String)> = Vec::new();
-        for r in self.of_patient("MedicationAdministration", patient) {
+        for (r, _) in self.giving("MedicationAdministration", patient, drug) {
             if r.str("status").is_some_and(|s| s != "completed") {
-                continue;
-            }
-            let Some((d, _)) = self.medication_of(r) else {
-                continue;
-            };
-            if d.name != drug.name {
                 continue;
             }
             let path = r.path();

@@ -143,14 +143,9 @@ pub(crate) struct Level {
 /// code mapped to a contract unit.
 pub(crate) fn level(holder: &Value, path: &str, codes: &Codes) -> Result<Level, Refusal> {
     if let Some(reason) = holder.get("dataAbsentReason") {
-        let why = names(Some(reason)).first().copied().map_or_else(
-            || {
-                codings(Some(reason))
-                    .first()
-                    .map_or("no reason given".to_owned(), |c| c.1.to_owned())
-            },
-            str::to_owned,
-        );
+        let said = names(Some(reason)).into_iter().next();
+        let coded = codings(Some(reason)).into_iter().next().map(|c| c.1);
+        let why = said.or(coded).unwrap_or("no reason given");
         return Err(Refusal::missing(format!(
             "{path}.dataAbsentReason: the result has no value ({why})"
         )));
