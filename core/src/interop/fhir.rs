@@ -8,6 +8,7 @@
 //! suggestion; other Observations (a creatinine, a blood count) are not
 //! drug levels and give no result.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
@@ -104,19 +105,33 @@ pub(crate) fn map_resources(resources: &[Res<'_>], pack: &Pack) -> Vec<Mapped> {
             draw: draw_of(r),
         })
         .collect();
+    // The Observations of each draw, so a level finds its metabolites
+    // without a scan of the whole document.
+    let mut draws: HashMap<&(String, i64), Vec<&Obs<'_, '_>>> = HashMap::new();
+    for o in &observations {
+        if let Some(d) = &o.draw {
+            draws.entry(d).or_default().push(o);
+        }
+    }
+    let same_draw = |o: &Obs<'_, '_>| -> Vec<&Obs<'_, '_>> {
+        o.draw
+            .as_ref()
+            .and_then(|d| draws.get(d))
+            .cloned()
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
     for o in &observations {
         let obs = &o.res;
         match o.code {
             Some(code) if code.metabolite.is_none() => {
-                out.push(parent(o, code, &observations, &context, pack));
+                out.push(parent(o, code, &same_draw(o), &context, pack));
             }
             Some(code) => {
-                let has_parent = observations.iter().any(|other| {
+                let has_parent = same_draw(o).iter().any(|other| {
                     other
                         .code
                         .is_some_and(|c| c.drug == code.drug && c.metabolite.is_none())
-                        && o.same_draw(other)
                 });
                 if !has_parent {
                     let refusal = Refusal::invalid(format!(
@@ -170,13 +185,6 @@ struct Obs<'r, 'p> {
     draw: Option<(String, i64)>,
 }
 
-impl Obs<'_, '_> {
-    /// Of one patient at the same effective time.
-    fn same_draw(&self, other: &Obs<'_, '_>) -> bool {
-        self.draw.is_some() && self.draw == other.draw
-    }
-}
-
 /// The patient and effective time of an Observation, when it has both.
 fn draw_of(obs: &Res<'_>) -> Option<(String, i64)> {
     let time = effective(obs).ok().flatten()?.1;
@@ -212,12 +220,12 @@ fn refused(obs: &Res<'_>, drug: Option<&str>, refusal: Refusal) -> Mapped {
 fn parent(
     o: &Obs<'_, '_>,
     code: &AnalyteCode,
-    observations: &[Obs<'_, '_>],
+    drawn_with: &[&Obs<'_, '_>],
     context: &Context<'_>,
     pack: &Pack,
 ) -> Mapped {
     let obs = &o.res;
-    match parent_sample(o, code, observations, context, pack) {
+    match parent_sample(o, code, drawn_with, context, pack) {
         Ok(built) => Mapped {
             line: 0,
             given: obs.value.to_string(),
@@ -231,7 +239,7 @@ fn parent(
 fn parent_sample(
     o: &Obs<'_, '_>,
     code: &AnalyteCode,
-    observations: &[Obs<'_, '_>],
+    drawn_with: &[&Obs<'_, '_>],
     context: &Context<'_>,
     pack: &Pack,
 ) -> Result<Built, Refusal> {
@@ -271,7 +279,7 @@ fn parent_sample(
     if let Some(m) = code.matrix {
         b.set("matrix", m.as_str(), &format!("{path}.code"));
     }
-    let metabolites = metabolites(o, code, &level.unit, observations, pack)?;
+    let metabolites = metabolites(o, code, &level.unit, drawn_with, pack)?;
     if !metabolites.is_empty() {
         b.fields
             .insert("metabolites".into(), Value::Object(metabolites));
@@ -289,7 +297,7 @@ fn metabolites(
     o: &Obs<'_, '_>,
     code: &AnalyteCode,
     unit: &str,
-    observations: &[Obs<'_, '_>],
+    drawn_with: &[&Obs<'_, '_>],
     pack: &Pack,
 ) -> Result<Map<String, Value>, Refusal> {
     let obs = &o.res;
@@ -310,11 +318,11 @@ fn metabolites(
             found.push((name, component, format!("{path}.component[{i}]")));
         }
     }
-    for other in observations {
+    // The Observations drawn with this one (the same patient and time).
+    for other in drawn_with {
         if let Some(m) = other
             .code
             .filter(|m| m.drug == code.drug && m.metabolite.is_some())
-            && o.same_draw(other)
         {
             let other = &other.res;
             let status = other.str("status").unwrap_or("missing");

@@ -22,8 +22,9 @@ const YEAR_S: i64 = 366 * 24 * 3600;
 /// a Bundle may hold thousands of levels and many more resources).
 pub(crate) struct Context<'a> {
     pack: &'a Pack,
-    resources: &'a [Res<'a>],
     by_patient: HashMap<String, Vec<Res<'a>>>,
+    /// `Kind/id` and `fullUrl` -> the resource, for references.
+    by_reference: HashMap<String, Res<'a>>,
 }
 
 /// A medication order or statement of the drug, read.
@@ -44,15 +45,22 @@ struct Use {
 impl<'a> Context<'a> {
     pub(crate) fn new(resources: &'a [Res<'a>], pack: &'a Pack) -> Self {
         let mut by_patient: HashMap<String, Vec<Res<'a>>> = HashMap::new();
+        let mut by_reference = HashMap::new();
         for r in resources {
             if let Some(p) = r.patient() {
                 by_patient.entry(p).or_default().push(*r);
             }
+            if let Some(id) = r.str("id") {
+                by_reference.insert(format!("{}/{id}", r.kind()), *r);
+            }
+            if let Some(url) = r.full_url {
+                by_reference.insert(url.to_owned(), *r);
+            }
         }
         Context {
             pack,
-            resources,
             by_patient,
+            by_reference,
         }
     }
 
@@ -98,15 +106,20 @@ impl<'a> Context<'a> {
         self.covariates(b, patient, time)
     }
 
+    /// The resource of `kind` a reference points at.
+    fn target(&self, kind: &str, reference: &str) -> Option<&Res<'a>> {
+        self.by_reference
+            .get(reference)
+            .filter(|r| r.kind() == kind)
+    }
+
     /// The drug a medication resource gives, with the product named.
     fn medication_of(&self, r: &Res<'_>) -> Option<(&'a Drug, Option<String>)> {
         let concept = match r.get("medicationCodeableConcept") {
             Some(c) => Some(c),
             None => {
                 let target = fhir_read::reference(r.get("medicationReference"))?;
-                self.resources
-                    .iter()
-                    .find(|m| m.kind() == "Medication" && m.is(&target))
+                self.target("Medication", &target)
                     .and_then(|m| m.get("code"))
             }
         };
@@ -248,10 +261,7 @@ impl<'a> Context<'a> {
                 .find_map(|(s, c)| codes.indication(s, c))
                 .map(|i| (i.indication.clone(), format!("{}.reasonCode", reasons.path)));
             let from_refs = reasons.references.iter().find_map(|target| {
-                let condition = self
-                    .resources
-                    .iter()
-                    .find(|r| r.kind() == "Condition" && r.is(target))?;
+                let condition = self.target("Condition", target)?;
                 codings(condition.get("code"))
                     .into_iter()
                     .find_map(|(s, c)| codes.indication(s, c))

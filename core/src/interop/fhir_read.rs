@@ -42,13 +42,6 @@ impl<'a> Res<'a> {
     pub(crate) fn patient(&self) -> Option<String> {
         reference(self.get("subject").or_else(|| self.get("patient")))
     }
-
-    /// Whether `reference` points at this resource.
-    pub(crate) fn is(&self, reference: &str) -> bool {
-        self.str("id")
-            .is_some_and(|id| reference == format!("{}/{id}", self.kind()))
-            || self.full_url.is_some_and(|u| u == reference)
-    }
 }
 
 /// A reference's target: `Patient/p1` also for an absolute URL ending so
