@@ -443,7 +443,7 @@ fn via_simplex(
 
 /// The gradient at `eta` is small against the objective's size.
 fn converged(objective: &Objective, eta: &[f64], cost: f64) -> bool {
-    let gradient = Objective::gradient(objective, &eta.to_vec());
+    let gradient = Objective::gradient(objective, eta);
     let scale = 1e-3 * (1.0 + cost.abs());
     gradient.iter().all(|g| g.abs() < scale)
 }
