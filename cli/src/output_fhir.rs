@@ -79,10 +79,7 @@ fn resources(result: &EvalResult, index: u64) -> Vec<Value> {
             uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
         )
     };
-    let meta = json!({"tag": [
-        {"system": PACK_TAG, "code": format!("{}|{}", result.pack.name, result.pack.version), "display": result.pack.digest},
-        {"system": ENGINE_TAG, "code": result.engine},
-    ]});
+    let meta = meta(result);
     let Some(a) = &result.assessment else {
         let outcome = json!({
             "resourceType": "OperationOutcome",
@@ -98,11 +95,18 @@ fn resources(result: &EvalResult, index: u64) -> Vec<Value> {
     };
     let observation_id = id("observation");
     let mut entries = vec![entry(&observation_id, observation(result, a, &meta))];
-    if let (Some(mg), Some(hours)) = (a.next_dose_mg, a.next_interval_h) {
-        let proposal = proposal(result, a, &meta, &observation_id, mg, hours);
+    if let Some(proposal) = proposal(result, a, Some(&observation_id)) {
         entries.push(entry(&id("proposal"), proposal));
     }
     entries
+}
+
+/// The pack name, version and digest and the engine, as `meta.tag`s.
+fn meta(result: &EvalResult) -> Value {
+    json!({"tag": [
+        {"system": PACK_TAG, "code": format!("{}|{}", result.pack.name, result.pack.version), "display": result.pack.digest},
+        {"system": ENGINE_TAG, "code": result.engine},
+    ]})
 }
 
 fn entry(full_url: &str, resource: Value) -> Value {
@@ -158,35 +162,36 @@ fn observation(result: &EvalResult, a: &Assessment, meta: &Value) -> Value {
     o
 }
 
-fn proposal(
-    result: &EvalResult,
-    a: &Assessment,
-    meta: &Value,
-    reason: &str,
-    mg: f64,
-    hours: f64,
-) -> Value {
+/// The next dose as a `MedicationRequest` with `intent: proposal`, for
+/// the reason given (the Observation it rests on); None without a next dose.
+pub(crate) fn proposal(result: &EvalResult, a: &Assessment, reason: Option<&str>) -> Option<Value> {
+    let (Some(mg), Some(hours)) = (a.next_dose_mg, a.next_interval_h) else {
+        return None;
+    };
     let mut notes = vec![json!({"text": format!("advice: {}", a.advice.as_str())})];
     notes.extend(
         a.conditions
             .iter()
             .map(|c| json!({"text": format!("condition: {c}")})),
     );
-    json!({
+    let mut request = json!({
         "resourceType": "MedicationRequest",
-        "meta": meta,
+        "meta": meta(result),
         "status": "draft",
         "intent": "proposal",
         "medicationCodeableConcept": {"text": result.drug.as_deref().unwrap_or("drug")},
         "subject": subject(result),
-        "reasonReference": [{"reference": reason}],
         "note": notes,
         "dosageInstruction": [{
             "text": format!("{} mg every {} h", tdm_core::result::fmt_num(mg), tdm_core::result::fmt_num(hours)),
             "timing": {"repeat": {"frequency": 1, "period": hours, "periodUnit": "h"}},
             "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
         }],
-    })
+    });
+    if let Some(reason) = reason {
+        request["reasonReference"] = json!([{"reference": reason}]);
+    }
+    Some(request)
 }
 
 /// The patient as the sample named them; a Reference needs no more than a
@@ -203,7 +208,7 @@ fn subject(result: &EvalResult) -> Value {
 
 /// `text` as a FHIR reference to a resource of `kind`: `Patient/p1` (an id
 /// of FHIR's syntax: 1-64 letters, digits, `-` and `.`) or a `urn:uuid:`.
-fn fhir_reference<'a>(text: &'a str, kind: &str) -> Option<&'a str> {
+pub(crate) fn fhir_reference<'a>(text: &'a str, kind: &str) -> Option<&'a str> {
     let id_ok = |id: &str| {
         (1..=64).contains(&id.len())
             && id

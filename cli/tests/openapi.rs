@@ -184,6 +184,26 @@ fn every_answer_has_the_documented_shape() {
     exchange(&doc, &server, "get", "/healthz", None, 200);
     exchange(&doc, &server, "get", "/readyz", None, 200);
     exchange(&doc, &server, "get", "/openapi.json", None, 200);
+    exchange(&doc, &server, "get", "/cds-services", None, 200);
+    let hook = fs::read_to_string(root().join("examples/interop/cds-patient-view.json")).unwrap();
+    let mut no_levels: Value = serde_json::from_str(&hook).unwrap();
+    no_levels["prefetch"]["levels"] = Value::Null;
+    for (service, body, status) in [
+        ("tdm-levels", hook.clone(), 200),
+        ("tdm-order", hook.clone(), 400),
+        ("tdm-levels", no_levels.to_string(), 412),
+        ("nope", hook.clone(), 404),
+    ] {
+        let mut response = agent()
+            .post(format!("{}/cds-services/{service}", server.base))
+            .header("Content-Type", "application/json")
+            .send(&body)
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{service}");
+        let answer: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        check(&doc, "/cds-services/{id}", "post", status, &answer);
+    }
     // A wrong method is answered as the document says.
     let mut response = agent()
         .get(format!("{}/v1/evaluate", server.base))

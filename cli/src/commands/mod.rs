@@ -9,6 +9,8 @@ pub(crate) mod models;
 pub(crate) mod report;
 pub(crate) mod schema;
 pub(crate) mod serve;
+mod serve_cds;
+mod serve_cds_cards;
 mod serve_checks;
 mod serve_eval;
 mod serve_guard;

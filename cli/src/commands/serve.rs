@@ -202,6 +202,8 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
     let app = Router::new()
         .route("/v1/evaluate", post(super::serve_eval::evaluate))
         .route("/v1/pack", get(pack_info))
+        .route("/cds-services", get(super::serve_cds::discovery))
+        .route("/cds-services/{id}", post(super::serve_cds::call))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/openapi.json", get(openapi))
@@ -311,8 +313,8 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-const ROUTES: &str =
-    "POST /v1/evaluate, GET /v1/pack, GET /healthz, GET /readyz, GET /openapi.json";
+const ROUTES: &str = "POST /v1/evaluate, GET /v1/pack, GET /cds-services, \
+     POST /cds-services/{id}, GET /healthz, GET /readyz, GET /openapi.json";
 
 async fn openapi(State(state): State<Arc<AppState>>) -> Response {
     (

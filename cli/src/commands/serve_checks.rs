@@ -1,8 +1,8 @@
 //! What `tdm serve` checks of a request before evaluating it: the bearer
 //! token (in constant time, the scheme in any case), that a loopback server
 //! is addressed by its own name (a web page in the user's browser cannot
-//! reach it by DNS rebinding), that a POST body is declared JSON (a browser's
-//! "simple" cross-site POST is text/plain or form data).
+//! reach it by DNS rebinding), that a POST body is declared JSON or FHIR
+//! JSON (a browser's "simple" cross-site POST is text/plain or form data).
 
 use std::net::SocketAddr;
 
@@ -72,11 +72,22 @@ pub(crate) fn addressed_to_us(
     }
 }
 
-/// The body is declared `application/json` (parameters allowed).
+/// The body is declared `application/json` or `application/fhir+json`
+/// (parameters allowed).
 pub(crate) fn declared_json(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|t| {
+        t.eq_ignore_ascii_case("application/json") || t.eq_ignore_ascii_case(FHIR_JSON)
+    })
+}
+
+/// FHIR's JSON media type (R4, http.html#mime-type).
+pub(crate) const FHIR_JSON: &str = "application/fhir+json";
+
+/// The body's media type, without parameters.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        .map(str::trim)
 }

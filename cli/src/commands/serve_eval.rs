@@ -1,6 +1,9 @@
 //! `POST /v1/evaluate`: one sample object gives one result; an array gives
 //! an array of results, one per element in order, streamed as they are
-//! made, so that a large batch never sits in memory as a whole answer.
+//! made, so that a large batch never sits in memory as a whole answer. A
+//! FHIR Bundle or resource (declared `application/fhir+json`, or a JSON
+//! object with a `resourceType`) gives an array of results, one per
+//! drug-level Observation, as `tdm eval --input-format fhir` does.
 //!
 //! The array is first split without being evaluated: too many samples is
 //! 413 and a break in the array's structure 400, before anything is sent.
@@ -28,6 +31,7 @@ use tdm_core::{Pack, Record};
 use tokio::sync::mpsc;
 
 use super::serve::{AppState, error};
+use super::serve_checks::{FHIR_JSON, media_type};
 use super::serve_guard::{Caller, DECISION_ID};
 use crate::audit::{self, AuditLog, Given};
 
@@ -38,27 +42,12 @@ const CHUNK: usize = 64 * 1024;
 const CHUNKS_AHEAD: usize = 8;
 
 pub(crate) async fn evaluate(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let caller = request
-        .extensions()
-        .get::<Caller>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.clone());
-    // The body must arrive within the request's time limit: a client that
-    // sends half a body and stops holds nothing for longer.
-    let read = axum::body::to_bytes(request.into_body(), state.max_body);
-    let body: Bytes = match tokio::time::timeout(state.timeout, read).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body could not be read within --max-body: {e}"),
-            );
-        }
-        Err(_) => {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body did not arrive within the time limit",
-            );
-        }
+    let caller = caller(&request);
+    let declared_fhir =
+        media_type(request.headers()).is_some_and(|t| t.eq_ignore_ascii_case(FHIR_JSON));
+    let body = match read_body(&state, request).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     // A pack whose approval no longer holds (a key revoked since) answers
     // nothing until a newly signed pack replaces it.
@@ -66,10 +55,42 @@ pub(crate) async fn evaluate(State(state): State<Arc<AppState>>, request: Reques
         Ok(pack) => pack,
         Err(why) => return error(StatusCode::SERVICE_UNAVAILABLE, why),
     };
-    if is_array(&body) {
-        array(state, pack, body, caller).await
+    let fhir = declared_fhir
+        || InputFormat::sniff_json(&body[..body.len().min(SNIFF)]) == InputFormat::Fhir;
+    if fhir {
+        array(state, pack, body, caller, InputFormat::Fhir).await
+    } else if is_array(&body) {
+        array(state, pack, body, caller, InputFormat::Json).await
     } else {
         single(state, pack, body, caller).await
+    }
+}
+
+/// How far into a body its `resourceType` is looked for.
+const SNIFF: usize = 4096;
+
+/// Who asked, as the guard established.
+pub(crate) fn caller(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<Caller>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.clone())
+}
+
+/// The request's body. It must arrive within the request's time limit: a
+/// client that sends half a body and stops holds nothing for longer.
+pub(crate) async fn read_body(state: &AppState, request: Request) -> Result<Bytes, Response> {
+    let read = axum::body::to_bytes(request.into_body(), state.max_body);
+    match tokio::time::timeout(state.timeout, read).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body could not be read within --max-body: {e}"),
+        )),
+        Err(_) => Err(error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body did not arrive within the time limit",
+        )),
     }
 }
 
@@ -143,12 +164,18 @@ async fn single(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Stri
     }
 }
 
-async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: String) -> Response {
+async fn array(
+    state: Arc<AppState>,
+    pack: Arc<Pack>,
+    body: Bytes,
+    caller: String,
+    format: InputFormat,
+) -> Response {
     let max = state.max_samples;
     let counted = {
         let body = body.clone();
         let pack = pack.clone();
-        tokio::task::spawn_blocking(move || count(&body, max, &pack)).await
+        tokio::task::spawn_blocking(move || count(&body, max, &pack, format)).await
     };
     match counted {
         Ok(Ok(_)) => {}
@@ -161,9 +188,13 @@ async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Strin
             );
         }
         Ok(Err(e)) => {
+            let what = match format {
+                InputFormat::Fhir => "a FHIR R4 Bundle or resource",
+                _ => "a JSON array of samples",
+            };
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("the body is not a JSON array of samples: {e}"),
+                format!("the body is not {what}: {e}"),
             );
         }
         Err(e) => {
@@ -182,6 +213,7 @@ async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Strin
         histories: Histories::default(),
         audit: state.audit.clone(),
         caller,
+        format,
     };
     tokio::task::spawn_blocking(move || batch.run(&body, &tx));
     (
@@ -193,9 +225,9 @@ async fn array(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Strin
 
 /// Splits the array without evaluating it: its elements, or why not (a
 /// break in its structure; `Stopped` past `max` elements).
-fn count(body: &[u8], max: usize, pack: &Pack) -> Result<usize, InputError> {
+fn count(body: &[u8], max: usize, pack: &Pack, format: InputFormat) -> Result<usize, InputError> {
     let mut n = 0;
-    read_raw_records(Cursor::new(body), InputFormat::Json, pack, |_| {
+    read_raw_records(Cursor::new(body), format, pack, |_| {
         n += 1;
         if n > max {
             return Err(io::Error::other("too many samples"));
@@ -213,6 +245,8 @@ struct Batch {
     histories: Histories,
     audit: Option<Arc<AuditLog>>,
     caller: String,
+    /// A JSON array of samples, or a FHIR document.
+    format: InputFormat,
 }
 
 impl Batch {
@@ -224,7 +258,7 @@ impl Batch {
         let mut ids = Vec::new();
         let mut first = true;
         let pack = self.pack.clone();
-        let outcome = read_raw_records(Cursor::new(body), InputFormat::Json, &pack, |raw| {
+        let outcome = read_raw_records(Cursor::new(body), self.format, &pack, |raw| {
             let given = self.audit.as_ref().map(|_| raw.as_given());
             let mut record = raw.check();
             // Lines of the request body are not part of the service's answer.

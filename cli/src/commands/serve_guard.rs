@@ -91,7 +91,8 @@ pub(crate) async fn guard(
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not declared application/json",
-            "the body must be sent as Content-Type: application/json".into(),
+            "the body must be sent as Content-Type: application/json (or application/fhir+json)"
+                .into(),
         );
     }
     request.extensions_mut().insert(Caller(caller.clone()));

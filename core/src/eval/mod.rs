@@ -211,6 +211,12 @@ fn assess(pack: &Pack, sample: &Sample, earlier: &Earlier) -> Result<EvalResult,
 
 /// The grade that the toxicity branch acts on: the pack's grade or more,
 /// or a grade 2 the patient finds intolerable (seed 796–797).
+/// The toxicity grade the decision acts on first (step 1 of the tree): a
+/// grade at or above the pack's, or an intolerable grade 2; None otherwise.
+pub fn toxicity_acted_on(pack: &crate::Pack, sample: &Sample) -> Option<u8> {
+    limiting_grade(pack.policy(), sample)
+}
+
 pub(crate) fn limiting_grade(policy: &crate::pack::model::Policy, sample: &Sample) -> Option<u8> {
     let grade = sample.toxicity_grade?;
     let intolerable = grade == 2 && sample.toxicity_intolerable == Some(true);

@@ -92,6 +92,29 @@ fn resources(doc: &Value) -> Result<Vec<Res<'_>>, InputError> {
     }
 }
 
+/// The pack's drug a medication order names (a MedicationRequest of a CDS
+/// Hooks `order-select` call): by its `medicationCodeableConcept`, or by the
+/// `Medication` its `medicationReference` points at among `others` (the
+/// resources beside it). None when it names no drug of the pack, or two.
+pub fn ordered_drug(pack: &Pack, order: &Value, others: &[&Value]) -> Option<String> {
+    let concept = match order.get("medicationCodeableConcept") {
+        Some(c) => Some(c),
+        None => {
+            let target = fhir_read::reference(order.get("medicationReference"))?;
+            others
+                .iter()
+                .find(|r| {
+                    r.get("resourceType").and_then(Value::as_str) == Some("Medication")
+                        && r.get("id")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| target == format!("Medication/{id}"))
+                })
+                .and_then(|m| m.get("code"))
+        }
+    };
+    drug_named(pack, &names(concept)).map(|(drug, _)| drug.name.clone())
+}
+
 /// Every drug-level result of the resources, in order.
 pub(crate) fn map_resources(resources: &[Res<'_>], pack: &Pack) -> Vec<Mapped> {
     let context = Context::new(resources, pack);

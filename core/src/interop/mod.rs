@@ -19,6 +19,8 @@ use serde_json::{Map, Value};
 use crate::input::SampleError;
 use crate::result::ErrorCode;
 
+pub use fhir::ordered_drug;
+
 /// The code system of UCUM units.
 pub const UCUM: &str = "http://unitsofmeasure.org";
 

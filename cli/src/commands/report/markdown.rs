@@ -45,37 +45,48 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
                 "\n### Advice for the sample of {}\n\n",
                 short_time(&last.sampled_at)
             ));
-            let r = &last.result;
-            match &r.assessment {
-                Some(a) => {
-                    out.push_str(&format!("**{}**", a.advice.as_str().replace('_', " ")));
-                    if let (Some(mg), Some(h)) = (a.next_dose_mg, a.next_interval_h) {
-                        out.push_str(&format!(": {} mg every {} h", fmt_num(mg), fmt_num(h)));
-                    }
-                    out.push_str(&format!("\n\n{}\n", r.rationale.as_deref().unwrap_or("")));
-                    if !a.interventions.is_empty() {
-                        out.push_str(&format!(
-                            "\nBefore a dose increase: {}.\n",
-                            a.interventions.join("; ")
-                        ));
-                    }
-                    out.push_str(&format!("\nEvidence: {}.\n", super::evidence(a)));
-                    if let Some(m) = &a.model {
-                        out.push_str(&format!("\n{}\n", super::model::sentence(m)));
-                    }
-                    for w in &r.warnings {
-                        out.push_str(&format!("\n- {w}"));
-                    }
-                    if !r.warnings.is_empty() {
-                        out.push('\n');
-                    }
-                }
-                None => out.push_str(&format!(
-                    "The latest sample could not be evaluated: {}\n",
-                    r.error.as_deref().unwrap_or("")
-                )),
+            out.push_str(&advice(&last.result));
+        }
+    }
+    out
+}
+
+/// The advice of one result in Markdown: the advice and next dose in bold,
+/// the rationale, interventions, evidence, the model's sentence and the
+/// warnings; or why it could not be evaluated.
+pub(crate) fn advice(r: &tdm_core::EvalResult) -> String {
+    let mut out = String::new();
+    match &r.assessment {
+        Some(a) => {
+            out.push_str(&format!("**{}**", a.advice.as_str().replace('_', " ")));
+            if let (Some(mg), Some(h)) = (a.next_dose_mg, a.next_interval_h) {
+                out.push_str(&format!(": {} mg every {} h", fmt_num(mg), fmt_num(h)));
+            }
+            out.push_str(&format!("\n\n{}\n", r.rationale.as_deref().unwrap_or("")));
+            if !a.conditions.is_empty() {
+                out.push_str(&format!("\nConditions: {}.\n", a.conditions.join("; ")));
+            }
+            if !a.interventions.is_empty() {
+                out.push_str(&format!(
+                    "\nBefore a dose increase: {}.\n",
+                    a.interventions.join("; ")
+                ));
+            }
+            out.push_str(&format!("\nEvidence: {}.\n", super::evidence(a)));
+            if let Some(m) = &a.model {
+                out.push_str(&format!("\n{}\n", super::model::sentence(m)));
+            }
+            for w in &r.warnings {
+                out.push_str(&format!("\n- {w}"));
+            }
+            if !r.warnings.is_empty() {
+                out.push('\n');
             }
         }
+        None => out.push_str(&format!(
+            "The latest sample could not be evaluated: {}\n",
+            r.error.as_deref().unwrap_or("")
+        )),
     }
     out
 }

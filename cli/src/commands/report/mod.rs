@@ -4,7 +4,7 @@
 //! for pasting into a health record.
 
 mod html;
-mod markdown;
+pub(crate) mod markdown;
 mod model;
 mod svg;
 
