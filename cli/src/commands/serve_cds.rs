@@ -27,7 +27,7 @@ use tdm_core::{EvalResult, Pack};
 
 use super::serve::{AppState, error};
 use super::serve_cds_cards::{self as cards, Judged};
-use super::serve_eval::{caller, read_body};
+use super::serve_eval::{caller, in_time, read_body};
 use crate::audit::{self, Given};
 
 /// One CDS service of this server.
@@ -200,17 +200,9 @@ pub(crate) async fn call(
         let judged = judge(&pack, &call, audit.as_deref(), &caller)?;
         Ok(json!({ "cards": cards::cards(&call, &judged, &pack) }))
     };
-    match tokio::time::timeout(state.timeout, tokio::task::spawn_blocking(work)).await {
-        Ok(Ok(Ok(answer))) => Json(answer).into_response(),
-        Ok(Ok(Err((status, why)))) => error(status, why),
-        Ok(Err(e)) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("evaluation failed: {e}"),
-        ),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the evaluation took longer than the time limit",
-        ),
+    match in_time(&state, work).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(refused) => refused,
     }
 }
 

@@ -143,8 +143,8 @@ async fn single(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Stri
         })?;
         Ok((bytes, result.decision_id))
     };
-    match tokio::time::timeout(state.timeout, tokio::task::spawn_blocking(work)).await {
-        Ok(Ok(Ok((body, decision_id)))) => {
+    match in_time(&state, work).await {
+        Ok((body, decision_id)) => {
             let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             if let Some(value) = decision_id.and_then(|id| header::HeaderValue::from_str(&id).ok())
             {
@@ -152,15 +152,27 @@ async fn single(state: Arc<AppState>, pack: Arc<Pack>, body: Bytes, caller: Stri
             }
             response
         }
-        Ok(Ok(Err((status, why)))) => error(status, why),
-        Ok(Err(e)) => error(
+        Err(refused) => refused,
+    }
+}
+
+/// Runs `work` off the async threads within the request's time limit: its
+/// answer, or the error response of its refusal, its failure or the limit.
+pub(crate) async fn in_time<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> Result<T, (StatusCode, String)> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::time::timeout(state.timeout, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(Ok(answer))) => Ok(answer),
+        Ok(Ok(Err((status, why)))) => Err(error(status, why)),
+        Ok(Err(e)) => Err(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("evaluation failed: {e}"),
-        ),
-        Err(_) => error(
+        )),
+        Err(_) => Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the evaluation took longer than the time limit",
-        ),
+        )),
     }
 }
 
