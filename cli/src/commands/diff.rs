@@ -108,25 +108,25 @@ pub(crate) fn run(args: &DiffArgs) -> Result<u8, CliError> {
 
 /// The samples whose result differs between the two packs.
 #[derive(Serialize)]
-struct SampleImpact {
-    samples: usize,
-    changed: Vec<ChangedSample>,
+pub(crate) struct SampleImpact {
+    pub samples: usize,
+    pub changed: Vec<ChangedSample>,
 }
 
 #[derive(Serialize)]
-struct ChangedSample {
-    id: Option<String>,
-    line: Option<u64>,
-    drug: Option<String>,
-    old: Outcome,
-    new: Outcome,
+pub(crate) struct ChangedSample {
+    pub id: Option<String>,
+    pub line: Option<u64>,
+    pub drug: Option<String>,
+    pub old: Outcome,
+    pub new: Outcome,
 }
 
 /// What a result tells the pharmacist to do, and the dose the patient's
 /// model points to (its probability is left out: a model change moves
 /// every probability a little, the dose is what a pharmacist acts on).
 #[derive(Serialize, PartialEq)]
-struct Outcome {
+pub(crate) struct Outcome {
     status: &'static str,
     classification: Option<&'static str>,
     advice: Option<&'static str>,
@@ -155,7 +155,7 @@ impl Outcome {
         }
     }
 
-    fn show(&self) -> String {
+    pub(crate) fn show(&self) -> String {
         match (self.advice, self.classification) {
             (None, _) => "error".into(),
             (Some(advice), class) => {
@@ -186,11 +186,21 @@ impl Outcome {
 
 fn impact(old: &Pack, new: &Pack, path: &str) -> Result<SampleImpact, CliError> {
     let input = context::open_samples(path, None)?;
+    Ok(impact_of(old, new, input.reader, input.format)?)
+}
+
+/// The samples of `input` whose result differs between `old` and `new`.
+pub(crate) fn impact_of(
+    old: &Pack,
+    new: &Pack,
+    input: impl io::BufRead,
+    format: tdm_core::InputFormat,
+) -> Result<SampleImpact, tdm_core::input::InputError> {
     let mut samples = 0;
     let mut changed = Vec::new();
     let (mut old_histories, mut new_histories) = <(Histories, Histories)>::default();
     // FHIR and HL7 input are read through the new version's code maps.
-    tdm_core::read_records(input.reader, input.format, new, |record: Record| {
+    tdm_core::read_records(input, format, new, |record: Record| {
         samples += 1;
         let before = old_histories.evaluate_record(old, record.clone());
         let after = new_histories.evaluate_record(new, record);
@@ -218,7 +228,7 @@ pub(crate) fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
-fn sign(c: &Change) -> &'static str {
+pub(crate) fn sign(c: &Change) -> &'static str {
     match c.kind {
         ChangeKind::Added => "+",
         ChangeKind::Removed => "-",
@@ -226,7 +236,7 @@ fn sign(c: &Change) -> &'static str {
     }
 }
 
-fn impact_word(i: Impact) -> &'static str {
+pub(crate) fn impact_word(i: Impact) -> &'static str {
     match i {
         Impact::Major => "major",
         Impact::Clinical => "clinical",
@@ -235,7 +245,7 @@ fn impact_word(i: Impact) -> &'static str {
 }
 
 /// `1000 ng/mL -> 1100 ng/mL (+10 %)`, or the one side there is.
-fn values(c: &Change) -> String {
+pub(crate) fn values(c: &Change) -> String {
     match (&c.old, &c.new) {
         (Some(o), Some(n)) => {
             let percent = c
@@ -330,7 +340,7 @@ fn human(diff: &PackDiff, impact: Option<&SampleImpact>, colour: bool) -> String
     out
 }
 
-fn sample_name(s: &ChangedSample) -> String {
+pub(crate) fn sample_name(s: &ChangedSample) -> String {
     match (&s.id, s.line) {
         (Some(id), _) => id.clone(),
         (None, Some(line)) => format!("line {line}"),
@@ -338,7 +348,7 @@ fn sample_name(s: &ChangedSample) -> String {
     }
 }
 
-fn summary(diff: &PackDiff) -> String {
+pub(crate) fn summary(diff: &PackDiff) -> String {
     let count = |i: Impact| diff.changes.iter().filter(|c| c.impact == i).count();
     if diff.changes.is_empty() {
         return "no differences\n".into();

@@ -24,3 +24,4 @@ pub(crate) mod stats;
 pub(crate) mod test;
 pub(crate) mod validate;
 pub(crate) mod watch;
+mod web;

@@ -63,6 +63,11 @@ pub(crate) struct ServeArgs {
     /// Load the native plugins the pack pins.
     #[arg(long)]
     pub allow_plugins: bool,
+    /// Another version of the pack the committee may compare with the one
+    /// in use on the review page: a directory, or a directory at a git
+    /// revision (`rules/ki-oncology@v1.4.0`). May be given several times.
+    #[arg(long, value_name = "DIR")]
+    pub compare: Vec<String>,
     /// The log on standard error: `text`, or `json` lines for a collector.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -86,6 +91,9 @@ pub(crate) struct AppState {
     idle: Duration,
     /// The address the server listens on, once bound.
     pub(crate) local: std::sync::OnceLock<SocketAddr>,
+    /// The other pack versions of the review page (`--compare`).
+    pub(crate) compare: Vec<String>,
+    pub(crate) allow_plugins: bool,
 }
 
 pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
@@ -134,6 +142,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<Exit, CliError> {
         max_body: args.max_body,
         idle: Duration::from_secs(args.idle_timeout),
         local: std::sync::OnceLock::new(),
+        compare: args.compare.clone(),
+        allow_plugins: args.allow_plugins,
     });
     let listen = |error| CliError::Listen {
         addr: args.addr.clone(),
@@ -207,6 +217,7 @@ async fn serve(addr: SocketAddr, state: Arc<AppState>) -> Result<(), CliError> {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/openapi.json", get(openapi))
+        .merge(super::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body))
@@ -328,7 +339,7 @@ async fn not_found(request: Request) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such route: {} (the API has {ROUTES})",
+            "no such route: {} (the API has {ROUTES}; the web pages are at /ui)",
             crate::output::shown(request.uri().path())
         ),
     )

@@ -23,6 +23,11 @@ impl Token {
         let id = format!("token:{}", &crate::audit::sha256(secret.as_bytes())[7..15]);
         Token { secret, id }
     }
+
+    /// `given` is this token, compared in constant time.
+    pub(crate) fn matches(&self, given: &[u8]) -> bool {
+        bool::from(given.ct_eq(self.secret.as_bytes()))
+    }
 }
 
 /// The token of the `Authorization: Bearer <token>` header, when it is one
@@ -34,9 +39,49 @@ pub(crate) fn authorised<'a>(headers: &HeaderMap, tokens: &'a [Token]) -> Option
         return None;
     }
     let credentials = credentials.trim().as_bytes();
-    tokens
+    tokens.iter().find(|t| t.matches(credentials))
+}
+
+/// The token of a browser's cookie (set by the login page), when it is one
+/// of `tokens`.
+pub(crate) fn authorised_cookie<'a>(headers: &HeaderMap, tokens: &'a [Token]) -> Option<&'a Token> {
+    let prefix = format!("{}=", super::web::TOKEN_COOKIE);
+    headers
+        .get_all(header::COOKIE)
         .iter()
-        .find(|t| bool::from(credentials.ct_eq(t.secret.as_bytes())))
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(prefix.as_str()))
+        .find_map(|given| tokens.iter().find(|t| t.matches(given.as_bytes())))
+}
+
+/// A form post comes from this server's own pages: the browser says so
+/// (`Sec-Fetch-Site: same-origin`), or its `Origin` is this host. A request
+/// without either is not from a browser, and forges nothing.
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    match (text("origin"), text("host")) {
+        (Some(origin), Some(host)) => {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        }
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+/// The body is a form: `application/x-www-form-urlencoded` or
+/// `multipart/form-data`.
+pub(crate) fn declared_form(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|t| {
+        t.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            || t.eq_ignore_ascii_case("multipart/form-data")
+    })
 }
 
 /// The request names this server: origin-form URI, and on a loopback

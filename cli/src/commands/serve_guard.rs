@@ -10,11 +10,14 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::serve::{AppState, error};
-use super::serve_checks::{addressed_to_us, authorised, declared_json};
+use super::serve_checks::{
+    addressed_to_us, authorised, authorised_cookie, declared_form, declared_json, same_origin,
+};
 use super::serve_log::{self as log, RequestLine};
+use super::web;
 
 /// Who asked, as the logs name them.
 #[derive(Clone, Debug)]
@@ -50,13 +53,30 @@ pub(crate) async fn guard(
     }
     // `/healthz` and `/readyz` tell nothing and are what a load balancer
     // and an orchestrator ask.
-    let open = path == "/healthz" || path == "/readyz";
+    let open = path == "/healthz" || path == "/readyz" || web::is_open_page(&path);
+    let page = web::is_page(&path);
+    let cookie = || {
+        page.then(|| authorised_cookie(request.headers(), &state.tokens))
+            .flatten()
+    };
     let caller = if state.tokens.is_empty() {
         "loopback".to_owned()
-    } else if let Some(token) = authorised(request.headers(), &state.tokens) {
+    } else if let Some(token) = authorised(request.headers(), &state.tokens).or_else(cookie) {
         token.id.clone()
     } else if open {
         "anonymous".to_owned()
+    } else if page {
+        // A browser without the token is sent to the page that asks for it.
+        log::request(&RequestLine {
+            method: method.as_str(),
+            path: &path,
+            status: 303,
+            ms: None,
+            why: Some("a page without the token"),
+            caller: None,
+            decision_id: None,
+        });
+        return Redirect::to("/ui/login").into_response();
     } else {
         let mut refused = refuse(
             StatusCode::UNAUTHORIZED,
@@ -87,7 +107,25 @@ pub(crate) async fn guard(
             message,
         );
     }
-    if method == Method::POST && !declared_json(request.headers()) {
+    if method == Method::POST && page {
+        // The pages' forms: only from the pages themselves, never from
+        // another site's page in the same browser.
+        if !declared_form(request.headers()) {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "a page's post not declared a form",
+                "a page's form is sent as application/x-www-form-urlencoded or multipart/form-data"
+                    .into(),
+            );
+        }
+        if !same_origin(request.headers()) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "a form posted from another site",
+                "a form may be posted only from this server's own pages".into(),
+            );
+        }
+    } else if method == Method::POST && !declared_json(request.headers()) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not declared application/json",

@@ -19,7 +19,6 @@ section { page-break-inside: avoid; }";
 const LEGEND: &str = "● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: dose (right axis) · △ toxicity at or above the pack's grade · grey line and band: the patient's curve from the population model with its 90 % band (informational) · dashed curve at the end: projected on the model's recommended dose";
 
 pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
-    let id = pack.id();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -30,6 +29,17 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
             }
             body {
                 h1 { "TDM report — patient " (patient) }
+                (part(pack, patient, courses))
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The report without its page: the courses and the pack, for the web page.
+pub(crate) fn part(pack: &Pack, _patient: &str, courses: &[Course]) -> Markup {
+    let id = pack.id();
+    html! {
                 @for course in courses {
                     section {
                         h2 { (course.drug) }
@@ -42,10 +52,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
                     }
                 }
                 p class="pack" { "Pack " (id.name) " " (id.version) " — " (id.digest) }
-            }
-        }
     }
-    .into_string()
 }
 
 fn table(course: &Course) -> Markup {

@@ -88,13 +88,48 @@ pub(crate) struct Course<'a> {
 pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
     let pack = context::load_pack(&args.pack, args.allow_plugins)?;
     let input = context::open_samples(&args.file, None)?;
+    let mut left_out = Vec::new();
+    let patients = read_patients(&pack, input.reader, input.format, &mut left_out)?;
+    for why in &left_out {
+        eprintln!("{why}");
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::output(format!("`{}`", args.out.display()), e))?;
+    for (patient, mut points) in patients {
+        let courses = courses(&mut points);
+        let (text, extension) = match args.format {
+            ReportFormat::Html => (html::page(&pack, &patient, &courses), "html"),
+            ReportFormat::Md => (markdown::page(&pack, &patient, &courses), "md"),
+        };
+        let path = args
+            .out
+            .join(format!("{}.{extension}", file_name(&patient)));
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::output(format!("`{}`", path.display()), e))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(if left_out.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Failures
+    })
+}
+
+/// Every sample of `input` evaluated in order (a patient's samples fitted
+/// together), by patient; a sample without `patient` or `sampled_at` is
+/// left out, and `left_out` says why.
+pub(crate) fn read_patients(
+    pack: &tdm_core::Pack,
+    input: impl std::io::BufRead,
+    format: tdm_core::InputFormat,
+    left_out: &mut Vec<String>,
+) -> Result<BTreeMap<String, Vec<Point>>, tdm_core::input::InputError> {
     let mut patients: BTreeMap<String, Vec<Point>> = BTreeMap::new();
-    let mut skipped = 0;
     let mut histories = tdm_core::eval::Histories::default();
-    tdm_core::read_records(input.reader, input.format, &pack, |record: Record| {
+    tdm_core::read_records(input, format, pack, |record: Record| {
         let line = record.line;
         let sample = record.sample.clone().ok();
-        let result = histories.evaluate_record(&pack, record);
+        let result = histories.evaluate_record(pack, record);
         let (patient, time) = match (
             &result.patient,
             result
@@ -104,15 +139,14 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
         ) {
             (Some(p), Some(t)) => (p.clone(), t),
             _ => {
-                skipped += 1;
-                eprintln!(
+                left_out.push(format!(
                     "line {line}: left out of the reports: a report needs `patient` and `sampled_at`{}",
                     result
                         .error
                         .as_ref()
                         .map(|e| format!(" ({e})"))
                         .unwrap_or_default()
-                );
+                ));
                 return Ok(());
             }
         };
@@ -127,37 +161,33 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Exit, CliError> {
         });
         Ok(())
     })?;
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| CliError::output(format!("`{}`", args.out.display()), e))?;
-    for (patient, mut points) in patients {
-        points.sort_by_key(|p| p.time);
-        let mut drugs: BTreeMap<String, Vec<&Point>> = BTreeMap::new();
-        for p in &points {
-            drugs
-                .entry(p.result.drug.clone().unwrap_or_default())
-                .or_default()
-                .push(p);
-        }
-        let courses: Vec<Course> = drugs
-            .into_iter()
-            .map(|(drug, points)| Course { drug, points })
-            .collect();
-        let (text, extension) = match args.format {
-            ReportFormat::Html => (html::page(&pack, &patient, &courses), "html"),
-            ReportFormat::Md => (markdown::page(&pack, &patient, &courses), "md"),
-        };
-        let path = args
-            .out
-            .join(format!("{}.{extension}", file_name(&patient)));
-        std::fs::write(&path, text)
-            .map_err(|e| CliError::output(format!("`{}`", path.display()), e))?;
-        println!("wrote {}", path.display());
+    Ok(patients)
+}
+
+/// A patient's samples as one course per drug, each in time order.
+pub(crate) fn courses(points: &mut [Point]) -> Vec<Course<'_>> {
+    points.sort_by_key(|p| p.time);
+    let mut drugs: BTreeMap<String, Vec<&Point>> = BTreeMap::new();
+    for p in points.iter() {
+        drugs
+            .entry(p.result.drug.clone().unwrap_or_default())
+            .or_default()
+            .push(p);
     }
-    Ok(if skipped > 0 {
-        Exit::Failures
-    } else {
-        Exit::Ok
-    })
+    drugs
+        .into_iter()
+        .map(|(drug, points)| Course { drug, points })
+        .collect()
+}
+
+/// The model's sentence of a result, for the pages.
+pub(crate) fn model_sentence(m: &tdm_core::result::model::ModelFit) -> String {
+    model::sentence(m)
+}
+
+/// The report of one patient as a part of a page (the web page's).
+pub(crate) fn html_part(pack: &tdm_core::Pack, patient: &str, courses: &[Course]) -> maud::Markup {
+    html::part(pack, patient, courses)
 }
 
 /// A patient id as a file name: letters, digits, `-` and `_` kept.
