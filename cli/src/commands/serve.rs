@@ -339,7 +339,7 @@ async fn not_found(request: Request) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no such route: {} (the API has {ROUTES}; the web pages are at /ui)",
+            "no such route: {} (the API has {ROUTES}); the web pages are at /ui",
             crate::output::shown(request.uri().path())
         ),
     )

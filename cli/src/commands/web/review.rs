@@ -40,8 +40,8 @@ fn choose(state: &AppState, old: Option<&str>, new: Option<&str>, problem: Optio
     let versions: Vec<String> = std::iter::once(IN_USE.to_owned())
         .chain(state.compare.iter().cloned())
         .collect();
-    let old = old.unwrap_or(versions.get(1).map_or(IN_USE, String::as_str));
-    let new = new.unwrap_or(IN_USE);
+    let old = old.unwrap_or(IN_USE);
+    let new = new.unwrap_or(versions.get(1).map_or(IN_USE, String::as_str));
     html! {
         @if state.compare.is_empty() {
             p { "This server was given no other version to compare: start it with "
@@ -160,7 +160,7 @@ fn shown(diff: &PackDiff, impact: Option<&SampleImpact>) -> Markup {
             @if !diff.changes.is_empty() {
                 table class="changes" {
                     caption { "Every difference, pack-wide ones first, then by drug" }
-                    thead { tr { th scope="col" { "drug" } th scope="col" { "" } th scope="col" { "what" } th scope="col" { "old → new" } th scope="col" { "impact" } } }
+                    thead { tr { th scope="col" { "drug" } th scope="col" { "kind" } th scope="col" { "what" } th scope="col" { "old → new" } th scope="col" { "impact" } } }
                     tbody {
                         @for c in &diff.changes {
                             tr class=(impact_word(c.impact)) {

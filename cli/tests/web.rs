@@ -1,0 +1,169 @@
+//! The web pages of `tdm serve` in a real browser: headless Chromium over
+//! WebDriver (Debian's chromium and chromium-driver, driven by Selenium in
+//! tests/browser/web_check.py), every page checked by axe-core. A
+//! pharmacist evaluates an imatinib and a sunitinib sample and reads the
+//! advice, sees a typo's error beside its field, uploads a history and finds
+//! one point per sample; a committee member compares two versions and finds
+//! the changed target and whose advice changes; a server with a token asks
+//! for it once. Then what the pages must refuse, with a plain HTTP client.
+//!
+//! Needs: `apt-get install chromium chromium-driver`, `pip install
+//! selenium`, and axe-core in target/axe (`npm install --prefix target/axe
+//! axe-core@4`); `.ci/run` installs them. With `TDM_SCREENSHOTS=DIR` the
+//! pages are also saved as PNG there (docs/ holds the README's).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+mod common;
+
+use common::root;
+use common::server::{Server, agent, start};
+
+fn axe() -> String {
+    let path = root().join("target/axe/node_modules/axe-core/axe.min.js");
+    assert!(
+        path.exists(),
+        "axe-core is missing: npm install --prefix target/axe axe-core@4 (.ci/run does)"
+    );
+    path.display().to_string()
+}
+
+/// Runs a scenario of tests/browser/web_check.py against `server`.
+fn browse(scenario: &str, server: &Server, extra: &[&str]) {
+    let mut command = Command::new("python3");
+    command
+        .arg(root().join("tests/browser/web_check.py"))
+        .args([scenario, &server.base, "--axe", &axe(), "--root"])
+        .arg(root().canonicalize().unwrap())
+        .args(extra);
+    if let Ok(dir) = std::env::var("TDM_SCREENSHOTS") {
+        command.args(["--screenshots", &dir]);
+    }
+    let out = command.output().expect("python3 runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{said}");
+    assert!(
+        out.status.success(),
+        "the browser check `{scenario}` failed (needs chromium, chromium-driver and selenium):\n{said}"
+    );
+}
+
+#[test]
+fn a_pharmacist_evaluates_samples_and_reads_a_course_in_the_browser() {
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    browse("pharmacist", &server, &[]);
+}
+
+#[test]
+fn a_committee_member_reviews_a_new_version_in_the_browser() {
+    let next = root().join("examples/packs/ki-oncology-next");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tdm"));
+    command
+        .current_dir(root())
+        .args([
+            "serve",
+            "--pack",
+            "rules/ki-oncology",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .args(["--compare", "examples/packs/ki-oncology-next"]);
+    assert!(next.exists());
+    let server = common::server::spawn(command);
+    browse("committee", &server, &[]);
+}
+
+#[test]
+fn a_server_with_a_token_asks_for_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "s3cret-web-token\n").unwrap();
+    let server = start(
+        &root().join("rules/ki-oncology"),
+        &["--token-file", tokens.to_str().unwrap()],
+    );
+    browse("login", &server, &["--token", "s3cret-web-token"]);
+    // The API still answers a missing token with a JSON 401.
+    let response = agent()
+        .get(format!("{}/v1/pack", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
+
+#[test]
+fn pages_keep_to_themselves() {
+    let server = start(&root().join("rules/ki-oncology"), &[]);
+    let response = agent().get(format!("{}/ui", server.base)).call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    for rule in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(rule), "{rule} not in {csp}");
+    }
+    let form = |headers: &[(&str, &str)]| {
+        let mut request = agent()
+            .post(format!("{}/ui", server.base))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request
+            .send("drug=imatinib&indication=CML&value=1400&unit=ng%2FmL")
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Another site's page in the same browser cannot post the form.
+    assert_eq!(form(&[("Sec-Fetch-Site", "cross-site")]), 403);
+    assert_eq!(form(&[("Origin", "http://evil.example")]), 403);
+    assert_eq!(form(&[("Sec-Fetch-Site", "same-origin")]), 200);
+    // A page's post is a form, and the API's is JSON.
+    let json = agent()
+        .post(format!("{}/ui", server.base))
+        .header("Content-Type", "application/json")
+        .send("{}")
+        .unwrap();
+    assert_eq!(json.status().as_u16(), 415);
+    let mut page = agent()
+        .get(format!("{}/ui/assets/page.js", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(
+        page.headers().get("content-type").unwrap(),
+        "text/javascript"
+    );
+    assert!(
+        page.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("clipboard")
+    );
+    // A name in the page is escaped, never markup.
+    let mut answer = agent()
+        .get(format!(
+            "{}/ui?drug=%3Cscript%3Ealert(1)%3C/script%3E",
+            server.base
+        ))
+        .call()
+        .unwrap();
+    let text = answer.body_mut().read_to_string().unwrap();
+    assert!(
+        text.contains("`&lt;script&gt;alert(1)&lt;/script&gt;` is not a drug of pack ki-oncology")
+    );
+    assert!(!text.contains("<script>alert"));
+}
