@@ -16,7 +16,7 @@ import tempfile
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
@@ -68,9 +68,15 @@ class Check:
 
     def click(self, css):
         """Clicks what sends a form and waits for the page it answers with."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, css).click()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+        self.navigate(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
+
+    def navigate(self, action):
+        """Runs `action` and waits until a new page has loaded: the old one
+        is marked, and the mark is gone only from a new document."""
+        self.driver.execute_script("window.tdmOldPage = true;")
+        action()
+        WebDriverWait(self.driver, 30, ignored_exceptions=[WebDriverException]).until(
+            lambda d: d.execute_script("return !window.tdmOldPage && document.readyState === 'complete';"))
 
     def choose_drug(self, drug):
         self.open("/ui")
@@ -110,9 +116,7 @@ def pharmacist(c):
     reference = c.driver.find_element(By.CSS_SELECTOR, ".evidence a")
     href = reference.get_attribute("href")
     c.accessible("evaluate-answer")
-    old = c.driver.find_element(By.TAG_NAME, "html")
-    reference.click()
-    WebDriverWait(c.driver, 30).until(expected_conditions.staleness_of(old))
+    c.navigate(reference.click)
     target = href.split("#")[1]
     c.ok(c.driver.find_elements(By.ID, target) and "19" in c.text(f"#{target}"),
          f"the reference resolves to the target's row of the pack page ({target})")

@@ -14,9 +14,9 @@ h1 { font-size: 15pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14
 table { border-collapse: collapse; width: 100%; margin: 6pt 0; } th, td { border: 1px solid #999; padding: 2pt 4pt; text-align: left; }
 th { background: #eee; } .advice { border: 1.5px solid #000; padding: 6pt; margin: 8pt 0; page-break-inside: avoid; }
 .legend { font-size: 9pt; } .pack { font-size: 8.5pt; color: #333; margin-top: 14pt; } svg { max-width: 100%; height: auto; }
-section { page-break-inside: avoid; }";
+section { page-break-inside: avoid; } .header { margin-top: 0; } .sign-off { margin-top: 18pt; } .sign-off td { width: 22%; height: 22pt; }";
 
-const LEGEND: &str = "● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: dose (right axis) · △ toxicity at or above the pack's grade · grey line and band: the patient's curve from the population model with its 90 % band (informational) · dashed curve at the end: projected on the model's recommended dose";
+const LEGEND: &str = "● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: the daily dose (the band below), dashed: the next dose advised · △ toxicity at or above the pack's grade · grey line and band: the patient's curve from the population model with its 90 % band (informational) · dashed curve at the end: projected on the model's recommended dose";
 
 pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
     html! {
@@ -30,6 +30,7 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
             body {
                 h1 { "TDM report — patient " (patient) }
                 (part(pack, patient, courses))
+                (sign_off())
             }
         }
     }
@@ -39,7 +40,13 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
 /// The report without its page: the courses and the pack, for the web page.
 pub(crate) fn part(pack: &Pack, _patient: &str, courses: &[Course]) -> Markup {
     let id = pack.id();
+    // The day in UTC: the server may run in another zone than the ward.
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d UTC");
     html! {
+                p class="header" {
+                    "Report date " (today.to_string())
+                    @if let Some(i) = indications(courses) { " · indication " (i) }
+                }
                 @for course in courses {
                     section {
                         h2 { (course.drug) }
@@ -55,12 +62,39 @@ pub(crate) fn part(pack: &Pack, _patient: &str, courses: &[Course]) -> Markup {
     }
 }
 
+/// The indications the courses' latest results were judged for.
+fn indications(courses: &[Course]) -> Option<String> {
+    let mut found: Vec<String> = Vec::new();
+    for c in courses {
+        let latest = c
+            .points
+            .iter()
+            .rev()
+            .find_map(|p| p.result.assessment.as_ref());
+        if let Some(i) = latest.and_then(|a| a.indication.clone())
+            && !found.contains(&i)
+        {
+            found.push(i);
+        }
+    }
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+/// Lines for the pharmacist who checks the report and signs it.
+fn sign_off() -> Markup {
+    html! {
+        table class="sign-off" {
+            tr { th { "Checked by" } td {} th { "Date" } td {} th { "Signature" } td {} }
+        }
+    }
+}
+
 fn table(course: &Course) -> Markup {
     html! {
         table {
             tr {
                 th { "sampled" } th { "dose" } th { "measured" } th { "at trough" }
-                th { "model trough" } th { "target" } th { "class" } th { "advice" }
+                th { "model trough" } th { "target" } th { "class" } th { "advice" } th { "next dose" }
             }
             @for p in &course.points {
                 tr {
@@ -74,12 +108,21 @@ fn table(course: &Course) -> Markup {
                             td { (bounds(a.target.lower, a.target.upper)) }
                             td { (a.classification.map_or("-", |c| c.as_str())) }
                             td { (a.advice.as_str().replace('_', " ")) }
+                            td { (next_dose(a)) }
                         }
-                        _ => td colspan="7" { "error: " (p.result.error.as_deref().unwrap_or("")) }
+                        _ => td colspan="8" { "error: " (p.result.error.as_deref().unwrap_or("")) }
                     }
                 }
             }
         }
+    }
+}
+
+/// `600 mg every 24 h`, or `-`.
+fn next_dose(a: &Assessment) -> String {
+    match (a.next_dose_mg, a.next_interval_h) {
+        (Some(mg), Some(h)) => format!("{} mg every {} h", fmt_num(mg), fmt_num(h)),
+        _ => "-".into(),
     }
 }
 
