@@ -175,6 +175,10 @@ fn sample_form(drug: &Drug, posted: &Posted, result: Option<&EvalResult>) -> Mar
         @if let (Some(e), None) = (error, failed) {
             (alert(e))
         }
+        // The answer first: it is what the pharmacist came for.
+        @if let Some(r) = result.filter(|r| r.assessment.is_some()) {
+            (answer(r))
+        }
         form method="post" action="/ui" class="sample" novalidate {
             input type="hidden" name="drug" value=(drug.name);
             fieldset {
@@ -222,9 +226,6 @@ fn sample_form(drug: &Drug, posted: &Posted, result: Option<&EvalResult>) -> Mar
                 }
             }
             button type="submit" class="primary" { "Evaluate" }
-        }
-        @if let Some(r) = result.filter(|r| r.assessment.is_some()) {
-            (answer(r))
         }
     }
 }

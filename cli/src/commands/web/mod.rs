@@ -220,6 +220,7 @@ struct Login {
 
 async fn login(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     axum::Form(given): axum::Form<Login>,
 ) -> Response {
     let token = given.token.trim();
@@ -228,8 +229,14 @@ async fn login(
         return login_page(&state, Some("This is not one of the server's tokens."));
     }
     // HttpOnly: no script reads it; SameSite=Strict: no other site's page
-    // sends it.
-    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+    // sends it; Secure when TLS ends at a proxy in front, which says so.
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let cookie = format!(
+        "{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+        if https { "; Secure" } else { "" }
+    );
     let mut response = Redirect::to("/ui").into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
