@@ -167,3 +167,51 @@ fn pages_keep_to_themselves() {
     );
     assert!(!text.contains("<script>alert"));
 }
+
+/// The trust issue's part of the pages: the signatures the pack was
+/// accepted with, and the decision's id in the audit log.
+#[test]
+fn the_pages_show_the_signatures_and_the_decision_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.ndjson");
+    let keys = root().join("examples/keys/allowed_signers");
+    let server = start(
+        &root().join("rules/ki-oncology"),
+        &[
+            "--require-signature",
+            "--trusted-keys",
+            keys.to_str().unwrap(),
+            "--audit-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let mut pack = agent()
+        .get(format!("{}/ui/pack", server.base))
+        .call()
+        .unwrap();
+    let page = pack.body_mut().read_to_string().unwrap();
+    assert!(page.contains("signatures: 1 valid of 1 required"), "{page}");
+    assert!(
+        page.contains("<td>example-committee@tdm.invalid</td>"),
+        "{page}"
+    );
+    let mut answer = agent()
+        .post(format!("{}/ui", server.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("drug=imatinib&indication=CML&value=1400&unit=ng%2FmL&dose_mg=400&hours_since_dose=10&days_on_dose=30")
+        .unwrap();
+    let page = answer.body_mut().read_to_string().unwrap();
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["caller"], "loopback web");
+    assert_eq!(records[0]["advice"], "increase_dose");
+    let id = records[0]["decision_id"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("Decision <code>{id}</code> in the audit log")),
+        "{page}"
+    );
+}

@@ -14,7 +14,7 @@ h1 { font-size: 15pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14
 table { border-collapse: collapse; width: 100%; margin: 6pt 0; } th, td { border: 1px solid #999; padding: 2pt 4pt; text-align: left; }
 th { background: #eee; } .advice { border: 1.5px solid #000; padding: 6pt; margin: 8pt 0; page-break-inside: avoid; }
 .legend { font-size: 9pt; } .pack { font-size: 8.5pt; color: #333; margin-top: 14pt; } svg { max-width: 100%; height: auto; }
-section { page-break-inside: avoid; } .header { margin-top: 0; } .sign-off { margin-top: 18pt; } .sign-off td { width: 22%; height: 22pt; }";
+section { page-break-inside: avoid; } .header { margin-top: 0; } .sign-off { margin: 4pt 0 10pt; } .sign-off td { width: 22%; height: 22pt; }";
 
 const LEGEND: &str = "● at trough (corrected or drawn at trough) · ○ as measured · dashed: target · dotted: population mean · solid steps: the daily dose (the band below), dashed: the next dose advised · △ toxicity at or above the pack's grade · grey line and band: the patient's curve from the population model with its 90 % band (informational) · dashed curve at the end: projected on the model's recommended dose";
 
@@ -30,7 +30,6 @@ pub(crate) fn page(pack: &Pack, patient: &str, courses: &[Course]) -> String {
             body {
                 h1 { "TDM report — patient " (patient) }
                 (part(pack, patient, courses))
-                (sign_off())
             }
         }
     }
@@ -47,6 +46,7 @@ pub(crate) fn part(pack: &Pack, _patient: &str, courses: &[Course]) -> Markup {
                     "Report date " (today.to_string())
                     @if let Some(i) = indications(courses) { " · indication " (i) }
                 }
+                (sign_off())
                 @for course in courses {
                     section {
                         h2 { (course.drug) }
