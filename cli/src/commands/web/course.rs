@@ -79,18 +79,9 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, mut parts: Multip
         }
     }
     let (name, bytes) = file.unwrap_or_else(|| (String::new(), pasted.clone().into_bytes()));
-    let pack = match state.live.usable_pack() {
+    let pack = match super::usable_pack(&state, TITLE, Nav::Course) {
         Ok(pack) => pack,
-        Err(why) => {
-            let pack = state.live.pack();
-            return page_with_status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                TITLE,
-                Nav::Course,
-                Some(&pack),
-                alert(&why),
-            );
-        }
+        Err(refused) => return refused,
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         let body = upload_form(&pasted, Some("Paste samples or choose a file."));

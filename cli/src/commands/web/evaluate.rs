@@ -72,18 +72,9 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, request: Request)
             }
         };
     let posted = Posted(fields);
-    let pack = match state.live.usable_pack() {
+    let pack = match super::usable_pack(&state, "Evaluate a sample", Nav::Evaluate) {
         Ok(pack) => pack,
-        Err(why) => {
-            let pack = state.live.pack();
-            return page_with_status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Evaluate a sample",
-                Nav::Evaluate,
-                Some(&pack),
-                alert(&why),
-            );
-        }
+        Err(refused) => return refused,
     };
     let drug = posted.get("drug").and_then(|d| pack.drug(d)).cloned();
     let covariates = drug

@@ -164,6 +164,21 @@ pub(crate) fn page_with_status(
     response
 }
 
+/// The pack to give advice with, or the page that says why there is none
+/// (its approval stopped holding).
+pub(crate) fn usable_pack(state: &AppState, title: &str, nav: Nav) -> Result<Arc<Pack>, Response> {
+    state.live.usable_pack().map_err(|why| {
+        let pack = state.live.pack();
+        page_with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            title,
+            nav,
+            Some(&pack),
+            alert(&why),
+        )
+    })
+}
+
 /// `signed: 2 valid of 2 required`, or that signatures are not required.
 pub(crate) fn signatures(pack: &Pack) -> String {
     match pack.signed_by() {
