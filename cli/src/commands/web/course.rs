@@ -81,7 +81,7 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, mut parts: Multip
     let (name, bytes) = file.unwrap_or_else(|| (String::new(), pasted.clone().into_bytes()));
     let pack = match super::usable_pack(&state, TITLE, Nav::Course) {
         Ok(pack) => pack,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         let body = upload_form(&pasted, Some("Paste samples or choose a file."));

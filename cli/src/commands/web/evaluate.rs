@@ -74,7 +74,7 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, request: Request)
     let posted = Posted(fields);
     let pack = match super::usable_pack(&state, "Evaluate a sample", Nav::Evaluate) {
         Ok(pack) => pack,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let drug = posted.get("drug").and_then(|d| pack.drug(d)).cloned();
     let covariates = drug
