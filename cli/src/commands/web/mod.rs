@@ -166,16 +166,20 @@ pub(crate) fn page_with_status(
 
 /// The pack to give advice with, or the page that says why there is none
 /// (its approval stopped holding).
-pub(crate) fn usable_pack(state: &AppState, title: &str, nav: Nav) -> Result<Arc<Pack>, Response> {
+pub(crate) fn usable_pack(
+    state: &AppState,
+    title: &str,
+    nav: Nav,
+) -> Result<Arc<Pack>, Box<Response>> {
     state.live.usable_pack().map_err(|why| {
         let pack = state.live.pack();
-        page_with_status(
+        Box::new(page_with_status(
             StatusCode::SERVICE_UNAVAILABLE,
             title,
             nav,
             Some(&pack),
             alert(&why),
-        )
+        ))
     })
 }
 
