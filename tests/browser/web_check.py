@@ -118,8 +118,12 @@ def pharmacist(c):
     c.accessible("evaluate-answer")
     c.navigate(reference.click)
     target = href.split("#")[1]
-    c.ok(c.driver.find_elements(By.ID, target) and "19" in c.text(f"#{target}"),
+    c.ok(c.driver.find_elements(By.ID, target) and "references 19" in c.text(f"#{target}"),
          f"the reference resolves to the target's row of the pack page ({target})")
+    source = c.driver.find_element(By.CSS_SELECTOR, f"#{target} a").get_attribute("href").split("#")[1]
+    citation = c.driver.find_element(By.CSS_SELECTOR, f"#{source} + dd").text
+    c.ok(source == "source-verheijen2017" and citation.startswith("Verheijen RB"),
+         f"and the row to its source in the pack: {source}: {citation[:40]!r}")
 
     c.choose_drug("sunitinib")
     labels = [e.text for e in c.driver.find_elements(By.CSS_SELECTOR, "form.sample label")]

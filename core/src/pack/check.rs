@@ -745,6 +745,7 @@ impl Checker<'_> {
                 population_mean,
                 spread,
                 references: t.references.clone(),
+                source: t.source.value.clone(),
                 note: t.note.clone(),
                 matrix: t.matrix.unwrap_or(crate::input::Matrix::Plasma),
                 auc_interval_h: self.auc_interval(t),

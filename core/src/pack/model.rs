@@ -474,6 +474,9 @@ pub struct Target {
     pub spread: Option<Spread>,
     /// Reference numbers of the seed review.
     pub references: Vec<String>,
+    /// The citation: a source id of the pack's `sources`, then where in it
+    /// (`verheijen2017 Table 2 (imatinib)`).
+    pub source: String,
     /// Caveats a reader must see (disagreements, derivations).
     pub note: Option<String>,
     /// What the values were measured in (plasma reads as serum).

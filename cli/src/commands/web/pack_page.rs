@@ -133,7 +133,7 @@ fn targets(d: &Drug, rule: &Drug) -> Markup {
                 thead {
                     tr {
                         th scope="col" { "target" } th scope="col" { "applies to" } th scope="col" { "measure" }
-                        th scope="col" { "range" } th scope="col" { "evidence" } th scope="col" { "references" }
+                        th scope="col" { "range" } th scope="col" { "evidence" } th scope="col" { "source and references" }
                     }
                 }
                 tbody {
@@ -144,7 +144,12 @@ fn targets(d: &Drug, rule: &Drug) -> Markup {
                             td { (t.measure.label()) }
                             td { (range(t)) }
                             td { (format!("{:?}", t.evidence).to_lowercase()) ", " (format!("{:?}", t.basis).to_lowercase()) }
-                            td { (t.references.join(", ")) }
+                            td {
+                                @let id = t.source.split_whitespace().next().unwrap_or("");
+                                a href={"#source-" (id)} { (id) }
+                                (t.source.get(id.len()..).unwrap_or(""))
+                                @if !t.references.is_empty() { "; the review's references " (t.references.join(", ")) }
+                            }
                         }
                     }
                 }
