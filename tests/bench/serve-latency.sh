@@ -5,7 +5,8 @@
 # the median, 95th percentile and worst time from request to full answer.
 # Then as an EHR asks: N CDS Hooks patient-view calls
 # (examples/interop/cds-patient-view.json: the imatinib patient's prefetch
-# read as a FHIR Bundle, the model fitted, one card).
+# read as a FHIR Bundle, the model fitted, one card); and N evaluate
+# forms posted to the web page (/ui: the sample, the answer, the page).
 # Usage: tests/bench/serve-latency.sh [N [SERVE-FLAGS...]]   (default 1000)
 #   e.g. tests/bench/serve-latency.sh 1000 --audit-log /tmp/audit.ndjson --audit-sync
 set -euo pipefail
@@ -32,12 +33,13 @@ for _ in range(100):
         break
     except OSError:
         time.sleep(0.05)
-def timed(path, body, what):
+def timed(path, body, what, kind="application/json"):
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        c.request("POST", path, body, {"content-type": "application/json"})
-        answer = json.loads(c.getresponse().read())
+        c.request("POST", path, body, {"content-type": kind})
+        answer = c.getresponse().read()
+        answer = json.loads(answer) if kind == "application/json" else answer.decode()
         times.append(time.perf_counter() - start)
     times.sort()
     ms = lambda q: times[min(len(times) - 1, int(q * len(times)))] * 1e3
@@ -49,4 +51,8 @@ assert answer["model"]["recommendation"]["dose_mg"] == 50.0, answer
 call = open("examples/interop/cds-patient-view.json", encoding="utf-8").read()
 cards = timed("/cds-services/tdm-levels", call, "CDS Hooks calls")
 assert cards["cards"][0]["summary"].startswith("imatinib Cmin 785 ng/mL"), cards
+form = ("drug=imatinib&indication=CML&value=1400&unit=ng%2FmL&dose_mg=400&interval_h=24"
+        "&hours_since_dose=10&days_on_dose=30")
+page = timed("/ui", form, "evaluate pages", "application/x-www-form-urlencoded")
+assert '<span class="next-dose">600 mg once daily</span>' in page, page[-2000:]
 PY

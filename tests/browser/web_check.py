@@ -113,6 +113,13 @@ def pharmacist(c):
     c.ok(record.startswith("**increase dose**: 600 mg every 24 h"), f"the Markdown for the record: {record[:60]!r}")
     copy = c.driver.find_element(By.CSS_SELECTOR, "button.copy")
     c.ok(copy.is_displayed(), "the copy button is shown where JavaScript runs")
+    c.driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": c.args.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    copy.click()
+    WebDriverWait(c.driver, 10).until(lambda d: copy.text == "Copied")
+    pasted = c.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; navigator.clipboard.readText().then(done, e => done('error: ' + e));")
+    c.ok(pasted == record, f"the button copies the Markdown for the record: {pasted[:60]!r}")
     reference = c.driver.find_element(By.CSS_SELECTOR, ".evidence a")
     href = reference.get_attribute("href")
     c.accessible("evaluate-answer")
