@@ -61,7 +61,7 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// For pack authors: re-validate, re-test and re-evaluate samples on every change.
     Watch(commands::watch::WatchArgs),
-    /// Serve evaluations over HTTP, reloading the pack when it changes.
+    /// Serve evaluations over HTTP (an API, CDS Hooks, web pages), reloading the pack when it changes.
     Serve(commands::serve::ServeArgs),
     /// Write a report per patient: the concentration–time chart, every sample, the latest advice.
     Report(commands::report::ReportArgs),

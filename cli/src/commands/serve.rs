@@ -1,4 +1,5 @@
-//! `tdm serve`: evaluations over HTTP for laboratory systems, with the pack
+//! `tdm serve`: evaluations over HTTP for laboratory systems, EHRs (CDS
+//! Hooks) and browsers (the web pages), with the pack
 //! reloaded when it changes (or on SIGHUP) and never served half-loaded.
 //!
 //! Safe defaults: loopback only unless a bearer token is configured, a body
