@@ -14,6 +14,7 @@
 //! | `/ui/review` | two pack versions: the semantic diff and whose advice changes |
 //! | `/ui/login` | the bearer token, asked once when the server requires one |
 
+mod answer;
 mod course;
 mod evaluate;
 mod fields;

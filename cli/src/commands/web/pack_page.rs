@@ -11,7 +11,7 @@ use tdm_core::pack::{Drug, Lower, Target};
 use tdm_core::result::Measure;
 use tdm_core::result::fmt_num;
 
-use super::evaluate::anchor;
+use super::answer::anchor;
 use super::{Nav, page, signatures};
 use crate::commands::serve::AppState;
 
