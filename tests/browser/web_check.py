@@ -149,6 +149,9 @@ def pharmacist(c):
     c.ok("must be a number" in error, f"a typo shows its error beside the field: {error!r}")
     c.ok(c.driver.find_element(By.ID, "value").get_attribute("aria-invalid") == "true", "the field is marked invalid")
     c.ok(not c.driver.find_elements(By.CSS_SELECTOR, ".answer"), "no advice is shown for it")
+    summary = c.driver.find_element(By.CSS_SELECTOR, ".alert a")
+    c.ok(summary.get_attribute("href").endswith("#value") and "must be a number" in summary.text,
+         "and the problem is said at the top, linked to its field")
     c.accessible("evaluate-error")
 
     c.open("/ui/course")

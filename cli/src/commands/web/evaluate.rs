@@ -163,8 +163,16 @@ fn sample_form(drug: &Drug, posted: &Posted, result: Option<&EvalResult>) -> Mar
         .get("interval_h")
         .map_or_else(|| fmt_num(f.interval_h), str::to_owned);
     html! {
-        @if let (Some(e), None) = (error, failed) {
-            (alert(e))
+        // Every problem is also said at the top, linked to its field: a
+        // field the form does not show still has its message read.
+        @match (error, failed) {
+            (Some(e), Some(field)) => {
+                p class="alert" role="alert" {
+                    "The sample was not evaluated: " a href={"#" (field_id(field, &f))} { (e) }
+                }
+            }
+            (Some(e), None) => (alert(e)),
+            _ => {}
         }
         // The answer first: it is what the pharmacist came for.
         @if let Some(r) = result.filter(|r| r.assessment.is_some()) {
@@ -218,6 +226,16 @@ fn sample_form(drug: &Drug, posted: &Posted, result: Option<&EvalResult>) -> Mar
             }
             button type="submit" class="primary" { "Evaluate" }
         }
+    }
+}
+
+/// The id of the control of a field the core names (a metabolite's is
+/// `metabolite:NAME`).
+fn field_id(field: &str, f: &DrugForm) -> String {
+    if f.metabolites.iter().any(|m| m == field) {
+        format!("metabolite:{field}")
+    } else {
+        field.to_owned()
     }
 }
 
