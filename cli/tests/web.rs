@@ -215,3 +215,89 @@ fn the_pages_show_the_signatures_and_the_decision_recorded() {
         "{page}"
     );
 }
+
+/// A form posted as `multipart/form-data`, as a browser sends it.
+fn multipart(server: &Server, path: &str, fields: &[(&str, Option<&str>, &str)]) -> (u16, String) {
+    let boundary = "----tdm-test-boundary";
+    let mut body = String::new();
+    for (name, file, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\""
+        ));
+        if let Some(file) = file {
+            body.push_str(&format!(
+                "; filename=\"{file}\"\r\nContent-Type: application/octet-stream"
+            ));
+        }
+        body.push_str(&format!("\r\n\r\n{value}\r\n"));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let mut response = agent()
+        .post(format!("{}{path}", server.base))
+        .header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(&body)
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// A course from an EHR's FHIR Bundle, and from NDJSON pasted into the
+/// box; a paste that is not samples gets the reader's words beside the box.
+#[test]
+fn a_course_from_a_fhir_bundle_or_pasted_samples() {
+    let server = start(&root().join("examples/packs/hospital-lab"), &[]);
+    let bundle =
+        std::fs::read_to_string(root().join("examples/interop/patients.fhir.json")).unwrap();
+    let (status, page) = multipart(
+        &server,
+        "/ui/course",
+        &[
+            ("samples", None, ""),
+            ("file", Some("patients.fhir.json"), &bundle),
+        ],
+    );
+    assert_eq!(status, 200);
+    for patient in [
+        "Patient/P-01",
+        "Patient/P-03",
+        "Patient/P-05",
+        "Patient/P-10",
+    ] {
+        assert!(
+            page.contains(&format!(
+                "<h2 id=\"patient-{patient}\">Patient {patient}</h2>"
+            )),
+            "{patient}: {page}"
+        );
+    }
+    assert!(
+        page.contains("<circle class=\"trough\" data-id=\"Observation/obs-03\""),
+        "{page}"
+    );
+
+    let pasted = concat!(
+        r#"{"id": "A", "patient": "P-9", "sampled_at": "2026-03-02T09:00", "drug": "imatinib", "indication": "CML", "value": 900, "unit": "ng/mL", "dose_mg": 400, "hours_since_dose": 24, "days_on_dose": 30}"#,
+        "\n",
+        r#"{"id": "B", "patient": "P-9", "sampled_at": "2026-04-02T09:00", "drug": "imatinib", "indication": "CML", "value": 1200, "unit": "ng/mL", "dose_mg": 600, "hours_since_dose": 24, "days_on_dose": 20}"#,
+        "\n"
+    );
+    let (status, page) = multipart(&server, "/ui/course", &[("samples", None, pasted)]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("<circle class=\"trough\"").count(),
+        2,
+        "{page}"
+    );
+
+    let (status, page) = multipart(&server, "/ui/course", &[("samples", None, "[{\"drug\": ")]);
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"samples-error\""), "{page}");
+    assert!(page.contains("The samples cannot be read"), "{page}");
+    let (status, _) = multipart(&server, "/ui/course", &[("samples", None, "  ")]);
+    assert_eq!(status, 400);
+}

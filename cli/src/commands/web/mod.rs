@@ -47,6 +47,8 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui") }))
+        // Browsers ask for it on every page; there is none.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/ui", get(evaluate::form).post(evaluate::submit))
         .route("/ui/course", get(course::form).post(course::submit))
         .route("/ui/pack", get(pack_page::show))
@@ -67,7 +69,7 @@ pub(crate) fn is_page(path: &str) -> bool {
 
 /// Pages that need no token: the login page and what it is drawn with.
 pub(crate) fn is_open_page(path: &str) -> bool {
-    path == "/ui/login" || path.starts_with("/ui/assets/")
+    path == "/ui/login" || path.starts_with("/ui/assets/") || path == "/favicon.ico"
 }
 
 async fn asset(text: &'static str, kind: &'static str) -> Response {
