@@ -168,7 +168,7 @@ fn pages_keep_to_themselves() {
     assert!(!text.contains("<script>alert"));
 }
 
-/// The trust issue's part of the pages: the signatures the pack was
+/// What trust in the advice rests on, in the pages: the signatures the pack was
 /// accepted with, and the decision's id in the audit log.
 #[test]
 fn the_pages_show_the_signatures_and_the_decision_recorded() {
