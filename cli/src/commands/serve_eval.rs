@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use serde_json::Value;
 use tdm_core::eval::{Histories, evaluate_value};
-use tdm_core::input::{InputError, InputFormat, read_raw_records};
+use tdm_core::input::{InputError, InputFormat, RawRecord, read_raw_records};
 use tdm_core::result::{ErrorCode, EvalResult};
 use tdm_core::{Pack, Record};
 use tokio::sync::mpsc;
@@ -187,10 +187,10 @@ async fn array(
     let counted = {
         let body = body.clone();
         let pack = pack.clone();
-        tokio::task::spawn_blocking(move || count(&body, max, &pack, format)).await
+        tokio::task::spawn_blocking(move || split(&body, max, &pack, format)).await
     };
-    match counted {
-        Ok(Ok(_)) => {}
+    let records = match counted {
+        Ok(Ok(records)) => records,
         Ok(Err(InputError::Stopped(_))) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -215,7 +215,7 @@ async fn array(
                 format!("the body could not be read: {e}"),
             );
         }
-    }
+    };
     let (tx, rx) = mpsc::channel(CHUNKS_AHEAD);
     let batch = Batch {
         // One pack for the whole request, even if a reload happens meanwhile.
@@ -226,6 +226,7 @@ async fn array(
         audit: state.audit.clone(),
         caller,
         format,
+        records,
     };
     tokio::task::spawn_blocking(move || batch.run(&body, &tx));
     (
@@ -235,18 +236,30 @@ async fn array(
         .into_response()
 }
 
-/// Splits the array without evaluating it: its elements, or why not (a
-/// break in its structure; `Stopped` past `max` elements).
-fn count(body: &[u8], max: usize, pack: &Pack, format: InputFormat) -> Result<usize, InputError> {
-    let mut n = 0;
-    read_raw_records(Cursor::new(body), format, pack, |_| {
+/// Splits the body without evaluating it, or says why not (a break in its
+/// structure; `Stopped` past `max` samples). A JSON array's elements are
+/// split again as they are evaluated (cheap, and nothing is held twice); a
+/// FHIR document's samples are kept, since reading one maps the whole
+/// Bundle.
+fn split(
+    body: &[u8],
+    max: usize,
+    pack: &Pack,
+    format: InputFormat,
+) -> Result<Option<Vec<RawRecord>>, InputError> {
+    let keep = format == InputFormat::Fhir;
+    let (mut n, mut kept) = (0, Vec::new());
+    read_raw_records(Cursor::new(body), format, pack, |raw| {
         n += 1;
         if n > max {
             return Err(io::Error::other("too many samples"));
         }
+        if keep {
+            kept.push(raw);
+        }
         Ok(())
     })?;
-    Ok(n)
+    Ok(keep.then_some(kept))
 }
 
 struct Batch {
@@ -259,6 +272,8 @@ struct Batch {
     caller: String,
     /// A JSON array of samples, or a FHIR document.
     format: InputFormat,
+    /// The samples already read (a FHIR document's); else the body is split.
+    records: Option<Vec<RawRecord>>,
 }
 
 impl Batch {
@@ -270,7 +285,8 @@ impl Batch {
         let mut ids = Vec::new();
         let mut first = true;
         let pack = self.pack.clone();
-        let outcome = read_raw_records(Cursor::new(body), self.format, &pack, |raw| {
+        let (format, records) = (self.format, self.records.take());
+        let mut each = |raw: RawRecord| -> io::Result<()> {
             let given = self.audit.as_ref().map(|_| raw.as_given());
             let mut record = raw.check();
             // Lines of the request body are not part of the service's answer.
@@ -298,8 +314,12 @@ impl Batch {
                 Self::send(tx, std::mem::take(&mut out))?;
             }
             Ok(())
-        });
-        if outcome.is_ok() {
+        };
+        let whole = match records {
+            Some(records) => records.into_iter().try_for_each(&mut each).is_ok(),
+            None => read_raw_records(Cursor::new(body), format, &pack, &mut each).is_ok(),
+        };
+        if whole {
             out.push(b']');
             let _ = Self::send(tx, out);
         }

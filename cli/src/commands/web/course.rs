@@ -68,13 +68,7 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, mut parts: Multip
             Err(e) => {
                 let pack = state.live.pack();
                 let body = html! { (alert(&format!("the form could not be read: {e}"))) (upload_form("", None)) };
-                return page_with_status(
-                    StatusCode::BAD_REQUEST,
-                    TITLE,
-                    Nav::Course,
-                    Some(&pack),
-                    body,
-                );
+                return bad_request(&pack, body);
             }
         }
     }
@@ -85,13 +79,7 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, mut parts: Multip
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         let body = upload_form(&pasted, Some("Paste samples or choose a file."));
-        return page_with_status(
-            StatusCode::BAD_REQUEST,
-            TITLE,
-            Nav::Course,
-            Some(&pack),
-            body,
-        );
+        return bad_request(&pack, body);
     }
     let format = format_of(&name, &bytes);
     let work = {
@@ -127,6 +115,16 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, mut parts: Multip
         Err(refused) => return refused,
     };
     page(TITLE, Nav::Course, Some(&pack), body)
+}
+
+fn bad_request(pack: &tdm_core::Pack, body: Markup) -> Response {
+    page_with_status(
+        StatusCode::BAD_REQUEST,
+        TITLE,
+        Nav::Course,
+        Some(pack),
+        body,
+    )
 }
 
 /// The format by the file's extension, else by the first characters:
